@@ -1,0 +1,15 @@
+import type { Config } from 'jest';
+
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/spec'],
+  testMatch: ['**/*.spec.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
+  // One PostgreSQL server for the whole run, chosen by spec/support/global-setup.mjs.
+  globalSetup: '<rootDir>/spec/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/spec/support/global-teardown.mjs',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};
+
+export default config;

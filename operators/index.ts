@@ -1,0 +1,1 @@
+export { parsePgoutput } from './parse-pgoutput';

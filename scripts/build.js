@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Compiles to CommonJS (dist/cjs, declarations in dist/types) and writes ES module entry points
+// that re-export the CommonJS build, so `import` and `require` share one copy of every class
+// (instanceof works across both) instead of loading the library twice.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { mkdirSync, rmSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+
+for (const entry of ['src/index', 'operators/index']) {
+  const cjs = require(join(root, 'dist/cjs', entry + '.js'));
+  const names = Object.keys(cjs).filter((n) => n !== 'default' && n !== '__esModule');
+  const dir = join(root, 'dist/esm', entry, '..');
+  mkdirSync(dir, { recursive: true });
+  const depth = entry.split('/').length;
+  const rel = '../'.repeat(depth) + 'cjs/' + entry + '.js';
+  writeFileSync(
+    join(root, 'dist/esm', entry + '.js'),
+    `import cjs from '${rel}';\nexport const { ${names.join(', ')} } = cjs;\n`,
+  );
+}
+writeFileSync(join(root, 'dist/esm/package.json'), '{ "type": "module" }\n');

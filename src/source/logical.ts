@@ -1,0 +1,179 @@
+import { Observable } from 'rxjs';
+import { ConnectionError, WalstreamError } from '../errors';
+import { Lsn } from '../lsn';
+import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdate } from '../protocol/frames';
+import { nowPgTimestamp } from '../time';
+import { type ConnectionOptions, resolveConfig } from '../wire/config';
+import { PgConnection } from '../wire/connection';
+import { LsnFeedback } from './feedback';
+import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
+
+/** Options of {@link logicalReplication}. */
+export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOptions {
+  /** The logical replication slot (created beforehand, e.g. with `ReplicationClient.createReplicationSlot`). */
+  slot: string;
+  /**
+   * Where to start. Default: `feedback.acknowledged`, so a resubscription resumes after the work
+   * already done. The server starts at the later of this and the slot's `confirmed_flush_lsn`.
+   */
+  startLsn?: Lsn | string;
+  /** Where the consumer acknowledges finished work; reported as flushed and applied. Default: a fresh one. */
+  feedback?: LsnFeedback;
+  /** Milliseconds between standby status updates, sent whether or not data flows. Default 10000. */
+  statusInterval?: number;
+  /**
+   * When everything received has been acknowledged, confirm up to a primary keepalive's WAL end.
+   * Without it an idle slot (no published changes) holds WAL forever and delays a clean server
+   * shutdown. Safe because the server only reports a WAL end after sending every change before it.
+   * Default true.
+   */
+  confirmIdle?: boolean;
+  /** Milliseconds to wait for the server's end of stream after CopyDone, before closing anyway. Default 2000. */
+  endTimeout?: number;
+}
+
+// Teardowns still under way, per slot: a new subscription waits for the old walsender to let go of
+// the slot instead of failing with 55006 ("replication slot is active").
+const closing = new Map<string, Promise<void>>();
+
+/**
+ * Streams a logical replication slot as raw replication frames: a cold Observable that connects
+ * on subscribe and ends the stream with CopyDone on unsubscribe.
+ * Follows "Streaming Replication Protocol" (START_REPLICATION ... LOGICAL, XLogData, primary
+ * keepalive, standby status update). The source answers keepalives that request a reply at once
+ * and sends a standby status update every `statusInterval` ms with `feedback.acknowledged` as the
+ * flushed position.
+ *
+ * Errors: {@link PgError} from the server (42704 missing slot, 28P01 wrong password, 55006 slot in
+ * use, 57P01 server shutdown), {@link ConnectionError} when the connection breaks or the server
+ * ends the stream, {@link ParseError} for a malformed frame.
+ *
+ * @example
+ * const feedback = new LsnFeedback();
+ * logicalReplication({ connectionString: url, slot: 'app', publications: ['app'], feedback })
+ *   .pipe(parsePgoutput())
+ *   .subscribe((msg) => console.log(msg.type, msg.lsn.toString()));
+ */
+export function logicalReplication(options: LogicalReplicationOptions): Observable<ReplicationFrame> {
+  return new Observable<ReplicationFrame>((subscriber) => {
+    const config = resolveConfig(options);
+    const feedback = options.feedback ?? new LsnFeedback();
+    const statusInterval = options.statusInterval ?? 10_000;
+    const confirmIdle = options.confirmIdle ?? true;
+    let conn: PgConnection | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let streaming = false;
+    let done = false;
+    let written = Lsn.ZERO; // highest WAL position received
+    let received = Lsn.ZERO; // highest position of data received
+    let idleConfirmed = Lsn.ZERO;
+    let serverEnded: (() => void) | undefined;
+
+    const sendStatus = (replyRequested = false) => {
+      if (conn === undefined || !streaming) return;
+      const acked = feedback.acknowledged;
+      const flushed = Lsn.max(acked, idleConfirmed);
+      conn.sendCopyData(
+        encodeStandbyStatusUpdate({ written: Lsn.max(written, flushed), flushed, applied: flushed, clientTime: nowPgTimestamp(), replyRequested }),
+      );
+    };
+
+    const fail = (err: WalstreamError) => {
+      if (done) return;
+      done = true;
+      cleanup();
+      conn?.destroy();
+      subscriber.error(err);
+    };
+
+    const cleanup = () => {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    };
+
+    const run = async () => {
+      await closing.get(options.slot);
+      if (done) return;
+      conn = await PgConnection.connect(config, 'database');
+      if (done) {
+        await conn.end();
+        return;
+      }
+      const start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
+      const sql = startLogicalReplicationCommand(options.slot, start, options, conn.serverVersionNum);
+      await conn.startCopy(sql, {
+        onData(buf, s, e) {
+          if (done) return;
+          let frame: ReplicationFrame;
+          try {
+            frame = decodeReplicationFrame(buf, s, e);
+          } catch (err) {
+            return fail(err as WalstreamError);
+          }
+          if (frame.type === 'xlogdata') {
+            if (frame.walEnd.value > written.value) written = frame.walEnd;
+            if (frame.walStart.value > received.value) received = frame.walStart;
+          } else {
+            if (confirmIdle && feedback.acknowledged.value >= received.value && frame.walEnd.value > idleConfirmed.value) {
+              idleConfirmed = frame.walEnd;
+              if (frame.walEnd.value > written.value) written = frame.walEnd;
+            }
+            if (frame.replyRequested) sendStatus();
+          }
+          subscriber.next(frame);
+        },
+        onServerCopyDone() {
+          if (serverEnded !== undefined) return serverEnded();
+          // The server ended the stream on its own (shutdown): finish the COPY, and report it as a
+          // broken connection so a retry can resume; the slot may hold more changes.
+          conn?.sendCopyDone();
+          fail(new ConnectionError('the server ended the replication stream', { code: 'ESERVERENDED' }));
+        },
+        onComplete() {
+          serverEnded?.();
+        },
+        onError(err) {
+          fail(err);
+        },
+      });
+      if (done) return;
+      streaming = true;
+      timer = setInterval(() => sendStatus(), statusInterval);
+      timer.unref();
+    };
+
+    run().catch((err: unknown) => fail(err instanceof WalstreamError ? err : new ConnectionError(String(err), { cause: err })));
+
+    return () => {
+      if (done) return;
+      done = true;
+      cleanup();
+      const c = conn;
+      if (c === undefined) return; // connect still under way: run() closes it
+      const teardown = endStream(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
+        serverEnded = resolve;
+      });
+      closing.set(options.slot, teardown);
+      void teardown.then(() => {
+        if (closing.get(options.slot) === teardown) closing.delete(options.slot);
+      });
+    };
+  });
+}
+
+/** Sends a last status update and CopyDone, waits for the server to finish, then closes. Never rejects. */
+async function endStream(conn: PgConnection, streaming: boolean, sendStatus: () => void, timeout: number, onEnd: (resolve: () => void) => void): Promise<void> {
+  try {
+    if (streaming && !conn.isClosed) {
+      sendStatus();
+      const ended = new Promise<void>((resolve) => onEnd(resolve));
+      conn.sendCopyDone();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, conn.whenClosed(), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
+      clearTimeout(timer);
+    }
+    await conn.end();
+  } catch {
+    conn.destroy();
+  }
+}

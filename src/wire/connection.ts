@@ -1,0 +1,414 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { serialize } from 'pg-protocol';
+import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages';
+import { Parser } from 'pg-protocol/dist/parser';
+import { AuthenticationError, ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
+import { type ResolvedConfig, passwordOf } from './config';
+import { MessageFramer } from './framer';
+import { ScramSession, md5Password } from './scram';
+
+/** One result set of a simple query: column names and text values (null for SQL NULL). */
+export interface QueryResult {
+  command: string;
+  fields: string[];
+  rows: (string | null)[][];
+}
+
+/** Receives a COPY stream (CopyBoth for START_REPLICATION, CopyOut for BASE_BACKUP). */
+export interface CopyHandler {
+  /** One CopyData body, `buf[start, end)`. The bytes stay valid after later messages arrive. */
+  onData(buf: Buffer, start: number, end: number): void;
+  /** The server sent CopyDone. */
+  onServerCopyDone?(): void;
+  /** A result set or CopyOut that follows in the same command (timeline switch, BASE_BACKUP headers). */
+  onResult?(result: QueryResult): void;
+  /** A further CopyOutResponse in the same command (PostgreSQL 14's BASE_BACKUP, one per tablespace). */
+  onCopyStart?(): void;
+  /** The command finished (ReadyForQuery); `results` holds result sets received after the copy. */
+  onComplete(): void;
+  /** The command or the connection failed; no other callback follows. */
+  onError(err: WalstreamError): void;
+}
+
+/** Startup `replication` parameter: `database` for logical walsenders, `true` for physical ones. */
+export type ReplicationMode = 'database' | 'true';
+
+interface PendingQuery {
+  kind: 'query';
+  results: QueryResult[];
+  current?: QueryResult;
+  error?: PgError;
+  resolve(results: QueryResult[]): void;
+  reject(err: WalstreamError): void;
+}
+
+interface PendingCopy {
+  kind: 'copy';
+  handler: CopyHandler;
+  started: boolean;
+  current?: QueryResult;
+  error?: PgError;
+  resolveStart(): void;
+  rejectStart(err: WalstreamError): void;
+}
+
+type Pending = PendingQuery | PendingCopy;
+
+const CODE_COPY_DATA = 0x64;
+
+/**
+ * A PostgreSQL frontend/backend connection ("Message Flow" in the protocol docs) for replication
+ * commands: startup and authentication, simple queries, and COPY streams. pg-protocol serializes
+ * every frontend message and parses every backend message except CopyData, which is framed here so
+ * the hot path allocates nothing but the payload view.
+ *
+ * Internal: users reach it through `ReplicationClient` and the replication sources.
+ */
+export class PgConnection {
+  /** ParameterStatus values reported by the server (`server_version`, `integer_datetimes`, ...). */
+  readonly parameters = new Map<string, string>();
+  private readonly parser = new Parser();
+  private readonly framer: MessageFramer;
+  private readonly queue: Pending[] = [];
+  private copy: PendingCopy | undefined;
+  private closed = false;
+  private closeError: WalstreamError | undefined;
+  private readonly closeWaiters: (() => void)[] = [];
+  private startup?: { resolve(): void; reject(err: WalstreamError): void; scram?: ScramSession };
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly config: ResolvedConfig,
+  ) {
+    this.framer = new MessageFramer((code, buf, start, end) => this.onMessage(code, buf, start, end));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.framer.push(chunk);
+      } catch (err) {
+        this.fail(err instanceof WalstreamError ? err : new ProtocolError(String(err)));
+      }
+    });
+    socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${describe(config)} failed: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.fail(new ConnectionError(`connection to ${describe(config)} closed`, { code: 'ECONNRESET' })));
+  }
+
+  /**
+   * Opens a connection and authenticates (trust, cleartext password, MD5, SCRAM-SHA-256).
+   * @throws {PgError} for a server refusal such as a wrong password (SQLSTATE 28P01) or a missing database (3D000).
+   * @throws {ConnectionError} when the socket cannot be opened or closes during startup, or on timeout.
+   * @throws {AuthenticationError} for an unsupported method or a failed SCRAM verification.
+   */
+  static async connect(config: ResolvedConfig, replication?: ReplicationMode): Promise<PgConnection> {
+    const socket = config.host.startsWith('/')
+      ? netConnect({ path: `${config.host}/.s.PGSQL.${config.port}` })
+      : netConnect({ host: config.host, port: config.port });
+    socket.setNoDelay(true);
+    const conn = new PgConnection(socket, config);
+    let timer: NodeJS.Timeout | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      conn.startup = { resolve, reject };
+    });
+    if (config.connectTimeout > 0) {
+      timer = setTimeout(() => conn.fail(new ConnectionError(`timeout after ${config.connectTimeout} ms connecting to ${describe(config)}`, { code: 'ETIMEDOUT' })), config.connectTimeout);
+    }
+    socket.once('connect', () => {
+      const params: Record<string, string> = {
+        user: config.user,
+        database: config.database,
+        application_name: config.applicationName,
+        client_encoding: 'UTF8',
+        DateStyle: 'ISO',
+      };
+      if (replication !== undefined) params.replication = replication;
+      socket.write(serialize.startup(params));
+    });
+    try {
+      await ready;
+      return conn;
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The server's version as `server_version_num` would give it, e.g. 180004 or 150018. */
+  get serverVersionNum(): number {
+    const v = this.parameters.get('server_version') ?? '';
+    const m = /^(\d+)(?:\.(\d+))?/.exec(v);
+    if (m === null) return 0;
+    const major = Number(m[1]);
+    return major >= 10 ? major * 10000 + Number(m[2] ?? 0) : major * 10000 + Number(m[2] ?? 0) * 100;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Runs a simple query and collects every result set as text.
+   * @throws {PgError} when the server answers with an ErrorResponse.
+   * @throws {ConnectionError} when the connection breaks first.
+   */
+  query(sql: string): Promise<QueryResult[]> {
+    return new Promise<QueryResult[]>((resolve, reject) => {
+      if (this.closed) return reject(this.closeError ?? new ConnectionError('connection is closed'));
+      this.queue.push({ kind: 'query', results: [], resolve, reject });
+      this.socket.write(serialize.query(sql));
+    });
+  }
+
+  /**
+   * Sends a command that answers with CopyBoth or CopyOut (START_REPLICATION, BASE_BACKUP) and
+   * resolves once the copy has started. Later data and errors go to `handler`.
+   * @throws {PgError} when the server refuses the command (e.g. SQLSTATE 42704 for a missing slot).
+   */
+  startCopy(sql: string, handler: CopyHandler): Promise<void> {
+    return new Promise<void>((resolveStart, rejectStart) => {
+      if (this.closed) return rejectStart(this.closeError ?? new ConnectionError('connection is closed'));
+      this.queue.push({ kind: 'copy', handler, started: false, resolveStart, rejectStart });
+      this.socket.write(serialize.query(sql));
+    });
+  }
+
+  /** Sends CopyData; used for standby status updates and hot standby feedback. */
+  sendCopyData(payload: Buffer): void {
+    if (!this.closed) this.socket.write(serialize.copyData(payload));
+  }
+
+  /** Ends our side of a CopyBoth stream; the server answers with CopyDone, CommandComplete and ReadyForQuery. */
+  sendCopyDone(): void {
+    if (!this.closed) this.socket.write(serialize.copyDone());
+  }
+
+  /** Stops reading from the socket, so TCP and the server hold the backlog (flow control). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** Sends Terminate and closes the socket; resolves once it is closed. */
+  async end(): Promise<void> {
+    if (this.closed) return;
+    const closed = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    this.socket.end(serialize.end());
+    const timer = setTimeout(() => this.socket.destroy(), 2000);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  /** Closes the socket at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Resolves when the socket has closed, whoever closed it. */
+  whenClosed(): Promise<void> {
+    return this.closed ? Promise.resolve() : new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  private onMessage(code: number, buf: Buffer, start: number, end: number): void {
+    const copy = this.copy;
+    if (code === CODE_COPY_DATA && copy !== undefined && copy.error === undefined) {
+      copy.handler.onData(buf, start, end);
+      return;
+    }
+    this.parser.parse(buf.subarray(start - 5, end), (msg) => this.onBackendMessage(msg));
+  }
+
+  private onBackendMessage(msg: BackendMessage): void {
+    if (this.startup !== undefined) {
+      this.onStartupMessage(msg).catch((err: unknown) => this.fail(toWalstreamError(err)));
+      return;
+    }
+    const op = this.queue[0];
+    switch (msg.name) {
+      case 'parameterStatus': {
+        const m = msg as unknown as { parameterName: string; parameterValue: string };
+        this.parameters.set(m.parameterName, m.parameterValue);
+        return;
+      }
+      case 'notice':
+      case 'notification':
+        return;
+      case 'error': {
+        const err = toPgError(msg as DatabaseError);
+        if (op === undefined) return this.fail(err);
+        op.error ??= err;
+        if (op.kind === 'copy') {
+          this.copy = undefined;
+          if (op.started) op.handler.onError(err);
+          else op.rejectStart(err);
+        }
+        if (err.severity === 'FATAL' || err.severity === 'PANIC') this.closeError = err;
+        return;
+      }
+      case 'readyForQuery':
+        return this.completeOp();
+      default:
+        break;
+    }
+    if (op === undefined) return this.fail(new ProtocolError(`unexpected ${msg.name} message outside any command`));
+    if (op.error !== undefined) return;
+    switch (msg.name) {
+      case 'rowDescription':
+        op.current = { command: '', fields: (msg as unknown as { fields: { name: string }[] }).fields.map((f) => f.name), rows: [] };
+        return;
+      case 'dataRow':
+        op.current?.rows.push((msg as unknown as { fields: (string | null)[] }).fields);
+        return;
+      case 'commandComplete': {
+        const result = op.current ?? { command: '', fields: [], rows: [] };
+        result.command = (msg as unknown as { text: string }).text;
+        op.current = undefined;
+        if (op.kind === 'query') op.results.push(result);
+        else if (result.fields.length > 0) op.handler.onResult?.(result);
+        return;
+      }
+      case 'emptyQuery':
+        return;
+      case 'replicationStart':
+      case 'copyOutResponse':
+        if (op.kind !== 'copy') return this.fail(new ProtocolError(`unexpected ${msg.name} for a simple query`));
+        this.copy = op;
+        if (!op.started) {
+          op.started = true;
+          op.resolveStart();
+        } else {
+          op.handler.onCopyStart?.();
+        }
+        return;
+      case 'copyDone':
+        if (op.kind === 'copy') op.handler.onServerCopyDone?.();
+        this.copy = undefined;
+        return;
+      case 'copyData':
+        return; // a CopyData after an error; the command is already failed
+      default:
+        return this.fail(new ProtocolError(`unexpected backend message ${msg.name}`));
+    }
+  }
+
+  private completeOp(): void {
+    const op = this.queue.shift();
+    if (op === undefined) return;
+    if (op.kind === 'query') {
+      if (op.error !== undefined) op.reject(op.error);
+      else op.resolve(op.results);
+      return;
+    }
+    this.copy = undefined;
+    if (!op.started) op.rejectStart(op.error ?? new ProtocolError('the server did not start a COPY stream'));
+    else if (op.error === undefined) op.handler.onComplete();
+  }
+
+  private async onStartupMessage(msg: BackendMessage): Promise<void> {
+    const startup = this.startup!;
+    switch (msg.name) {
+      case 'authenticationCleartextPassword':
+        this.socket.write(serialize.password(await this.requirePassword()));
+        return;
+      case 'authenticationMD5Password': {
+        const salt = (msg as unknown as { salt: Buffer }).salt;
+        this.socket.write(serialize.password(md5Password(this.config.user, await this.requirePassword(), salt)));
+        return;
+      }
+      case 'authenticationSASL': {
+        const mechanisms = (msg as unknown as { mechanisms: string[] }).mechanisms;
+        if (!mechanisms.includes('SCRAM-SHA-256')) {
+          throw new AuthenticationError(`the server offers only SASL mechanisms ${mechanisms.join(', ')}; SCRAM-SHA-256 is supported`);
+        }
+        startup.scram = new ScramSession(await this.requirePassword(), this.config.maxScramIterations);
+        this.socket.write(serialize.sendSASLInitialResponseMessage(startup.scram.mechanism, startup.scram.clientFirstMessage()));
+        return;
+      }
+      case 'authenticationSASLContinue': {
+        if (startup.scram === undefined) throw new ProtocolError('SASLContinue before SASL');
+        const data = (msg as unknown as { data: string }).data;
+        this.socket.write(serialize.sendSCRAMClientFinalMessage(await startup.scram.clientFinalMessage(data)));
+        return;
+      }
+      case 'authenticationSASLFinal':
+        if (startup.scram === undefined) throw new ProtocolError('SASLFinal before SASL');
+        startup.scram.verifyServerFinal((msg as unknown as { data: string }).data);
+        return;
+      case 'authenticationOk':
+      case 'backendKeyData':
+      case 'notice':
+        return;
+      case 'parameterStatus': {
+        const m = msg as unknown as { parameterName: string; parameterValue: string };
+        this.parameters.set(m.parameterName, m.parameterValue);
+        return;
+      }
+      case 'readyForQuery':
+        this.startup = undefined;
+        startup.resolve();
+        return;
+      case 'error':
+        throw toPgError(msg as DatabaseError);
+      default:
+        throw new ProtocolError(`unexpected ${msg.name} during startup`);
+    }
+  }
+
+  private async requirePassword(): Promise<string> {
+    const password = await passwordOf(this.config);
+    if (password === undefined) throw new AuthenticationError(`the server asks for a password for user "${this.config.user}" and none was given`);
+    return password;
+  }
+
+  /** Fails everything pending with `err` (or the FATAL error that preceded the close) and closes the socket. */
+  private fail(err: WalstreamError): void {
+    const first = !this.closed;
+    if (first) {
+      this.closed = true;
+      this.closeError ??= err;
+    }
+    const reason = this.closeError ?? err;
+    if (this.startup !== undefined) {
+      const s = this.startup;
+      this.startup = undefined;
+      s.reject(reason);
+    }
+    this.copy = undefined;
+    for (const op of this.queue.splice(0)) {
+      if (op.kind === 'query') op.reject(op.error ?? reason);
+      else if (!op.started) op.rejectStart(op.error ?? reason);
+      else if (op.error === undefined) op.handler.onError(reason);
+    }
+    if (first) this.socket.destroy();
+    if (this.socket.destroyed || this.socket.closed) {
+      for (const w of this.closeWaiters.splice(0)) w();
+    } else {
+      this.socket.once('close', () => {
+        for (const w of this.closeWaiters.splice(0)) w();
+      });
+    }
+  }
+}
+
+function describe(config: ResolvedConfig): string {
+  return config.host.startsWith('/') ? `${config.host}/.s.PGSQL.${config.port}` : `${config.host}:${config.port}`;
+}
+
+function toPgError(e: DatabaseError): PgError {
+  return new PgError({
+    severity: e.severity,
+    code: e.code ?? 'XX000',
+    message: e.message,
+    detail: e.detail,
+    hint: e.hint,
+    where: e.where,
+    routine: e.routine,
+  });
+}
+
+function toWalstreamError(err: unknown): WalstreamError {
+  if (err instanceof WalstreamError) return err;
+  return new ProtocolError(err instanceof Error ? err.message : String(err));
+}
