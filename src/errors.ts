@@ -103,3 +103,18 @@ export class ParseError extends WalstreamError {
     super(`${message} (tag ${tag === undefined ? '?' : JSON.stringify(tag)}, lsn ${lsn ?? '?'}, offset ${offset})`);
   }
 }
+
+/**
+ * A temporary slot disappeared with the connection that owned it. Creating it again would start
+ * at the server's current position and skip every change after `lastAcknowledged`; this error
+ * says so instead. Use a permanent slot where a stream must survive reconnection.
+ */
+export class SlotLostError extends WalstreamError {
+  override name = 'SlotLostError';
+  constructor(
+    readonly slot: string,
+    readonly lastAcknowledged: { toString(): string },
+  ) {
+    super(`temporary replication slot "${slot}" was lost with its connection; changes after ${lastAcknowledged.toString()} cannot be recovered`);
+  }
+}

@@ -9,6 +9,7 @@ export {
   LsnFormatError,
   ConfigurationError,
   ParseError,
+  SlotLostError,
 } from './errors';
 export { pgTimestampToDate, pgTimestampToIso, dateToPgTimestamp } from './time';
 export type { ConnectionOptions } from './wire/config';
@@ -38,3 +39,4 @@ export {
   type CreatedSlot,
 } from './control/client';
 export { quoteIdent, quoteLiteral } from './sql';
+export { messageToJson, type JsonRecord } from './json';

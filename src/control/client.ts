@@ -83,14 +83,21 @@ export class ReplicationClient {
    * @throws {PgError} 42710 when the slot exists, 55000 when `wal_level` is not `logical`, 53400 when no slot is free.
    */
   async createReplicationSlot(name: string, options: CreateLogicalSlotOptions = {}): Promise<CreatedSlot> {
-    const plugin = options.plugin ?? 'pgoutput';
-    const snapshot = options.snapshot ?? 'nothing';
-    if (!['export', 'use', 'nothing'].includes(snapshot)) throw new ConfigurationError(`invalid snapshot option ${JSON.stringify(snapshot)}`);
-    let sql = `CREATE_REPLICATION_SLOT ${quoteIdent(name)}${options.temporary ? ' TEMPORARY' : ''} LOGICAL ${quoteIdent(plugin)}`;
-    if (this.serverVersion >= 150000) sql += ` (SNAPSHOT '${snapshot}')`;
-    else sql += { export: ' EXPORT_SNAPSHOT', use: ' USE_SNAPSHOT', nothing: ' NOEXPORT_SNAPSHOT' }[snapshot];
-    const row = firstRow(await this.connection.query(sql), 'CREATE_REPLICATION_SLOT');
+    const row = firstRow(await this.connection.query(createSlotCommand(name, options, this.serverVersion)), 'CREATE_REPLICATION_SLOT');
     return { slotName: row[0] ?? name, consistentPoint: Lsn.parse(row[1] ?? '0/0'), snapshotName: row[2] ?? null, outputPlugin: row[3] ?? null };
+  }
+
+  /**
+   * Creates the slot, or leaves an existing one as it is. "Exists" is recognized by SQLSTATE 42710,
+   * never by the (translated) message. Resolves to the new slot, or `undefined` when it existed.
+   */
+  async ensureReplicationSlot(name: string, options: CreateLogicalSlotOptions = {}): Promise<CreatedSlot | undefined> {
+    try {
+      return await this.createReplicationSlot(name, options);
+    } catch (err) {
+      if (err instanceof PgError && err.code === '42710') return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -110,6 +117,20 @@ export class ReplicationClient {
   close(): Promise<void> {
     return this.connection.end();
   }
+}
+
+/**
+ * CREATE_REPLICATION_SLOT for a logical slot in the syntax of `serverVersion`.
+ * @throws {ConfigurationError} for an unknown snapshot action.
+ * @internal
+ */
+export function createSlotCommand(name: string, options: CreateLogicalSlotOptions, serverVersion: number): string {
+  const plugin = options.plugin ?? 'pgoutput';
+  const snapshot = options.snapshot ?? 'nothing';
+  if (!['export', 'use', 'nothing'].includes(snapshot)) throw new ConfigurationError(`invalid snapshot option ${JSON.stringify(snapshot)}`);
+  const sql = `CREATE_REPLICATION_SLOT ${quoteIdent(name)}${options.temporary ? ' TEMPORARY' : ''} LOGICAL ${quoteIdent(plugin)}`;
+  if (serverVersion >= 150000) return `${sql} (SNAPSHOT '${snapshot}')`;
+  return sql + { export: ' EXPORT_SNAPSHOT', use: ' USE_SNAPSHOT', nothing: ' NOEXPORT_SNAPSHOT' }[snapshot];
 }
 
 function firstRow(results: QueryResult[], command: string): (string | null)[] {

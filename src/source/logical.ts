@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
-import { ConnectionError, WalstreamError } from '../errors';
+import { ConnectionError, PgError, SlotLostError, WalstreamError } from '../errors';
+import { type CreateLogicalSlotOptions, createSlotCommand } from '../control/client';
 import { Lsn } from '../lsn';
 import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdate } from '../protocol/frames';
 import { nowPgTimestamp } from '../time';
@@ -30,6 +31,13 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
   confirmIdle?: boolean;
   /** Milliseconds to wait for the server's end of stream after CopyDone, before closing anyway. Default 2000. */
   endTimeout?: number;
+  /**
+   * Create the slot on the streaming connection before START_REPLICATION. A permanent slot that
+   * already exists (SQLSTATE 42710) is used as it is. A temporary slot lives only as long as this
+   * connection, so a resubscription after progress fails with {@link SlotLostError} instead of
+   * silently skipping the WAL written in between.
+   */
+  createSlot?: boolean | CreateLogicalSlotOptions;
 }
 
 // Teardowns still under way, per slot: a new subscription waits for the old walsender to let go of
@@ -99,6 +107,8 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
         await conn.end();
         return;
       }
+      if (options.createSlot) await createSlot(conn, options.slot, options.createSlot === true ? {} : options.createSlot, feedback);
+      if (done) return;
       const start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
       const sql = startLogicalReplicationCommand(options.slot, start, options, conn.serverVersionNum);
       await conn.startCopy(sql, {
@@ -175,5 +185,14 @@ async function endStream(conn: PgConnection, streaming: boolean, sendStatus: () 
     await conn.end();
   } catch {
     conn.destroy();
+  }
+}
+
+async function createSlot(conn: PgConnection, slot: string, options: CreateLogicalSlotOptions, feedback: LsnFeedback): Promise<void> {
+  if (options.temporary && !feedback.acknowledged.isZero()) throw new SlotLostError(slot, feedback.acknowledged);
+  try {
+    await conn.query(createSlotCommand(slot, options, conn.serverVersionNum));
+  } catch (err) {
+    if (!(err instanceof PgError && err.code === '42710' && !options.temporary)) throw err;
   }
 }

@@ -1,0 +1,60 @@
+import { firstValueFrom, takeWhile, tap, toArray } from 'rxjs';
+import { ReplicationClient } from '../control/client';
+import { type LocalServer, startEmbeddedPostgres } from '../embedded';
+import { messageToJson } from '../json';
+import { resolveConfig } from '../wire/config';
+import { PgConnection } from '../wire/connection';
+import { LsnFeedback } from '../source/feedback';
+import { logicalReplication } from '../source/logical';
+import { parsePgoutput } from '../../operators/parse-pgoutput';
+
+const WORKLOAD = [
+  `INSERT INTO demo.accounts (owner, balance) VALUES ('alice', 100), ('bob', 50), ('carol', 75)`,
+  `BEGIN; UPDATE demo.accounts SET balance = balance - 30 WHERE owner = 'alice'; UPDATE demo.accounts SET balance = balance + 30 WHERE owner = 'bob'; COMMIT`,
+  `DELETE FROM demo.accounts WHERE owner = 'carol'`,
+  `TRUNCATE demo.accounts`,
+];
+
+/**
+ * The main job on an embedded server: start PostgreSQL 18, create a table and a publication,
+ * stream through the public API while a workload runs, print each change as a JSON line, and
+ * clean up.
+ */
+export async function runDemo(write: (line: string) => void = (l) => process.stdout.write(l)): Promise<number> {
+  const log = (text: string) => process.stderr.write(`demo: ${text}\n`);
+  log('starting embedded PostgreSQL 18 (wal_level=logical) ...');
+  let server: LocalServer | undefined;
+  try {
+    server = await startEmbeddedPostgres();
+    log(`server ready on port ${server.port}`);
+    const sql = await PgConnection.connect(resolveConfig(server.url));
+    await sql.query(`CREATE SCHEMA demo; CREATE TABLE demo.accounts (id serial PRIMARY KEY, owner text NOT NULL, balance numeric(12,2) NOT NULL); CREATE PUBLICATION demo_pub FOR TABLE demo.accounts`);
+    const control = await ReplicationClient.connect(server.url);
+    await control.createReplicationSlot('demo_slot');
+    await control.close();
+
+    const feedback = new LsnFeedback();
+    let commits = 0;
+    const streamed = firstValueFrom(
+      logicalReplication({ connectionString: server.url, slot: 'demo_slot', publications: 'demo_pub', feedback, statusInterval: 1000 }).pipe(
+        parsePgoutput(),
+        tap((msg) => write(`${JSON.stringify(messageToJson(msg))}\n`)),
+        tap((msg) => msg.type === 'commit' && feedback.acknowledge(msg.endLsn)),
+        takeWhile((msg) => !(msg.type === 'commit' && ++commits === WORKLOAD.length), true),
+        toArray(),
+      ),
+    );
+    log(`streaming slot demo_slot; running ${WORKLOAD.length} transactions`);
+    for (const statement of WORKLOAD) await sql.query(statement);
+    const messages = await streamed;
+    await sql.end();
+    const changes = messages.filter((m) => ['insert', 'update', 'delete', 'truncate'].includes(m.type)).length;
+    log(`streamed ${changes} changes in ${commits} transactions; confirmed up to ${feedback.acknowledged.toString()}`);
+    return 0;
+  } finally {
+    if (server !== undefined) {
+      await server.destroy();
+      log('server stopped and removed');
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { Lsn } from '../lsn';
+import { LsnFormatError } from '../errors';
+import { runDemo } from './demo';
+import { reportError } from './errors';
+import { openOutput } from './output';
+import { runStream } from './stream';
+
+function lsnArg(value: string): Lsn {
+  try {
+    return Lsn.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof LsnFormatError ? 'expected an LSN such as 0/16B3748' : String(err));
+  }
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** A promise that resolves at the first SIGINT or SIGTERM; a second one exits at once. */
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      resolve();
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pg-walstream')
+    .description('Stream PostgreSQL logical replication (pgoutput) as decoded JSON lines')
+    .showHelpAfterError()
+    .exitOverride((err) => {
+      process.exit(err.exitCode);
+    });
+
+  program
+    .command('stream')
+    .description('stream a logical replication slot as JSON lines, like pg_recvlogical but decoded')
+    .option('-d, --dbname <url>', 'connection string (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE fill the gaps)')
+    .requiredOption('-S, --slot <name>', 'replication slot')
+    .requiredOption('-P, --publication <name>', 'publication (repeatable)', collect)
+    .option('--create-slot', 'create the slot first (an existing permanent slot is reused)')
+    .option('--temporary', 'with --create-slot: a temporary slot, dropped when the stream ends')
+    .option('-I, --start <lsn>', 'start position (default: where the slot is)', lsnArg)
+    .option('-E, --endpos <lsn>', 'stop after the transaction that reaches this LSN', lsnArg)
+    .option('-f, --output <file>', 'output file, or - for standard output', '-')
+    .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
+    .action(async (opts) => {
+      const output = openOutput(opts.output);
+      try {
+        await runStream({
+          connectionString: opts.dbname,
+          slot: opts.slot,
+          publications: opts.publication,
+          createSlot: opts.createSlot ? { temporary: Boolean(opts.temporary) } : undefined,
+          startLsn: opts.start,
+          endpos: opts.endpos,
+          statusInterval: opts.statusInterval,
+          output,
+          stopSignal: stopSignal(),
+        });
+      } finally {
+        if (output !== process.stdout) output.end();
+      }
+      process.exit(process.exitCode ?? 0);
+    });
+
+  program
+    .command('demo')
+    .description('start an embedded PostgreSQL 18, write some changes, and print what streams out')
+    .action(async () => {
+      process.exitCode = await runDemo();
+    });
+
+  return program;
+}
+
+/** The `pg-walstream` command. Expected failures print one line on stderr and exit 1. */
+export function main(argv: string[]): void {
+  buildProgram()
+    .parseAsync(argv)
+    .catch((err: unknown) => {
+      reportError(err);
+      process.exit(1);
+    });
+}

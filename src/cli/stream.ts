@@ -1,0 +1,104 @@
+import type { Writable } from 'node:stream';
+import { messageToJson } from '../json';
+import { Lsn } from '../lsn';
+import { PgoutputDecoder } from '../pgoutput/decoder';
+import type { PgoutputMessage } from '../pgoutput/messages';
+import type { ReplicationFrame } from '../protocol/frames';
+import { LsnFeedback } from '../source/feedback';
+import { type LogicalReplicationOptions, logicalReplication } from '../source/logical';
+import { writeAsync } from './output';
+
+export interface StreamCommandOptions extends LogicalReplicationOptions {
+  /** Stop after the transaction whose end LSN reaches this position (pg_recvlogical -E). */
+  endpos?: Lsn;
+  /** Where JSON lines go. */
+  output: Writable;
+  /** Resolves to stop cleanly (Ctrl-C). */
+  stopSignal?: Promise<void>;
+  /** Turns a message into the printed object. Default: messageToJson. */
+  format?: (msg: PgoutputMessage) => unknown;
+}
+
+/** Messages that end a transaction, with the LSN to acknowledge once they are written. */
+function endOf(msg: PgoutputMessage): Lsn | undefined {
+  switch (msg.type) {
+    case 'commit':
+    case 'streamCommit':
+    case 'prepare':
+    case 'streamPrepare':
+    case 'commitPrepared':
+      return msg.endLsn;
+    case 'rollbackPrepared':
+      return msg.rollbackEndLsn;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Streams a slot as JSON lines until the end position, a stop signal, or an error. A transaction's
+ * end LSN is acknowledged only after its last line has been written, so an interrupted run
+ * resumes without losing a transaction (it may repeat the one it was writing).
+ */
+export function runStream(options: StreamCommandOptions): Promise<void> {
+  const feedback = options.feedback ?? new LsnFeedback();
+  const decoder = new PgoutputDecoder();
+  const format = options.format ?? messageToJson;
+  const endpos = options.endpos;
+  let inTransaction = false;
+  let pending: Promise<void> = Promise.resolve();
+
+  return new Promise<void>((resolve, reject) => {
+    let finished = false;
+    const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      // Everything queued is written and acknowledged before CopyDone carries the final position.
+      pending.then(
+        () => {
+          subscription.unsubscribe();
+          if (err === undefined) resolve();
+          else reject(err);
+        },
+        (writeErr: unknown) => {
+          subscription.unsubscribe();
+          reject(err ?? writeErr);
+        },
+      );
+    };
+
+    const onFrame = (frame: ReplicationFrame) => {
+      if (finished) return;
+      if (frame.type === 'keepalive') {
+        // Nothing before the server's WAL end is still to come: endpos is reached.
+        if (endpos !== undefined && !inTransaction && frame.walEnd.value >= endpos.value) finish();
+        return;
+      }
+      const msg = decoder.decode(frame.data, frame.walStart);
+      if (msg.type === 'begin' || msg.type === 'beginPrepare') inTransaction = true;
+      const line = `${JSON.stringify(format(msg))}\n`;
+      const end = endOf(msg);
+      pending = pending.then(() => writeAsync(options.output, line));
+      if (end !== undefined) {
+        inTransaction = false;
+        pending = pending.then(() => feedback.acknowledge(end));
+        if (endpos !== undefined && end.value >= endpos.value) finish();
+      }
+    };
+
+    const subscription = logicalReplication({ ...options, feedback }).subscribe({
+      next: (frame) => {
+        try {
+          onFrame(frame);
+        } catch (err) {
+          finish(err);
+        }
+      },
+      error: (err: unknown) => {
+        finished = true;
+        pending.finally(() => reject(err));
+      },
+    });
+    options.stopSignal?.then(() => finish());
+  });
+}
