@@ -1,1 +1,2 @@
 export { parsePgoutput } from './parse-pgoutput';
+export type { ParsePgoutputOptions } from './parse-pgoutput';

@@ -40,3 +40,7 @@ export {
 } from './control/client';
 export { quoteIdent, quoteLiteral } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export { TypeRegistry, type TypeOptions, type TypeParser, type TextParser, type BinaryParser, type AnnouncedType } from './values/registry';
+export { BinaryValue } from './values/binary';
+export { ColumnValueError, RowMappingError, type RowMappingProblem, type ColumnLocation } from './values/errors';
+export type { PgoutputDecoderOptions } from './pgoutput/decoder';
