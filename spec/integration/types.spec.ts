@@ -2,7 +2,8 @@ import { Client } from 'pg';
 import { getTypeParser } from 'pg-types';
 import { firstValueFrom } from 'rxjs';
 import { BinaryValue, type InsertMessage, ReplicationClient, TypeRegistry, logicalReplication } from '../../src';
-import { parsePgoutput } from '../../operators';
+import { type ParsePgoutputOptions, parsePgoutput } from '../../operators';
+import { parse as parseArray } from 'postgres-array';
 import { allServers, sqlClient, uniqueName, untilCommits, waitFor } from '../support/server';
 import { TYPE_CASES, createUserTypesSql } from '../support/type-cases';
 
@@ -72,9 +73,10 @@ describe.each(allServers())('column values against pg on $label', (server) => {
     await sql.end();
   });
 
-  const streamed = async (binary: boolean) => {
+  // Nothing is acknowledged, so every test reads the same transaction again from the slot.
+  const streamed = async (binary: boolean, options?: ParsePgoutputOptions) => {
     const msgs = await firstValueFrom(
-      logicalReplication({ connectionString: server.url, slot: binary ? slots.binary : slots.text, publications: publication, binary }).pipe(parsePgoutput(), untilCommits(1)),
+      logicalReplication({ connectionString: server.url, slot: binary ? slots.binary : slots.text, publications: publication, binary }).pipe(parsePgoutput(options), untilCommits(1)),
     );
     return msgs.filter((m): m is InsertMessage => m.type === 'insert');
   };
@@ -114,5 +116,71 @@ describe.each(allServers())('column values against pg on $label', (server) => {
     const [inserts] = await Promise.all([streamed(false)]);
     expect(inserts[0].new.get('c_numeric_arr')).toEqual(['1.50', 'NaN', 'Infinity', '-0.001', null, '123456789012345678901234567890']);
     expect(inserts[0].new.get('c_name_arr')).toEqual(['a', 'b']);
+  });
+
+  it('gives int8 as bigint and date/time types as their exact text by option, in both formats', async () => {
+    const options: ParsePgoutputOptions = { types: { int8: 'bigint', timestamps: 'string' } };
+    const asText = (v: string) => v;
+    const parsers: Record<number, (v: string) => unknown> = {
+      20: BigInt,
+      1016: (v) => parseArray(v, BigInt),
+      1082: asText,
+      1114: asText,
+      1184: asText,
+      1182: (v) => parseArray(v, asText),
+      1115: (v) => parseArray(v, asText),
+      1185: (v) => parseArray(v, asText),
+    };
+    const exact = new Client({
+      connectionString: server.url,
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => parsers[oid] ?? (DIVERGENT_OIDS.has(oid) ? new TypeRegistry().text(oid) : getTypeParser(oid, format))) as typeof getTypeParser },
+    });
+    await exact.connect();
+    const rows = (await exact.query(`SELECT * FROM ${table} ORDER BY id`)).rows as Record<string, unknown>[];
+    await exact.end();
+    const [text, binary] = [await streamed(false, options), await streamed(true, options)];
+    expect(text[0].new.get('c_int8')).toBe(0n);
+    expect(text[0].new.get('c_timestamp')).toBe('2024-01-01 12:34:56.789012');
+    // A binary timestamptz carries no zone: its text is in UTC; the walsender prints its TimeZone.
+    const instant = (v: unknown): unknown => (typeof v === 'string' ? getTypeParser(1184)(v) : Array.isArray(v) ? v.map(instant) : v);
+    for (const [i, row] of rows.entries()) {
+      const t = text[i].new.toObject();
+      const b = binary[i].new.toObject();
+      for (const c of TYPE_CASES) {
+        expect({ column: c.column, row: i, value: comparable(t[c.column]) }).toEqual({ column: c.column, row: i, value: comparable(row[c.column]) });
+        if (c.binaryRaw) continue;
+        if (c.type.startsWith('timestamptz')) {
+          expect({ column: c.column, row: i, value: comparable(instant(b[c.column])) }).toEqual({ column: c.column, row: i, value: comparable(instant(row[c.column])) });
+          if (typeof b[c.column] === 'string' && !String(b[c.column]).includes('infinity')) expect(b[c.column]).toMatch(/\+00( BC)?$/);
+        } else expect({ column: c.column, row: i, value: comparable(b[c.column]) }).toEqual({ column: c.column, row: i, value: comparable(row[c.column]) });
+      }
+    }
+  });
+
+  it('applies user parsers by type name and OID, to domains over their base type, in both formats', async () => {
+    const [first] = await streamed(false);
+    const moodArrayOid = first.new.columns.find((c) => c.name === 'c_mood_arr')?.typeOid;
+    const moodName = rename('mood');
+    const options: ParsePgoutputOptions = {
+      types: {
+        parsers: {
+          [moodName]: { text: (s) => `mood:${s}`, binary: (b) => `mood:${b.toString()}` },
+          int4: (s) => `int4:${s}`,
+          numeric: Number,
+          [String(moodArrayOid)]: (s) => parseArray(s, (e) => `by-oid:${e}`),
+        },
+      },
+    };
+    for (const binary of [false, true]) {
+      const [row] = await streamed(binary, options);
+      expect(row.new.get('c_mood')).toBe('mood:happy');
+      expect(row.new.get('c_int4')).toBe('int4:0');
+      expect(row.new.get('c_posint')).toBe('int4:1');
+      expect(row.new.get('c_numeric')).toBe(0);
+      expect(row.new.get('c_int4_arr')).toEqual([]);
+      expect(row.new.get('c_text')).toBe('');
+      if (!binary) expect(row.new.get('c_mood_arr')).toEqual(['by-oid:happy', null]);
+      else expect(row.new.get('c_mood_arr')).toBeInstanceOf(BinaryValue); // a text-only parser cannot read binary bytes
+    }
   });
 });
