@@ -44,3 +44,5 @@ export { TypeRegistry, type TypeOptions, type TypeParser, type TextParser, type 
 export { BinaryValue } from './values/binary';
 export { ColumnValueError, RowMappingError, type RowMappingProblem, type ColumnLocation } from './values/errors';
 export type { PgoutputDecoderOptions } from './pgoutput/decoder';
+export { mapRow, type RowMapper, type RowSchema, type RowOf, type RowWithToastOf, type Field, type FieldSpec, type FieldType, type MapRowOptions } from './values/map-row';
+export { relationKey, isChangeOf } from './values/relation-key';
