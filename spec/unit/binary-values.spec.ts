@@ -110,6 +110,10 @@ describe('binary floats', () => {
     };
     expect(f4(1.1)).toBe(1.1);
     expect(f4(0.1)).toBe(0.1);
+    expect(f4(350925.625)).toBe(350925.62); // a tie: Ryu rounds to the even digit
+    expect(f4(-350925.625)).toBe(-350925.62);
+    expect(f4(57439352)).toBe(57439352); // 5.743935e7 reads back only by rounding a tie
+    expect(f4(-57439352)).toBe(-57439352);
     expect(f4(3.4028234663852886e38)).toBe(3.4028235e38);
     expect(f4(1.401298464324817e-45)).toBe(1e-45);
     expect(Object.is(f4(-0), -0)).toBe(true);

@@ -187,9 +187,37 @@ export function float4Value(b: Buffer): number {
   if (!Number.isFinite(x) || x === 0) return x;
   for (let p = 1; p < 9; p++) {
     const y = Number(x.toPrecision(p));
-    if (Math.fround(y) === x) return y;
+    if (Math.fround(y) === x && !onBoundary(x, y)) return halfEven(x, p) ?? y;
   }
   return Number(x.toPrecision(9));
+}
+
+const f32 = new Float32Array(1);
+const f32bits = new Uint32Array(f32.buffer);
+
+/** float4out does not pick a decimal lying exactly halfway to a neighbouring float4, though it reads back. */
+function onBoundary(x: number, y: number): boolean {
+  const ax = Math.abs(x);
+  const ay = Math.abs(y);
+  f32[0] = ax;
+  const bits = f32bits[0];
+  f32bits[0] = bits + 1;
+  const up = f32[0];
+  f32bits[0] = bits - 1;
+  const down = f32[0];
+  return ay === (ax + up) / 2 || ay === (ax + down) / 2;
+}
+
+/**
+ * When `x` lies exactly halfway between two `p`-digit decimals, toPrecision rounds away from zero
+ * but float4out (Ryu) rounds to the even digit: returns that one, or undefined when there is no tie.
+ */
+function halfEven(x: number, p: number): number | undefined {
+  const [mantissa, exp] = Math.abs(x).toExponential(p).split('e');
+  if (!mantissa.endsWith('5') || Number(`${mantissa}e${exp}`) !== Math.abs(x)) return undefined;
+  const digits = BigInt(mantissa.replace('.', '').slice(0, p));
+  const even = digits % 2n === 0n ? digits : digits + 1n;
+  return Math.sign(x) * Number(`${even}e${Number(exp) - (p - 1)}`);
 }
 
 export function float8Value(b: Buffer): number {
