@@ -157,7 +157,7 @@ export function mapRow<S extends RowSchema>(schema: S, options: MapRowOptions = 
       const f = fields[i];
       const value = row.get(at[i]);
       if (value === UNCHANGED_TOAST) {
-        if (!keepToast) throw new RowMappingError(r.schema, r.name, f.column, 'unchangedToast', 'unchanged TOAST value: the server did not send it (use REPLICA IDENTITY FULL on PostgreSQL 16+ for the old row, or unchangedToast: "keep")');
+        if (!keepToast) throw new RowMappingError(r.schema, r.name, f.column, 'unchangedToast', 'unchanged TOAST value: the server did not send it (under REPLICA IDENTITY FULL the old row of the update has it; or map with unchangedToast: "keep")');
         out[f.field] = value;
         continue;
       }
