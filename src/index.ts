@@ -38,5 +38,5 @@ export {
   type CreateLogicalSlotOptions,
   type CreatedSlot,
 } from './control/client';
-export { quoteIdent, quoteLiteral } from './sql';
+export { quoteIdent, quoteLiteral, quoteSlotName } from './sql';
 export { messageToJson, type JsonRecord } from './json';
