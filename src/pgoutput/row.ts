@@ -41,7 +41,7 @@ const DEFAULT_TYPES = new TypeRegistry();
  * if (msg.type === 'insert') console.log(msg.new.get('id'), msg.new.toObject());
  */
 export class Row implements Iterable<[string, unknown]> {
-  private offsets: Int32Array | undefined;
+  private offsets: number[] | undefined;
 
   /** @internal Built by the decoder, which has checked that `buf[start, end)` holds `count` columns. */
   constructor(
@@ -154,22 +154,28 @@ export class Row implements Iterable<[string, unknown]> {
   }
 
   /** The offsets table: [kind, start, length] for each column, found on first use. */
-  private table(): Int32Array {
+  private table(): number[] {
     return this.offsets ?? (this.offsets = this.scan());
   }
 
-  private scan(): Int32Array {
-    const out = new Int32Array(this.length * 3);
+  private scan(): number[] {
+    // A plain array of small integers allocates faster than an Int32Array; the decoder has checked
+    // every length against the frame, so the big-endian lengths are read without bounds checks.
+    const n = this.length;
+    const out: number[] = new Array(n * 3);
     const buf = this.buf;
     let pos = this.start;
-    for (let i = 0; i < this.length; i++) {
+    for (let i = 0; i < n; i++) {
       const kind = buf[pos++];
       out[i * 3] = kind;
       if (kind === K_TEXT || kind === K_BINARY) {
-        const len = buf.readInt32BE(pos);
+        const len = ((buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]) >>> 0;
         out[i * 3 + 1] = pos + 4;
         out[i * 3 + 2] = len;
         pos += 4 + len;
+      } else {
+        out[i * 3 + 1] = 0;
+        out[i * 3 + 2] = 0;
       }
     }
     return out;

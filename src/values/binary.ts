@@ -94,6 +94,24 @@ function timestampText(b: Buffer, zone: string, type: string): string {
   return `${date} ${timeOfDay(Number(rest))}${zone}${era}`;
 }
 
+/** Microseconds from 1970-01-01 to 2000-01-01. */
+const UNIX_EPOCH_OFFSET_US = 946_684_800_000_000n;
+
+/**
+ * timestamptz as the `Date` (or ±Infinity) postgres-date makes of its text: milliseconds rounded
+ * down, Invalid Date outside the range a Date can hold. Skips printing and parsing the text.
+ */
+export function timestamptzDate(b: Buffer): Date | number {
+  need(b, 8, 'timestamptz');
+  const us = b.readBigInt64BE(0);
+  if (us === INT64_MAX) return Infinity;
+  if (us === INT64_MIN) return -Infinity;
+  const unix = us + UNIX_EPOCH_OFFSET_US;
+  let ms = unix / 1000n;
+  if (unix < 0n && unix % 1000n !== 0n) ms -= 1n;
+  return new Date(Number(ms));
+}
+
 export const timestampToText = (b: Buffer) => timestampText(b, '', 'timestamp');
 export const timestamptzToText = (b: Buffer) => timestampText(b, '+00', 'timestamptz');
 

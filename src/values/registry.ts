@@ -202,6 +202,7 @@ export class TypeRegistry {
     else if (TIMESTAMP_TYPES.has(oid) && timestamps === 'string') text = identity;
     else text = getTypeParser(oid, 'text') as TextParser;
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : (b: Buffer) => bin.int8Value(b).toString()) : DIRECT.get(oid);
+    if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
       if (toText !== undefined) binary = (b) => text(toText(b));
