@@ -9,7 +9,14 @@
  * timestamptz carries no zone).
  */
 
-/** A binary value of a type the decoder has no reader for: the bytes as sent, with the type OID. */
+/**
+ * A binary-format value of a type the decoder has no reader for (money, ranges, enums, user types):
+ * a copy of the `*_send` bytes, with the column's type OID. Register a parser to decode it.
+ *
+ * @example
+ * const v = row.get('mood');
+ * if (v instanceof BinaryValue) console.log(v.typeOid, v.bytes.toString('hex'));
+ */
 export class BinaryValue {
   constructor(
     readonly typeOid: number,

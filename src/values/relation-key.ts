@@ -18,7 +18,13 @@ export function relationKey(relation: Pick<RelationInfo, 'schema' | 'name'>): st
   return `${ident(relation.schema)}.${ident(relation.name)}`;
 }
 
-/** True for an insert, update or delete of this table, or a truncate that includes it. */
+/**
+ * True for an insert, update or delete of this table, or a truncate that includes it. Compares
+ * names only, so it decodes no value.
+ *
+ * @example
+ * changes.pipe(filter((m) => isChangeOf(m, 'public', 'orders')));
+ */
 export function isChangeOf(msg: PgoutputMessage, schema: string, table: string): msg is ChangeMessage {
   switch (msg.type) {
     case 'insert':
