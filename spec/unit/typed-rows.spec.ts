@@ -111,6 +111,31 @@ describe('Row', () => {
   });
 });
 
+describe('lazy decoding', () => {
+  it('parses no value for a table filter, and only the columns read', () => {
+    const calls: string[] = [];
+    const types = new TypeRegistry({
+      parsers: {
+        int4: (s) => (calls.push(`id:${s}`), Number(s)),
+        text: (s) => (calls.push(`note:${s}`), s),
+      },
+    });
+    const msg: InsertMessage = { type: 'insert', lsn: Lsn.ZERO, xid: undefined, inStream: false, relation: orders, new: row([{ t: '7' }, { t: '1' }, { t: 'x' }, 'n', 'n'], types) };
+    let seen = 0;
+    new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable }) => {
+      const kept = cold('a|', { a: msg as PgoutputMessage }).pipe(forTable('public', 'orders'));
+      kept.subscribe(() => seen++);
+      expectObservable(kept).toBe('a|', { a: msg });
+    });
+    expect(seen).toBe(1);
+    expect(calls).toEqual([]);
+    expect(msg.new.get('id')).toBe(7);
+    expect(calls).toEqual(['id:7']);
+    expect(mapRow({ note: 'string' })(msg.new)).toEqual({ note: 'x' });
+    expect(calls).toEqual(['id:7', 'note:x']);
+  });
+});
+
 describe('mapRow', () => {
   interface Order {
     id: number;
