@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -119,7 +120,7 @@ export function freePort(): Promise<number> {
  * installed under an npm alias. As root, it runs them as the `postgres` user.
  */
 export async function startPostgresFromBinaries(binDir: string, options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const { execFileSync } = await import('node:child_process');
+  // A static import: jest's module sandbox refuses dynamic import() without --experimental-vm-modules.
   const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
   chmodSync(dir, 0o777);
   const dataDir = join(dir, 'data');

@@ -3,14 +3,14 @@ import type { TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
-import { AuthenticationError, ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
+import { AuthenticationError, ConnectionError, PgError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import { AuthPolicy } from './auth-policy';
 import { tlsServerEndPoint } from './channel-binding';
 import { type ResolvedConfig, passwordOf } from './config';
 import { MessageFramer } from './framer';
 import { passwordFromFile } from './pgpass';
 import { ScramSession, md5Password } from './scram';
-import { type Encryption, TlsHandshakeError, describeTarget, encryptionPlan, openTransport } from './tls';
+import { type Encryption, describeTarget, encryptionPlan, openTransport } from './tls';
 
 /** One result set of a simple query: column names and text values (null for SQL NULL). */
 export interface QueryResult {
@@ -82,6 +82,8 @@ export class PgConnection {
   private closed = false;
   private closeError: WalstreamError | undefined;
   private readonly closeWaiters: (() => void)[] = [];
+  private authenticationUsed = 'none';
+  private startupChain: Promise<void> = Promise.resolve();
   private startup?: { resolve(): void; reject(err: WalstreamError): void; policy: AuthPolicy; scram?: ScramSession };
 
   private constructor(
@@ -170,6 +172,11 @@ export class PgConnection {
   /** Whether the connection is encrypted with TLS. */
   get encrypted(): boolean {
     return this.tls !== undefined;
+  }
+
+  /** How the server authenticated the client: `none` (trust, or a TLS client certificate alone), `password`, `md5`, `SCRAM-SHA-256` or `SCRAM-SHA-256-PLUS`. */
+  get authentication(): string {
+    return this.authenticationUsed;
   }
 
   /** The server's version as `server_version_num` would give it, e.g. 180004 or 150018. */
@@ -273,7 +280,14 @@ export class PgConnection {
 
   private onBackendMessage(msg: BackendMessage): void {
     if (this.startup !== undefined) {
-      this.onStartupMessage(msg).catch((err: unknown) => this.fail(toWalstreamError(err)));
+      // One at a time: a check that fails on AuthenticationOk must win over the ReadyForQuery in the same chunk.
+      this.startupChain = this.startupChain
+        .then(() => {
+          if (this.closed) return;
+          if (this.startup === undefined) return this.onBackendMessage(msg);
+          return this.onStartupMessage(msg);
+        })
+        .catch((err: unknown) => this.fail(toWalstreamError(err)));
       return;
     }
     const op = this.queue[0];
@@ -363,12 +377,14 @@ export class PgConnection {
       case 'authenticationCleartextPassword':
         startup.policy.allow('password');
         this.socket.write(serialize.password(await this.requirePassword()));
+        this.authenticationUsed = 'password';
         startup.policy.markFinished();
         return;
       case 'authenticationMD5Password': {
         startup.policy.allow('md5');
         const salt = (msg as unknown as { salt: Buffer }).salt;
         this.socket.write(serialize.password(md5Password(this.config.user, await this.requirePassword(), salt)));
+        this.authenticationUsed = 'md5';
         startup.policy.markFinished();
         return;
       }
@@ -387,6 +403,7 @@ export class PgConnection {
       case 'authenticationSASLFinal':
         if (startup.scram === undefined) throw new ProtocolError('SASLFinal before SASL');
         startup.scram.verifyServerFinal((msg as unknown as { data: string }).data);
+        this.authenticationUsed = startup.scram.mechanism;
         startup.policy.markFinished();
         return;
       case 'authenticationOk':

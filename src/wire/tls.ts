@@ -3,7 +3,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { serialize } from 'pg-protocol';
-import { ConfigurationError, ConnectionError, ProtocolError, WalstreamError } from '../errors';
+import { ConfigurationError, ConnectionError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import type { ResolvedConfig, TlsSettings } from './config';
 
 /**
@@ -12,11 +12,6 @@ import type { ResolvedConfig, TlsSettings } from './config';
  * answers `N` (sslmode=prefer).
  */
 export type Encryption = 'plain' | 'tls' | 'tls-if-offered';
-
-/** A TLS handshake failed (certificate, protocol version, ALPN); `sslmode=prefer` then retries in plain text, as libpq does. */
-export class TlsHandshakeError extends ConnectionError {
-  override name = 'TlsHandshakeError';
-}
 
 /** An open byte stream to the server, ready for the StartupMessage, and the TLS socket when encrypted. */
 export interface Transport {
