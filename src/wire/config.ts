@@ -152,8 +152,9 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
       throw new ConfigurationError(`invalid connection string: ${(err as Error).message}`);
     }
   }
-  const user = opts.user ?? fromString.user ?? env.PGUSER ?? osUser();
-  const portText = opts.port ?? fromString.port ?? env.PGPORT ?? 5432;
+  // pg-connection-string gives '' for parts a URL leaves out; libpq treats empty as unset.
+  const user = opts.user ?? (fromString.user || undefined) ?? env.PGUSER ?? osUser();
+  const portText = opts.port ?? (fromString.port || undefined) ?? env.PGPORT ?? 5432;
   const port = Number(portText);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigurationError(`invalid port ${JSON.stringify(String(portText))}`);
   const home = env.HOME ?? safeHomedir();
@@ -162,10 +163,10 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
   const connectTimeout = opts.connectTimeout ?? (timeoutText !== undefined ? Number(timeoutText) * 1000 : 30_000);
   if (!Number.isFinite(connectTimeout) || connectTimeout < 0) throw new ConfigurationError(`invalid connect_timeout ${JSON.stringify(String(timeoutText))}`);
   const config: ResolvedConfig = {
-    host: opts.host ?? fromString.host ?? env.PGHOST ?? 'localhost',
+    host: opts.host ?? (fromString.host || undefined) ?? env.PGHOST ?? 'localhost',
     port,
     user,
-    database: opts.database ?? fromString.database ?? env.PGDATABASE ?? user,
+    database: opts.database ?? (fromString.database || undefined) ?? env.PGDATABASE ?? user,
     applicationName: opts.applicationName ?? fromString.application_name ?? 'pg-walstream',
     connectTimeout,
     maxScramIterations: opts.maxScramIterations ?? 1_000_000,
