@@ -1,6 +1,8 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { filter, firstValueFrom, take } from 'rxjs';
 import { AuthenticationError, ConfigurationError, ConnectionError, PgError, ReplicationClient, TlsHandshakeError, logicalReplication } from '../../src';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
@@ -403,6 +405,35 @@ describe('TLS against PostgreSQL 18 with ssl=on and hostssl-only pg_hba.conf', (
       await sql.end();
     }
   });
+
+  it('takes sslmode, sslrootcert and channel_binding through the CLI --dbname URL', async () => {
+    const tlsParams = `sslmode=verify-full&sslrootcert=${encodeURIComponent(pki.ca)}&channel_binding=require`;
+    const url = `postgres://postgres:${server.password}@localhost:${server.port}/postgres?${tlsParams}`;
+    const table = uniqueName('t');
+    const slot = uniqueName('slot');
+    const sql = await connect({ sslRootCert: pki.ca, sslMode: 'verify-full' });
+    await sql.query(`CREATE TABLE ${table} (id int PRIMARY KEY); CREATE PUBLICATION ${table}_pub FOR TABLE ${table}`);
+    const control = await ReplicationClient.connect(url);
+    try {
+      await control.createReplicationSlot(slot);
+      await sql.query(`INSERT INTO ${table} VALUES (42)`);
+      const [lsn] = await sql.query('SELECT pg_current_wal_lsn()::text');
+      const ok = await cli(['stream', '--dbname', url, '--slot', slot, '--publication', `${table}_pub`, '--endpos', lsn.rows[0][0]!]);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('"type":"insert"');
+      const wrongCa = url.replace(encodeURIComponent(pki.ca), encodeURIComponent(pki.wrongCa));
+      const bad = await cli(['stream', '--dbname', wrongCa, '--slot', slot, '--publication', `${table}_pub`]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^pg-walstream: error: TLS handshake with localhost:\d+ failed/);
+      expect(bad.stdout + bad.stderr + ok.stdout).not.toContain(server.password);
+    } finally {
+      await control.dropReplicationSlot(slot, { wait: true }).catch(() => undefined);
+      await control.close();
+      await sql.query(`DROP PUBLICATION ${table}_pub; DROP TABLE ${table}`);
+      await sql.end();
+    }
+  });
 });
 
 describe.each(allServers())('servers without TLS: $label', (server) => {
@@ -432,6 +463,15 @@ describe.each(allServers())('servers without TLS: $label', (server) => {
     expect(err).toBeInstanceOf(ConnectionError);
   });
 });
+
+/** Runs the built CLI (npm test builds first); never rejects, so exit codes can be asserted. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = promisify(execFile);
+  return run(process.execPath, [join(__dirname, '../../bin/pg-walstream.js'), ...args], { timeout: 60_000, env: { ...process.env, HOME: tmpdir() } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+}
 
 function isSslRequest(chunk: Buffer): boolean {
   return chunk.length >= 8 && chunk.readInt32BE(0) === 8 && chunk.readInt32BE(4) === 80877103;
