@@ -44,7 +44,7 @@ describe('TLS negotiation bytes', () => {
             const tls = new TLSSocket(socket, { isServer: true, secureContext: secureContext(), ALPNProtocols: alpn });
             if (initial !== undefined) socket.unshift(initial);
             tls.on('secure', () => {
-              resolve({ servername: (tls as unknown as { servername: string | false }).servername, alpn: tls.alpnProtocol, sslRequest });
+              resolve({ servername: (tls as unknown as { servername: string | false }).servername, alpn: tls.alpnProtocol ?? false, sslRequest });
               tls.destroy();
             });
             tls.on('error', () => socket.destroy());
