@@ -1,6 +1,6 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { filter, firstValueFrom, take } from 'rxjs';
@@ -183,6 +183,12 @@ describe('TLS against PostgreSQL 18 with ssl=on and hostssl-only pg_hba.conf', (
       } finally {
         await proxy.close();
       }
+    });
+
+    it('ignores sslmode on a Unix-domain socket, as libpq does', async () => {
+      const conn = await connect({ host: dirname(server.dataDir), sslMode: 'verify-full' });
+      expect(conn.encrypted).toBe(false);
+      await conn.end();
     });
 
     it('disable never asks for TLS, so hostnossl reject refuses it', async () => {

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { ConfigurationError } from '../../src';
 import { parseRequireAuth, resolveConfig } from '../../src/wire/config';
+import { encryptionPlan } from '../../src/wire/tls';
 
 const env = { HOME: '/home/alice' };
 
@@ -95,5 +96,27 @@ describe('parseRequireAuth (libpq require_auth)', () => {
     expect(() => parseRequireAuth('!md5,password')).toThrow('non-negative require_auth method "password" cannot be mixed with negative methods');
     expect(() => parseRequireAuth('md5,md5')).toThrow('require_auth method "md5" is specified more than once');
     expect(() => parseRequireAuth('cert')).toThrow('invalid require_auth value: "cert"');
+  });
+});
+
+describe('resolveConfig: what libpq would not understand', () => {
+  it('refuses node-postgres ssl=true rather than silently ignoring it', () => {
+    expect(() => resolveConfig('postgres://u@db/app?ssl=true', env)).toThrow(/"ssl" is not a libpq keyword: use sslmode=require/);
+  });
+});
+
+describe('encryptionPlan (libpq sslmode attempts)', () => {
+  const plan = (query: string, host = 'db') => encryptionPlan(resolveConfig(`postgres://u@${host}/app?${query}`, env));
+  it('tries what each sslmode allows, in libpq order', () => {
+    expect(plan('sslmode=disable')).toEqual(['plain']);
+    expect(plan('sslmode=allow')).toEqual(['plain', 'tls']);
+    expect(plan('')).toEqual(['tls-if-offered', 'plain']);
+    expect(plan('sslmode=require')).toEqual(['tls']);
+    expect(plan('sslmode=verify-ca')).toEqual(['tls']);
+    expect(plan('sslmode=verify-full')).toEqual(['tls']);
+  });
+
+  it('never uses TLS on a Unix-domain socket, as libpq', () => {
+    expect(encryptionPlan(resolveConfig({ host: '/var/run/postgresql', sslMode: 'require' }, env))).toEqual(['plain']);
   });
 });

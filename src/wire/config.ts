@@ -260,6 +260,10 @@ function splitLibpqKeywords(connectionString: string): { rest: string; keywords:
   const q = connectionString.indexOf('?');
   if (connectionString.startsWith('/') || q < 0) return { rest: connectionString, keywords: {} };
   const params = new URLSearchParams(connectionString.slice(q + 1));
+  if (params.has('ssl')) {
+    // node-postgres's `ssl=true` has no libpq meaning; ignoring it would silently weaken what the user asked for.
+    throw new ConfigurationError('the connection string parameter "ssl" is not a libpq keyword: use sslmode=require, verify-ca or verify-full');
+  }
   const keywords: Partial<Record<LibpqKeyword, string>> = {};
   for (const key of LIBPQ_KEYWORDS) {
     const value = params.get(key);

@@ -25,16 +25,12 @@ const ALPN = 'postgresql';
 /**
  * The attempts libpq makes for an `sslmode` ("SSL Support" in the libpq docs): `allow` tries plain
  * text then TLS, `prefer` TLS when offered then plain text, `require` and stronger TLS only.
- * Unix-domain sockets never use TLS.
- * @throws {ConfigurationError} when TLS is required on a Unix-domain socket.
+ * Like libpq (`init_allowed_encryption_methods` in `fe-connect.c`), a Unix-domain socket never
+ * uses TLS, whatever the sslmode: the operating system already protects it.
  */
 export function encryptionPlan(config: ResolvedConfig): Encryption[] {
-  const mode = config.ssl.mode;
-  if (config.host.startsWith('/')) {
-    if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return ['plain'];
-    throw new ConfigurationError(`sslmode=${mode} needs TCP: TLS is not used on the Unix-domain socket ${config.host}`);
-  }
-  switch (mode) {
+  if (config.host.startsWith('/')) return ['plain'];
+  switch (config.ssl.mode) {
     case 'disable':
       return ['plain'];
     case 'allow':
