@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Client } from 'pg';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { AuthenticationError, ConfigurationError, ConnectionError, PgError, ReplicationClient, logicalReplication } from '../../src';
@@ -75,6 +76,17 @@ describe.each(allServers())('connections and the control plane against $label', 
   });
   afterAll(async () => {
     await sql.end();
+  });
+
+  it('connects over a Unix-domain socket when the host is a directory', async () => {
+    if (server.dataDir === undefined) return expect(server.dataDir).toBeUndefined(); // an external server: no known socket directory
+    const url = new URL(server.url);
+    const client = await ReplicationClient.connect({ connectionString: server.url, host: dirname(server.dataDir), port: Number(url.port) });
+    try {
+      expect((await client.identifySystem()).dbName).toBe('postgres');
+    } finally {
+      await client.close();
+    }
   });
 
   it('reports a refused connection as a ConnectionError', async () => {

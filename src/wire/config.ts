@@ -141,20 +141,12 @@ const TLS_VERSIONS: readonly TlsProtocolVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.
  */
 export function resolveConfig(options: ConnectionOptions | string = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const opts: ConnectionOptions = typeof options === 'string' ? { connectionString: options } : options;
-  let fromString: ReturnType<typeof parseConnectionString> = {} as ReturnType<typeof parseConnectionString>;
   let keywords: Partial<Record<LibpqKeyword, string>> = {};
-  if (opts.connectionString !== undefined) {
-    const split = splitLibpqKeywords(opts.connectionString);
-    keywords = split.keywords;
-    try {
-      fromString = parseConnectionString(split.rest);
-    } catch (err) {
-      throw new ConfigurationError(`invalid connection string: ${(err as Error).message}`);
-    }
-  }
-  // pg-connection-string gives '' for parts a URL leaves out; libpq treats empty as unset.
-  const user = opts.user ?? (fromString.user || undefined) ?? env.PGUSER ?? osUser();
-  const portText = opts.port ?? (fromString.port || undefined) ?? env.PGPORT ?? 5432;
+  let rest = opts.connectionString;
+  if (rest !== undefined) ({ rest, keywords } = splitLibpqKeywords(rest));
+  const fromString = parseUrl(rest);
+  const user = opts.user ?? fromString.user ?? env.PGUSER ?? osUser();
+  const portText = opts.port ?? fromString.port ?? env.PGPORT ?? 5432;
   const port = Number(portText);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigurationError(`invalid port ${JSON.stringify(String(portText))}`);
   const home = env.HOME ?? safeHomedir();
@@ -163,10 +155,10 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
   const connectTimeout = opts.connectTimeout ?? (timeoutText !== undefined ? Number(timeoutText) * 1000 : 30_000);
   if (!Number.isFinite(connectTimeout) || connectTimeout < 0) throw new ConfigurationError(`invalid connect_timeout ${JSON.stringify(String(timeoutText))}`);
   const config: ResolvedConfig = {
-    host: opts.host ?? (fromString.host || undefined) ?? env.PGHOST ?? 'localhost',
+    host: opts.host ?? fromString.host ?? env.PGHOST ?? 'localhost',
     port,
     user,
-    database: opts.database ?? (fromString.database || undefined) ?? env.PGDATABASE ?? user,
+    database: opts.database ?? fromString.database ?? env.PGDATABASE ?? user,
     applicationName: opts.applicationName ?? fromString.application_name ?? 'pg-walstream',
     connectTimeout,
     maxScramIterations: opts.maxScramIterations ?? 1_000_000,
@@ -179,7 +171,7 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
     config.requireAuth = Array.isArray(requireAuth) ? requireAuth.join(',') : requireAuth;
     parseRequireAuth(config.requireAuth); // validates
   }
-  const password = opts.password ?? (fromString.password || undefined) ?? env.PGPASSWORD;
+  const password = opts.password ?? fromString.password ?? env.PGPASSWORD;
   if (password !== undefined) Object.defineProperty(config, 'password', { value: password, enumerable: false });
   return config;
 }
@@ -289,6 +281,22 @@ function nonEmpty<T extends string | Buffer>(value: T | undefined): T | undefine
 export async function passwordOf(config: ResolvedConfig): Promise<string | undefined> {
   const p = config.password;
   return typeof p === 'function' ? await p() : p;
+}
+
+type Parsed = { host?: string; port?: string; user?: string; password?: string; database?: string; application_name?: string };
+
+/** Parses a connection string, dropping the empty values pg-connection-string gives for absent parts. */
+function parseUrl(text: string | undefined): Parsed {
+  if (text === undefined) return {};
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseConnectionString(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigurationError(`invalid connection string: ${(err as Error).message}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string' && v !== '') out[k] = v;
+  return out as Parsed;
 }
 
 function osUser(): string {
