@@ -75,6 +75,14 @@ describe('no secret leaks', () => {
     }
   });
 
+  it('reports a failing password function as an AuthenticationError with its cause', async () => {
+    const cause = new Error('vault unavailable');
+    const err = await ReplicationClient.connect({ connectionString: server.url.replace(/:[^:@/]*@/, '@'), password: () => Promise.reject(cause) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as Error).message).toBe('the password function failed: vault unavailable');
+    expect((err as Error).cause).toBe(cause);
+  });
+
   it('shows no secret in an error from the replication stream', async () => {
     const err = await firstValueFrom(logicalReplication({ connectionString: url(), slot: 'any', publications: 'any' })).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: '28P01' });

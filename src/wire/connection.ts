@@ -463,7 +463,12 @@ export class PgConnection {
 
   /** The configured password, else the password file's entry (`database` is `replication` for a physical connection, as pg_receivewal looks it up). */
   private async requirePassword(): Promise<string> {
-    let password = await passwordOf(this.config);
+    let password: string | undefined;
+    try {
+      password = await passwordOf(this.config);
+    } catch (err) {
+      throw new AuthenticationError(`the password function failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
     if (password === undefined || password === '') {
       const c = this.config;
       password = await passwordFromFile(c.passfile, { host: c.host, port: c.port, database: this.replication === 'true' ? 'replication' : c.database, user: c.user });
