@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -73,7 +74,7 @@ export function freePort(): Promise<number> {
  * installed under an npm alias. As root, it runs them as the `postgres` user.
  */
 export async function startPostgresFromBinaries(binDir: string, options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const { execFileSync } = await import('node:child_process');
+  // A static import: jest's module sandbox refuses dynamic import() without --experimental-vm-modules.
   const ids = userInfo().uid === 0 ? postgresUserIds(execFileSync) : {};
   if (userInfo().uid === 0) binDir = reachableBinDir(binDir);
   const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));

@@ -40,3 +40,5 @@ export {
 } from './control/client';
 export { quoteIdent, quoteLiteral, quoteSlotName } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export { TlsHandshakeError } from './errors';
+export type { SslMode, SslNegotiation, ChannelBinding, TlsProtocolVersion } from './wire/config';
