@@ -41,7 +41,7 @@ export function buildProgram(): Command {
   program
     .command('stream')
     .description('stream a logical replication slot as JSON lines, like pg_recvlogical but decoded')
-    .option('-d, --dbname <url>', 'connection string (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE fill the gaps)')
+    .option('-d, --dbname <url>', 'connection string; libpq keywords such as sslmode, sslrootcert, sslcert, sslkey, channel_binding, require_auth go in its query (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ... and ~/.pgpass fill the gaps; see docs/security.md)')
     .requiredOption('-S, --slot <name>', 'replication slot')
     .requiredOption('-P, --publication <name>', 'publication (repeatable)', collect)
     .option('--create-slot', 'create the slot first (an existing permanent slot is reused)')

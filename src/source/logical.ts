@@ -114,6 +114,9 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       await conn.startCopy(sql, {
         onData(buf, s, e) {
           if (done) return;
+          // Data can arrive in the same chunk as CopyBothResponse, before startCopy's promise
+          // settles; a consumer that unsubscribes then must still send its final status update.
+          streaming = true;
           let frame: ReplicationFrame;
           try {
             frame = decodeReplicationFrame(buf, s, e);
