@@ -49,3 +49,4 @@ export type { PgoutputDecoderOptions } from './pgoutput/decoder';
 export { mapRow, type RowMapper, type RowSchema, type RowOf, type RowWithToastOf, type Field, type FieldSpec, type FieldType, type MapRowOptions } from './values/map-row';
 export { relationKey, isChangeOf } from './values/relation-key';
 export { JSON_TYPE_OPTIONS, jsonValue, type MessageToJsonOptions } from './json';
+export { updatedValues } from './values/updated-values';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
-import { type DeleteMessage, ReplicationClient, UNCHANGED_TOAST, type UpdateMessage, logicalReplication, mapRow, messageToJson } from '../../src';
+import { type DeleteMessage, ReplicationClient, UNCHANGED_TOAST, type UpdateMessage, logicalReplication, mapRow, messageToJson, updatedValues } from '../../src';
 import { parsePgoutput } from '../../operators';
 import { allServers, sqlClient, uniqueName, untilCommits, waitFor } from '../support/server';
 
@@ -82,6 +82,8 @@ describe.each(allServers())('unchanged TOAST values on $label', (server) => {
       expect(update.old?.isUnchangedToast('big')).toBe(false);
       expect(update.old?.toObject()).toEqual({ id: 1, name: 'b', big, blob });
       expect(update.new.toObject()).toEqual({ id: 1, name: 'c', big: UNCHANGED_TOAST, blob: UNCHANGED_TOAST });
+      expect(updatedValues(update)).toEqual({ id: 1, name: 'c', big, blob });
+      expect(updatedValues(updates[0])).toEqual({ id: 1, name: 'b', big: UNCHANGED_TOAST, blob: UNCHANGED_TOAST });
     });
 
     it('REPLICA IDENTITY FULL: a delete carries the whole old row', () => {
