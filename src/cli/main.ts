@@ -49,6 +49,7 @@ export function buildProgram(): Command {
     .option('-I, --start <lsn>', 'start position (default: where the slot is)', lsnArg)
     .option('-E, --endpos <lsn>', 'stop after the transaction that reaches this LSN', lsnArg)
     .option('-f, --output <file>', 'output file, or - for standard output', '-')
+    .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
     .action(async (opts) => {
       const output = openOutput(opts.output);
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
           startLsn: opts.start,
           endpos: opts.endpos,
           statusInterval: opts.statusInterval,
+          raw: Boolean(opts.raw),
           output,
           stopSignal: stopSignal(),
         });
