@@ -40,3 +40,4 @@ export {
 } from './control/client';
 export { quoteIdent, quoteLiteral } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export { type FlowControlOptions, DEFAULT_MAX_PENDING_TRANSACTIONS, DEFAULT_MAX_PENDING_BYTES } from './source/flow-control';

@@ -7,6 +7,7 @@ import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
 import { LsnFeedback } from './feedback';
+import { type FlowControlOptions, FlowWindow } from './flow-control';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
 
 /** Options of {@link logicalReplication}. */
@@ -38,6 +39,19 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    * silently skipping the WAL written in between.
    */
   createSlot?: boolean | CreateLogicalSlotOptions;
+  /**
+   * Flow control: stop reading from the socket while too much finished work is unacknowledged, so
+   * that TCP and the server's WAL hold the backlog of a slow consumer instead of our heap; resume
+   * once acknowledgments bring it down to half. Counts finished transactions (Commit, Stream
+   * Commit, Prepare, Commit/Rollback Prepared) and non-transactional messages, never a transaction
+   * still being received, so one transaction larger than the window cannot deadlock.
+   * Standby status updates keep going on the `statusInterval` timer while reading is paused, so
+   * keep `statusInterval` well below the server's `wal_sender_timeout`.
+   *
+   * Default: `{ maxPendingTransactions: 1000, maxPendingBytes: 64 MiB }` when you pass `feedback`
+   * (someone acknowledges), `false` (off) when you don't.
+   */
+  flowControl?: FlowControlOptions | false;
 }
 
 // Teardowns still under way, per slot: a new subscription waits for the old walsender to let go of
@@ -76,6 +90,12 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     let received = Lsn.ZERO; // highest position of data received
     let idleConfirmed = Lsn.ZERO;
     let serverEnded: (() => void) | undefined;
+    const flowOptions = options.flowControl ?? (options.feedback === undefined ? false : {});
+    const flow = flowOptions === false ? undefined : new FlowWindow(flowOptions);
+    // Acknowledgments reopen the flow-control window.
+    const ackSubscription = flow === undefined ? undefined : feedback.acknowledged$.subscribe((lsn) => {
+      if (flow.onAcknowledged(lsn) && !done) conn?.resume();
+    });
 
     const sendStatus = (replyRequested = false) => {
       if (conn === undefined || !streaming) return;
@@ -97,6 +117,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     const cleanup = () => {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
+      ackSubscription?.unsubscribe();
     };
 
     const run = async () => {
@@ -123,6 +144,11 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
           if (frame.type === 'xlogdata') {
             if (frame.walEnd.value > written.value) written = frame.walEnd;
             if (frame.walStart.value > received.value) received = frame.walStart;
+            // Pause before handing the frame on: acknowledging it downstream may resume at once.
+            if (flow !== undefined) {
+              const wasPaused = flow.paused;
+              if (flow.onXLogData(frame.walStart, frame.data) && !wasPaused) conn?.pause();
+            }
           } else {
             if (confirmIdle && feedback.acknowledged.value >= received.value && frame.walEnd.value > idleConfirmed.value) {
               idleConfirmed = frame.walEnd;
@@ -160,6 +186,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       cleanup();
       const c = conn;
       if (c === undefined) return; // connect still under way: run() closes it
+      c.resume(); // read the server's end of stream even when flow control had paused reading
       const teardown = endStream(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
         serverEnded = resolve;
       });
