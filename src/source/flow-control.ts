@@ -37,9 +37,7 @@ const XLOGDATA_HEADER = 25;
 
 /**
  * Counts finished units from the raw pgoutput payloads and decides when to pause and resume.
- * A unit is done once the acknowledged LSN passes it: a transaction end at record LSN `L` is done
- * when the acknowledged LSN is above `L` (its end LSN), a non-transactional message at `L` when it
- * reaches `L`. Reading resumes once both counts fall to half their limit, so a busy stream does
+ * A unit sent at XLogData position `L` is done once the acknowledged LSN reaches `L`. Reading resumes once both counts fall to half their limit, so a busy stream does
  * not pause and resume on every transaction.
  */
 export class FlowWindow {
@@ -89,10 +87,13 @@ export class FlowWindow {
       case TAG_STREAM_PREPARE:
       case TAG_COMMIT_PREPARED:
       case TAG_ROLLBACK_PREPARED:
-        doneAt = walStart.value + 1n;
+      // The walsender sends these at the record's end LSN (logical.c, `write_location = txn->end_lsn`),
+      // which is what the consumer acknowledges.
+        doneAt = walStart.value;
         break;
       case TAG_MESSAGE:
-        // Outside a stream block the flags byte follows the tag; bit 1 = transactional.
+        // Outside a stream block the flags byte follows the tag; bit 1 = transactional. Sent at
+        // the message's LSN, which is what the consumer acknowledges.
         if (!this.inStream && data.length > 1 && (data[1] & 1) === 0) doneAt = walStart.value;
         break;
     }
