@@ -64,4 +64,38 @@ describe('at-least-once delivery across a server restart', () => {
       await sql.end().catch(() => {});
     }
   });
+
+  it('keeps the walsender alive while flow control has stopped reading for longer than wal_sender_timeout', async () => {
+    const names = { table: uniqueName('t'), publication: uniqueName('pub'), slot: uniqueName('slot') };
+    const sql = await sqlClient(server.url);
+    try {
+      await createFixture(sql, names);
+      await sql.query(`ALTER SYSTEM SET wal_sender_timeout = '2s'`);
+      await sql.query('SELECT pg_reload_conf()');
+      // About 20 MB of WAL, more than the kernel's socket buffers hold, so the walsender blocks.
+      await sql.query(`DO $$ BEGIN FOR i IN 0..999 LOOP INSERT INTO ${names.table} SELECT i * 10 + g, repeat('x', 2000) FROM generate_series(1, 10) g; COMMIT; END LOOP; END $$`);
+      let gateOpen = false;
+      setTimeout(() => (gateOpen = true), 6000);
+      const c = startConsumer({
+        url: server.url, ...names, flowControl: { maxPendingTransactions: 10 },
+        // The default interval (10 s) is longer than the timeout: the source must shorten it.
+        statusInterval: 10_000,
+        // The first transaction takes 6 s: three times wal_sender_timeout with reading paused.
+        work: async () => { while (!gateOpen) await sleep(100); },
+      });
+      try {
+        await waitFor(() => c.error !== undefined || c.ids.size === 10_000, 60_000, 'all rows');
+        expect(c.error).toBeUndefined();
+        expect(c.retries).toEqual([]); // never timed out, never reconnected
+        expect(c.maxInFlight).toBeLessThan(200);
+        verifyDelivery(c.done, [], 1, 10_001);
+      } finally {
+        c.subscription.unsubscribe();
+      }
+    } finally {
+      await sql.query('ALTER SYSTEM RESET wal_sender_timeout');
+      await sql.query('SELECT pg_reload_conf()');
+      await sql.end();
+    }
+  });
 });

@@ -23,12 +23,14 @@ export interface ConsumerOptions {
   feedback?: LsnFeedback;
   work?: (tx: Transaction) => Promise<void> | void;
   flowControl?: FlowControlOptions | false;
+  /** Default 100 ms, so the slot follows acknowledgments closely. */
+  statusInterval?: number;
   /** Between bufferTransaction's retry and the work, e.g. rateLimit. */
   between?: MonoTypeOperatorFunction<TransactionEvent>;
 }
 
 export function events(o: ConsumerOptions, feedback: LsnFeedback, retries: RetryEvent[]): Observable<TransactionEvent> {
-  return logicalReplication({ connectionString: o.url, slot: o.slot, publications: o.publication, feedback, statusInterval: 100, flowControl: o.flowControl }).pipe(
+  return logicalReplication({ connectionString: o.url, slot: o.slot, publications: o.publication, feedback, statusInterval: o.statusInterval ?? 100, flowControl: o.flowControl }).pipe(
     parsePgoutput(),
     bufferTransaction(),
     retryWithBackoff({ initialDelay: 50, maxDelay: 500, onRetry: (e) => retries.push(e) }),

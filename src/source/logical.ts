@@ -21,7 +21,11 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
   startLsn?: Lsn | string;
   /** Where the consumer acknowledges finished work; reported as flushed and applied. Default: a fresh one. */
   feedback?: LsnFeedback;
-  /** Milliseconds between standby status updates, sent whether or not data flows. Default 10000. */
+  /**
+   * Milliseconds between standby status updates, sent whether or not data flows, and also while
+   * flow control has paused reading. Default 10000, and never more than a third of the server's
+   * `wal_sender_timeout` (read with SHOW on connect), so a paused stream is not timed out.
+   */
   statusInterval?: number;
   /**
    * When everything received has been acknowledged, confirm up to a primary keepalive's WAL end.
@@ -128,6 +132,11 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
         await conn.end();
         return;
       }
+      // While flow control pauses reading we never see a keepalive asking for a reply, so the
+      // timer alone must keep the walsender's wal_sender_timeout from expiring.
+      const senderTimeout = await walSenderTimeout(conn);
+      const interval = senderTimeout > 0 ? Math.min(statusInterval, Math.max(100, Math.floor(senderTimeout / 3))) : statusInterval;
+      if (done) return;
       if (options.createSlot) await createSlot(conn, options.slot, options.createSlot === true ? {} : options.createSlot, feedback);
       if (done) return;
       const start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
@@ -174,7 +183,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       });
       if (done) return;
       streaming = true;
-      timer = setInterval(() => sendStatus(), statusInterval);
+      timer = setInterval(() => sendStatus(), interval);
       timer.unref();
     };
 
@@ -212,6 +221,20 @@ async function endStream(conn: PgConnection, streaming: boolean, sendStatus: () 
     await conn.end();
   } catch {
     conn.destroy();
+  }
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** The server's `wal_sender_timeout` in milliseconds (0 = disabled); 0 when it cannot be read. */
+async function walSenderTimeout(conn: PgConnection): Promise<number> {
+  try {
+    const [result] = await conn.query('SHOW wal_sender_timeout');
+    const m = /^(\d+)\s*(us|ms|s|min|h|d)?$/.exec(result?.rows[0]?.[0] ?? '');
+    return m === null ? 0 : Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 0);
+  } catch (err) {
+    if (err instanceof PgError) return 0; // a server or pooler that refuses SHOW here
+    throw err;
   }
 }
 
