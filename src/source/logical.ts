@@ -144,6 +144,9 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       await conn.startCopy(sql, {
         onData(buf, s, e) {
           if (done) return;
+          // Data can arrive in the same socket read as CopyBothResponse, before startCopy's promise
+          // continues below; a consumer that unsubscribes here must still get its final status update.
+          streaming = true;
           let frame: ReplicationFrame;
           try {
             frame = decodeReplicationFrame(buf, s, e);
