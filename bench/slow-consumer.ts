@@ -27,6 +27,7 @@ interface ChildResult {
   rate: number;
   peakHeapMB: number;
   peakRssMB: number;
+  peakBuffersMB: number;
   heapAfterWarmupMB: number;
   heapSamples: number[];
   aborted: boolean;
@@ -43,6 +44,7 @@ async function child(): Promise<void> {
   const feedback = new LsnFeedback();
   const heap: number[] = [];
   let peakRss = 0;
+  let peakBuffers = 0;
   let transactions = 0;
   let aborted = false;
   const t0 = Date.now();
@@ -51,6 +53,7 @@ async function child(): Promise<void> {
     const m = process.memoryUsage();
     heap.push(m.heapUsed / 2 ** 20);
     peakRss = Math.max(peakRss, m.rss / 2 ** 20);
+    peakBuffers = Math.max(peakBuffers, m.arrayBuffers / 2 ** 20); // frames live in Buffers, outside the V8 heap
     if (m.rss / 2 ** 20 > RSS_LIMIT_MB) {
       aborted = true;
       finish();
@@ -65,7 +68,7 @@ async function child(): Promise<void> {
     const result: ChildResult = {
       mode, transactions, seconds,
       rate: n > rate ? ((n - rate) * 1000) / (emitted[n - 1] - emitted[0]) : 0,
-      peakHeapMB: Math.max(...heap), peakRssMB: peakRss, heapAfterWarmupMB: Math.max(...heap.slice(warm)), heapSamples: heap, aborted,
+      peakHeapMB: Math.max(...heap), peakRssMB: peakRss, peakBuffersMB: peakBuffers, heapAfterWarmupMB: Math.max(...heap.slice(warm)), heapSamples: heap, aborted,
     };
     console.log(JSON.stringify(result));
     setTimeout(() => process.exit(0), 500);
@@ -110,8 +113,8 @@ async function main(): Promise<void> {
     const node = process.version;
     const cpu = execFileSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim();
     console.log(`\n${walMB.toFixed(0)} MB of WAL, ${txs} transactions of ${ROWS_PER_TX} rows × ${ROW_BYTES} B, consumer rateLimit ${rate}/s; Node ${node}, ${cpu}\n`);
-    console.log('| flow control | transactions | time (s) | consumer rate (tx/s) | peak heap (MB) | heap after warm-up (MB) | peak RSS (MB) |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('| flow control | transactions | time (s) | consumer rate (tx/s) | peak heap (MB) | heap after warm-up (MB) | peak Buffers (MB) | peak RSS (MB) |');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const mode of modes) {
       const proc = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, '--child', JSON.stringify({ url: server.url, slot: `bench_${mode}`, endLsn, rate, mode })], {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
       await new Promise((r) => proc.once('close', r));
       const r = JSON.parse(line) as ChildResult;
       const label = mode === 'on' ? 'on (default: 1000 tx / 64 MiB)' : 'off';
-      console.log(`| ${label} | ${r.transactions}${r.aborted ? ` (stopped at ${RSS_LIMIT_MB} MB RSS)` : ''} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(2)} | ${r.peakHeapMB.toFixed(0)} | ${r.heapAfterWarmupMB.toFixed(0)} | ${r.peakRssMB.toFixed(0)} |`);
+      console.log(`| ${label} | ${r.transactions}${r.aborted ? ` (stopped at ${RSS_LIMIT_MB} MB RSS)` : ''} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(2)} | ${r.peakHeapMB.toFixed(0)} | ${r.heapAfterWarmupMB.toFixed(0)} | ${r.peakBuffersMB.toFixed(0)} | ${r.peakRssMB.toFixed(0)} |`);
     }
     await sql.end();
   } finally {
