@@ -65,4 +65,68 @@ describe.each(allServers())('bufferTransaction against $label', (server) => {
     expect(txs[0].commitLsn < txs[1].commitLsn && txs[1].commitLsn < txs[2].commitLsn).toBe(true);
     await waitFor(async () => (await confirmedFlush(sql, names.slot)) >= txs[2].endLsn.value, 10_000, 'confirmed_flush_lsn');
   });
+
+  it('emits a prepared transaction at PREPARE and its COMMIT/ROLLBACK PREPARED as events of their own, all acknowledged', async () => {
+    const slot = uniqueName('slot2pc');
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, true)`, [slot]);
+    try {
+      await a.query('BEGIN');
+      await insert(a, 40_001, 40_002);
+      await a.query(`PREPARE TRANSACTION '${slot}_1'`);
+      await a.query(`COMMIT PREPARED '${slot}_1'`);
+      await a.query('BEGIN');
+      await insert(a, 40_003, 40_003);
+      await a.query(`PREPARE TRANSACTION '${slot}_2'`);
+      await a.query(`ROLLBACK PREPARED '${slot}_2'`);
+      const feedback = new LsnFeedback();
+      const events = await firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot, publications: names.publication, protoVersion: 3, twoPhase: true, feedback, statusInterval: 100 }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          concatMap(async (e) => e),
+          ackOnCommit(feedback),
+          take(4),
+          toArray(),
+        ),
+      );
+      expect(events.map((e) => (e.type === 'transaction' ? `${e.state} ${e.gid} ${idsOf(e).join()}` : `${e.type} ${'gid' in e ? e.gid : ''}`))).toEqual([
+        `prepared ${slot}_1 40001,40002`,
+        `commitPrepared ${slot}_1`,
+        `prepared ${slot}_2 40003`,
+        `rollbackPrepared ${slot}_2`,
+      ]);
+      const last = events[3];
+      if (last.type !== 'rollbackPrepared') throw new Error('expected rollbackPrepared');
+      expect(feedback.acknowledged.equals(last.rollbackEndLsn)).toBe(true);
+      await waitFor(async () => (await confirmedFlush(sql, slot)) >= last.rollbackEndLsn.value, 10_000, 'confirmed_flush_lsn');
+    } finally {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release');
+      await sql.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    }
+  });
+
+  it('does not deadlock flow control on a transaction larger than its window', async () => {
+    const slot = uniqueName('slotbig');
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    try {
+      await insert(sql, 50_001, 80_000); // one transaction of about 4 MB
+      await insert(sql, 80_001, 80_001);
+      const feedback = new LsnFeedback();
+      const txs = await firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot, publications: names.publication, feedback, flowControl: { maxPendingTransactions: 1, maxPendingBytes: 64 * 1024 } }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          concatMap(async (e) => e),
+          ackOnCommit(feedback),
+          filter((e): e is Transaction => e.type === 'transaction'),
+          take(2),
+          toArray(),
+        ),
+      );
+      expect(txs.map((t) => t.changes.length)).toEqual([30_000, 1]);
+    } finally {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release');
+      await sql.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    }
+  });
 });
