@@ -49,8 +49,10 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    * once acknowledgments bring it down to half. Counts finished transactions (Commit, Stream
    * Commit, Prepare, Commit/Rollback Prepared) and non-transactional messages, never a transaction
    * still being received, so one transaction larger than the window cannot deadlock.
-   * Standby status updates keep going on the `statusInterval` timer while reading is paused, so
-   * keep `statusInterval` well below the server's `wal_sender_timeout`.
+   * Standby status updates keep going on the `statusInterval` timer while reading is paused (at
+   * least every third of `wal_sender_timeout`), so the walsender does not time the stream out.
+   * A consumer that never acknowledges (a `filter` before `ackOnCommit`, say) stalls the stream
+   * once the window is full.
    *
    * Default: `{ maxPendingTransactions: 1000, maxPendingBytes: 64 MiB }` when you pass `feedback`
    * (someone acknowledges), `false` (off) when you don't.
