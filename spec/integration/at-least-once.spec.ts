@@ -1,8 +1,8 @@
 import type { Client } from 'pg';
 import { concatMap, share, tap } from 'rxjs';
-import { LsnFeedback } from '../../src';
-import { type RetryEvent, type TransactionEvent, ackOnCommit, rateLimit, splitFeedback } from '../../operators';
-import { type Done, confirmedFlush, createFixture, doneOf, sampleSlot, verifyDelivery, writeWorkload } from '../support/delivery';
+import { LsnFeedback, logicalReplication } from '../../src';
+import { type RetryEvent, type Transaction, type TransactionEvent, ackOnCommit, bufferTransaction, parsePgoutput, rateLimit, retryWithBackoff, splitFeedback } from '../../operators';
+import { type Done, confirmedFlush, createFixture, doneOf, idsOf, sampleSlot, verifyDelivery, writeWorkload } from '../support/delivery';
 import { type Consumer, events, startConsumer } from '../support/pipeline';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 
@@ -65,6 +65,46 @@ describe('at-least-once delivery against real failures', () => {
     expect(c.retries.every((r) => (r.error as { code?: string }).code === '57P01' || r.error instanceof Error)).toBe(true);
     expect(sampler.samples.length).toBeGreaterThan(10);
     console.log(`kill test: ${c.done.length} transactions finished, ${redelivered} redelivered, ${c.retries.length} retries`);
+  });
+
+  it('discards a streamed transaction cut off by a reconnection and delivers it once, whole, when the server sends it again', async () => {
+    const writer = await sqlClient(url);
+    const feedback = new LsnFeedback();
+    const retries: RetryEvent[] = [];
+    const txs: Transaction[] = [];
+    let streamStarts = 0;
+    const sub = logicalReplication({ connectionString: url, slot: names.slot, publications: names.publication, protoVersion: 2, streaming: 'on', feedback, statusInterval: 100 })
+      .pipe(
+        parsePgoutput(),
+        tap((m) => { if (m.type === 'streamStart') streamStarts++; }),
+        bufferTransaction(),
+        retryWithBackoff({ initialDelay: 50, onRetry: (e) => retries.push(e) }),
+        concatMap(async (e) => { if (e.type === 'transaction') txs.push(e); return e; }),
+        ackOnCommit(feedback),
+      )
+      .subscribe();
+    try {
+      // An open transaction larger than logical_decoding_work_mem (64kB here): the walsender
+      // streams it before it commits.
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO ${names.table} SELECT g, repeat('v', 100) FROM generate_series(1, 3000) g`);
+      await waitFor(() => streamStarts >= 1, 20_000, 'the open transaction to be streamed');
+      const before = streamStarts;
+      await sql.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [names.slot]);
+      // The new connection decodes from the slot's restart_lsn and streams the transaction again from its start.
+      await waitFor(() => retries.length >= 1 && streamStarts > before, 20_000, 'the transaction to be streamed again');
+      await writer.query(`INSERT INTO ${names.table} SELECT g, repeat('v', 100) FROM generate_series(3001, 3500) g`);
+      await writer.query('COMMIT');
+      await writer.query(`INSERT INTO ${names.table} VALUES (3501, 'after')`);
+      await waitFor(() => txs.length >= 2, 20_000, 'both transactions');
+      expect(txs.map((t) => t.streamed)).toEqual([true, false]);
+      expect(idsOf(txs[0])).toEqual(Array.from({ length: 3500 }, (_, i) => i + 1)); // once each, in order
+      expect(idsOf(txs[1])).toEqual([3501]);
+      expect((retries[0].error as { code?: string }).code).toBe('57P01');
+    } finally {
+      sub.unsubscribe();
+      await writer.end();
+    }
   });
 
   it('holds a slow consumer to its rate with the source paused, not buffered (rate-limited, 10× slower than the writer)', async () => {
