@@ -50,3 +50,4 @@ export { mapRow, type RowMapper, type RowSchema, type RowOf, type RowWithToastOf
 export { relationKey, isChangeOf } from './values/relation-key';
 export { JSON_TYPE_OPTIONS, jsonValue, type MessageToJsonOptions } from './json';
 export { updatedValues } from './values/updated-values';
+export { type FlowControlOptions, DEFAULT_MAX_PENDING_TRANSACTIONS, DEFAULT_MAX_PENDING_BYTES } from './source/flow-control';
