@@ -40,3 +40,15 @@ export {
 } from './control/client';
 export { quoteIdent, quoteLiteral } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export {
+  physicalReplication,
+  type PhysicalReplicationOptions,
+  type PhysicalFrame,
+  type PhysicalStreamStart,
+  type TimelineHistoryFile,
+  type TimelineSwitch,
+  type StandbyXmin,
+} from './source/physical';
+export { WalSegmentWriter, WalWriteError, findStreamingStart, type WalSegmentWriterOptions, type CompletedSegment, type StreamingStart } from './physical/wal-writer';
+export { receiveWal, type ReceiveWalOptions } from './physical/receive-wal';
+export { segmentFileName, parseSegmentFileName, historyFileName, parseWalSegmentSize, type SegmentId } from './physical/wal-names';
