@@ -52,3 +52,13 @@ export {
 export { WalSegmentWriter, WalWriteError, findStreamingStart, type WalSegmentWriterOptions, type CompletedSegment, type StreamingStart } from './physical/wal-writer';
 export { receiveWal, type ReceiveWalOptions } from './physical/receive-wal';
 export { segmentFileName, parseSegmentFileName, historyFileName, parseWalSegmentSize, type SegmentId } from './physical/wal-names';
+export {
+  baseBackup,
+  baseBackupCommand,
+  type BaseBackupOptions,
+  type BaseBackupCommandOptions,
+  type BaseBackupEvent,
+  type BackupTablespace,
+  type BackupCompression,
+} from './physical/base-backup';
+export { backupToDirectory, type BackupToDirectoryOptions } from './physical/backup-to-directory';

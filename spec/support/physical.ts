@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
@@ -29,7 +29,9 @@ export function startPhysicalServer(binDir = hasDebian15 ? DEBIAN_15 : EMBEDDED_
 
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'pg-walstream-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755); // the postgres user must reach a restored data directory inside
+  return dir;
 }
 
 /** Complete segment files (24 hex digits, no suffix) of a directory, sorted. */

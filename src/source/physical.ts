@@ -31,8 +31,11 @@ export interface StandbyXmin {
 export interface PhysicalReplicationOptions extends ConnectionOptions {
   /** A physical replication slot: the server keeps WAL from the slot's `restart_lsn` (the flushed position reported). */
   slot?: string;
-  /** Create `slot` (a permanent physical slot reserving WAL) before streaming; an existing one (42710) is used as it is. */
-  createSlot?: boolean;
+  /**
+   * Create `slot` (a physical slot reserving WAL) on the streaming connection first. A permanent
+   * slot that exists already (42710) is used as it is; a temporary one lives as long as the connection.
+   */
+  createSlot?: boolean | { temporary?: boolean };
   /**
    * Where to start. Default, as pg_receivewal: the slot's `restart_lsn` (READ_REPLICATION_SLOT,
    * PostgreSQL 15+), else the server's current WAL position from IDENTIFY_SYSTEM; both rounded
@@ -245,10 +248,11 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       const serverTimeline = Number(identity[1]);
       segmentSize = await showWalSegmentSize(c);
       if (options.createSlot && options.slot !== undefined) {
+        const temporary = typeof options.createSlot === 'object' && options.createSlot.temporary === true;
         try {
-          await c.query(createPhysicalSlotCommand(options.slot, c.serverVersionNum));
+          await c.query(createPhysicalSlotCommand(options.slot, c.serverVersionNum, temporary));
         } catch (err) {
-          if (!(err instanceof PgError && err.code === '42710')) throw err;
+          if (!(err instanceof PgError && err.code === '42710' && !temporary)) throw err;
         }
       }
       let start: Lsn | undefined;

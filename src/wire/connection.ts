@@ -35,6 +35,8 @@ export type ReplicationMode = 'database' | 'true';
 
 interface PendingQuery {
   kind: 'query';
+  /** Sent when the server answers with CopyInResponse (UPLOAD_MANIFEST). */
+  copyInData?: Buffer;
   results: QueryResult[];
   current?: QueryResult;
   error?: PgError;
@@ -172,6 +174,19 @@ export class PgConnection {
     });
   }
 
+  /**
+   * Runs a command that answers with CopyInResponse (UPLOAD_MANIFEST), sends `data` as CopyData
+   * followed by CopyDone, and resolves with the command's result sets.
+   * @throws {PgError} when the server refuses the command or the data.
+   */
+  copyIn(sql: string, data: Buffer): Promise<QueryResult[]> {
+    return new Promise<QueryResult[]>((resolve, reject) => {
+      if (this.closed) return reject(this.closeError ?? new ConnectionError('connection is closed'));
+      this.queue.push({ kind: 'query', copyInData: data, results: [], resolve, reject });
+      this.socket.write(serialize.query(sql));
+    });
+  }
+
   /** Sends CopyData; used for standby status updates and hot standby feedback. */
   sendCopyData(payload: Buffer): void {
     if (!this.closed) this.socket.write(serialize.copyData(payload));
@@ -270,6 +285,11 @@ export class PgConnection {
         return;
       }
       case 'emptyQuery':
+        return;
+      case 'copyInResponse':
+        if (op.kind !== 'query' || op.copyInData === undefined) return this.fail(new ProtocolError('unexpected CopyInResponse'));
+        for (let i = 0; i < op.copyInData.length; i += 65536) this.socket.write(serialize.copyData(op.copyInData.subarray(i, i + 65536)));
+        this.socket.write(serialize.copyDone());
         return;
       case 'replicationStart':
       case 'copyOutResponse':

@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { lastValueFrom, toArray } from 'rxjs';
+import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
+import { type BaseBackupEvent, baseBackup } from '../../src';
+import { sqlClient } from '../support/server';
+import { DEBIAN_15, EMBEDDED_18, PHYSICAL_SETTINGS, startPhysicalServer, tempDir } from '../support/physical';
+
+const run = promisify(execFile);
+const CLI = join(__dirname, '..', '..', 'bin', 'pg-walstream.js');
+
+/** Runs our CLI; resolves with its stderr. */
+async function cli(args: string[]): Promise<string> {
+  const { stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env }, timeout: 120_000 });
+  return stderr;
+}
+
+/** A table written before the backup: 5000 rows whose sum is known. */
+async function seed(url: string): Promise<void> {
+  const sql = await sqlClient(url);
+  try {
+    await sql.query('CREATE TABLE before_backup (id int PRIMARY KEY, payload text)');
+    await sql.query("INSERT INTO before_backup SELECT g, md5(g::text) FROM generate_series(1, 5000) g");
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Starts PostgreSQL on a restored directory and returns the table's row count and id sum. */
+async function restoreAndCount(binDir: string, dataDir: string, password: string): Promise<{ count: number; sum: number }> {
+  const restored = await startPostgresFromBinaries(binDir, { dataDir, password, settings: PHYSICAL_SETTINGS });
+  try {
+    const sql = await sqlClient(restored.url);
+    try {
+      const { rows } = await sql.query('SELECT count(*)::int AS count, sum(id)::int AS sum FROM before_backup');
+      return rows[0];
+    } finally {
+      await sql.end();
+    }
+  } finally {
+    await restored.destroy();
+  }
+}
+
+const EXPECTED = { count: 5000, sum: (5000 * 5001) / 2 };
+
+describe('base backup', () => {
+  const dirs: string[] = [];
+  const dir = () => {
+    const d = tempDir();
+    dirs.push(d);
+    return join(d, 'backup');
+  };
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  describe('from PostgreSQL 15', () => {
+    let server: LocalServer;
+    beforeAll(async () => {
+      server = await startPhysicalServer(DEBIAN_15);
+      await seed(server.url);
+    });
+    afterAll(async () => {
+      await server.destroy();
+    });
+
+    it('restores a plain backup with streamed WAL taken by the CLI, which pg_verifybackup accepts', async () => {
+      const target = dir();
+      const stderr = await cli(['basebackup', '-D', target, '-d', server.url, '--checkpoint', 'fast', '--wal-method', 'stream', '--progress']);
+      expect(stderr).toMatch(/backup ended at [0-9A-F]+\/[0-9A-F]+ on timeline 1/);
+      expect(stderr).toMatch(/kB \(100%\)/); // plain progress lines when not a terminal
+      expect(statSync(target).mode & 0o777).toBe(0o700);
+      expect(existsSync(join(target, 'backup_manifest'))).toBe(true);
+      expect(readdirSync(join(target, 'pg_wal')).filter((n) => /^[0-9A-F]{24}$/.test(n)).length).toBeGreaterThan(0);
+      // pg_verifybackup checks every file's checksum against the manifest, and parses the WAL with pg_waldump.
+      const verify = await run(join(DEBIAN_15, 'pg_verifybackup'), [target]);
+      expect(verify.stdout).toMatch(/backup successfully verified/);
+      expect(await restoreAndCount(DEBIAN_15, target, server.password)).toEqual(EXPECTED);
+    });
+
+    it('restores a tar backup with server-side gzip and fetched WAL', async () => {
+      const target = dir();
+      await cli(['basebackup', '-D', target, '-d', server.url, '--checkpoint', 'fast', '--format', 'tar', '--compress', 'server-gzip:level=1', '--wal-method', 'fetch']);
+      expect(readdirSync(target).sort()).toEqual(['backup_manifest', 'base.tar.gz']);
+      const archive = readFileSync(join(target, 'base.tar.gz'));
+      expect(archive.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+      const data = join(target, '..', 'data');
+      await run('mkdir', ['-p', data]);
+      await run('tar', ['-xzf', join(target, 'base.tar.gz'), '-C', data]);
+      writeFileSync(join(data, 'backup_manifest'), readFileSync(join(target, 'backup_manifest')));
+      const verify = await run(join(DEBIAN_15, 'pg_verifybackup'), ['--no-parse-wal', data]);
+      expect(verify.stdout).toMatch(/backup successfully verified/);
+      expect(await restoreAndCount(DEBIAN_15, data, server.password)).toEqual(EXPECTED);
+    });
+
+    it('keeps lz4 and zstd archives compressed in tar format', async () => {
+      for (const [method, ext, magic] of [
+        ['lz4', 'lz4', [0x04, 0x22, 0x4d, 0x18]],
+        ['zstd', 'zst', [0x28, 0xb5, 0x2f, 0xfd]],
+      ] as const) {
+        const target = dir();
+        await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-F', 'tar', '-Z', `server-${method}`, '-X', 'fetch']);
+        const archive = readFileSync(join(target, `base.tar.${ext}`));
+        expect([...archive.subarray(0, 4)]).toEqual(magic);
+      }
+    });
+
+    it('emits start, archives, progress, the manifest and the end, in order', async () => {
+      const events = await lastValueFrom(baseBackup({ connectionString: server.url, checkpoint: 'fast', progress: true }).pipe(toArray()));
+      const types = events.map((e) => e.type);
+      expect(types[0]).toBe('backupStart');
+      expect(types[types.length - 1]).toBe('backupEnd');
+      expect(types.indexOf('archiveStart')).toBeLessThan(types.indexOf('archiveEnd'));
+      expect(types.indexOf('archiveEnd')).toBeLessThan(types.indexOf('manifestStart'));
+      const start = events[0] as Extract<BaseBackupEvent, { type: 'backupStart' }>;
+      const end = events[events.length - 1] as Extract<BaseBackupEvent, { type: 'backupEnd' }>;
+      expect(start.totalEstimate).toBeGreaterThan(1024 * 1024);
+      expect(end.endLsn.value).toBeGreaterThan(start.startLsn.value);
+      const bytes = events.filter((e) => e.type === 'archiveData').reduce((n, e) => n + (e as { data: Buffer }).data.length, 0);
+      const progress = events.filter((e) => e.type === 'progress') as Extract<BaseBackupEvent, { type: 'progress' }>[];
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress[progress.length - 1].bytesDone).toBe(bytes);
+      const manifest = JSON.parse(Buffer.concat(events.filter((e) => e.type === 'manifestData').map((e) => (e as { data: Buffer }).data)).toString());
+      expect(manifest['WAL-Ranges'][0]['Start-LSN']).toBe(start.startLsn.toString());
+    });
+  });
+
+  describe('from PostgreSQL 18', () => {
+    let server: LocalServer;
+    beforeAll(async () => {
+      server = await startPhysicalServer(EMBEDDED_18);
+      await seed(server.url);
+    });
+    afterAll(async () => {
+      await server.destroy();
+    });
+
+    it('restores a plain backup with fetched WAL taken by the CLI', async () => {
+      const target = dir();
+      await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-X', 'fetch']);
+      expect(await restoreAndCount(EMBEDDED_18, target, server.password)).toEqual(EXPECTED);
+    });
+  });
+});
