@@ -6,7 +6,9 @@ import { PgConnection } from '../wire/connection';
 import { LsnFeedback } from '../source/feedback';
 import { type PhysicalReplicationOptions, physicalReplication } from '../source/physical';
 import { showWalSegmentSize } from './commands';
+import { roundDownToSegment } from './wal-names';
 import { findStreamingStart } from './wal-writer';
+import { Lsn } from '../lsn';
 
 /** Options of {@link receiveWal}. */
 export interface ReceiveWalOptions extends PhysicalReplicationOptions {
@@ -24,8 +26,8 @@ export interface ReceiveWalOptions extends PhysicalReplicationOptions {
  * pg_receivewal as an Observable: streams physical WAL into `directory`, resuming after the
  * segments already there. On each subscription it scans the directory (`findStreamingStart`):
  * after the last complete segment, or at the start of the last `.partial` one, on that file's
- * timeline; with no segment there it falls back to `physicalReplication`'s choice (the slot's
- * `restart_lsn`, else the server's position, rounded down to a segment start). So `retry()` on it
+ * timeline; with no segment there it starts at `startLsn` or else `physicalReplication`'s choice
+ * (the slot's `restart_lsn`, else the server's position), always rounded down to a segment start. So `retry()` on it
  * resumes without a gap. Flushed positions are acknowledged to the server only after fsync.
  *
  * Errors: those of {@link physicalReplication} and {@link writeWalSegments}.
@@ -42,18 +44,20 @@ export function receiveWal(options: ReceiveWalOptions): Observable<WalWriterEven
         mkdirSync(options.directory, { recursive: true, mode: 0o700 });
         const conn = await PgConnection.connect(resolveConfig(options), 'true');
         try {
-          return findStreamingStart(options.directory, await showWalSegmentSize(conn), options.partialSuffix);
+          const segmentSize = await showWalSegmentSize(conn);
+          return { segmentSize, found: findStreamingStart(options.directory, segmentSize, options.partialSuffix) };
         } finally {
           await conn.end();
         }
       })(),
     ).pipe(
-      switchMap((found) => {
+      switchMap(({ segmentSize, found }) => {
         const feedback = options.feedback ?? new LsnFeedback();
+        const explicit = options.startLsn === undefined ? undefined : roundDownToSegment(typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn, segmentSize);
         return physicalReplication({
           ...options,
           feedback,
-          startLsn: found?.startLsn ?? options.startLsn,
+          startLsn: found?.startLsn ?? explicit,
           timeline: found?.timeline ?? options.timeline,
         }).pipe(
           writeWalSegments({
