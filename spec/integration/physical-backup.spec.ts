@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lastValueFrom, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
-import { type BaseBackupEvent, baseBackup } from '../../src';
+import { type BaseBackupEvent, backupToDirectory, baseBackup } from '../../src';
 import { sqlClient } from '../support/server';
 import { DEBIAN_15, EMBEDDED_18, PHYSICAL_SETTINGS, startPhysicalServer, tempDir } from '../support/physical';
 
@@ -142,6 +142,32 @@ describe('base backup', () => {
       const target = dir();
       await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-X', 'fetch']);
       expect(await restoreAndCount(EMBEDDED_18, target, server.password)).toEqual(EXPECTED);
+    });
+
+    it('takes an incremental backup against the manifest of a full one (UPLOAD_MANIFEST, INCREMENTAL)', async () => {
+      const sql = await sqlClient(server.url);
+      try {
+        await sql.query('ALTER SYSTEM SET summarize_wal = on');
+        await sql.query('SELECT pg_reload_conf()');
+      } finally {
+        await sql.end();
+      }
+      const full = dir();
+      const fullEvents = await lastValueFrom(backupToDirectory({ connectionString: server.url, directory: full, checkpoint: 'fast', walMethod: 'fetch', sync: false }).pipe(toArray()));
+      const sql2 = await sqlClient(server.url);
+      try {
+        await sql2.query('UPDATE before_backup SET payload = payload WHERE id <= 10');
+      } finally {
+        await sql2.end();
+      }
+      const events = await lastValueFrom(
+        baseBackup({ connectionString: server.url, checkpoint: 'fast', incremental: true, incrementalManifest: readFileSync(join(full, 'backup_manifest')) }).pipe(toArray()),
+      );
+      const manifest = JSON.parse(Buffer.concat(events.filter((e) => e.type === 'manifestData').map((e) => (e as { data: Buffer }).data)).toString());
+      const paths: string[] = manifest.Files.map((f: { Path: string }) => f.Path);
+      expect(paths.some((p) => /\/INCREMENTAL\.\d+$/.test(p))).toBe(true);
+      const bytes = (evs: BaseBackupEvent[]) => evs.filter((e) => e.type === 'archiveData').reduce((n, e) => n + (e as { data: Buffer }).data.length, 0);
+      expect(bytes(events)).toBeLessThan(bytes(fullEvents) / 2);
     });
   });
 });
