@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,9 @@ import { Lsn, LsnFeedback, physicalReplication, receiveWal } from '../../src';
 import { sqlClient, waitFor } from '../support/server';
 import { DEBIAN_15, EMBEDDED_18, completeSegments, hasDebian15, spawnTool, startPhysicalServer, tempDir, toolConnString } from '../support/physical';
 
-/** Writes about `mb` MB of WAL and switches segments after each MB, so segments complete. */
+const CLI = join(__dirname, '..', '..', 'bin', 'pg-walstream.js');
+
+/** Writes WAL for `rounds` rounds, switching segments after each, so segments complete. */
 async function workload(url: string, rounds: number): Promise<void> {
   const sql = await sqlClient(url);
   try {
@@ -95,6 +98,30 @@ describe('physical replication: WAL receiver', () => {
         const lastBefore = BigInt(`0x${before[before.length - 1].slice(8)}`);
         expect(Lsn.parse(rows[0].lsn).value).toBeGreaterThanOrEqual((lastBefore + 1n) * 16n * 1024n * 1024n);
       } finally {
+        await sql.end();
+      }
+    });
+
+    it('receivewal CLI: creates the slot, streams segments, and stops cleanly on SIGINT leaving the open segment partial', async () => {
+      const ours = dir();
+      const child = spawn(process.execPath, [CLI, 'receivewal', '-D', ours, '-d', server.url, '--slot', 'cli_slot', '--create-slot', '-v', '--flush-interval', '200'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const sql = await sqlClient(server.url);
+      try {
+        await waitFor(async () => (await sql.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cli_slot' AND active")).rowCount === 1, 10_000, 'active slot');
+        await workload(server.url, 2);
+        await waitFor(() => completeSegments(ours).length >= 2, 20_000, 'segments');
+        child.kill('SIGINT');
+        const [code] = await once(child, 'exit');
+        expect(code).toBe(0);
+        expect(stderr).toMatch(/finished segment [0-9A-F]{24} \(timeline 1\)/);
+        expect(readdirSync(ours).filter((n) => n.endsWith('.partial'))).toHaveLength(1);
+        await waitFor(async () => (await sql.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cli_slot' AND NOT active")).rowCount === 1, 10_000, 'slot released');
+      } finally {
+        child.kill('SIGKILL');
         await sql.end();
       }
     });

@@ -1,4 +1,4 @@
-import { SingleBar } from 'cli-progress';
+import { Presets, SingleBar } from 'cli-progress';
 import { lastValueFrom, tap } from 'rxjs';
 import { ConfigurationError } from '../errors';
 import type { BackupCompression, BaseBackupEvent } from '../physical/base-backup';
@@ -52,7 +52,7 @@ function kB(bytes: number): number {
 }
 
 /** Progress: cli-progress's bar on a terminal, a plain line at most once a second otherwise. */
-function progressReporter(log: NodeJS.WriteStream | NodeJS.WritableStream): (e: BaseBackupEvent) => void {
+export function progressReporter(log: NodeJS.WriteStream | NodeJS.WritableStream): (e: BaseBackupEvent) => void {
   const tty = (log as NodeJS.WriteStream).isTTY === true;
   let bar: SingleBar | undefined;
   let lastLine = 0;
@@ -68,7 +68,7 @@ function progressReporter(log: NodeJS.WriteStream | NodeJS.WritableStream): (e: 
             format: '{bar} {percentage}% | {value}/{total} kB | {tablespace}',
             hideCursor: true,
             clearOnComplete: false,
-          });
+          }, Presets.shades_classic);
           bar.start(kB(total), 0, { tablespace: 'base' });
         }
         return;
