@@ -209,7 +209,7 @@ async function extractEntries(extract: tar.Extract, target: string, mapping: Rec
 }
 
 function safeJoin(root: string, name: string): string {
-  const rel = normalize(name);
+  const rel = normalize(name).replace(/[/\\]+$/, '');
   if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) throw new WalstreamError(`archive entry "${name}" would be written outside "${root}"`);
   return join(root, rel);
 }

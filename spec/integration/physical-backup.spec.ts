@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -96,6 +96,41 @@ describe('base backup', () => {
       expect(await restoreAndCount(DEBIAN_15, data, server.password)).toEqual(EXPECTED);
     });
 
+    it('restores a plain backup with a tablespace relocated by --tablespace-mapping', async () => {
+      const root = tempDir();
+      dirs.push(root);
+      const location = join(root, 'ts-server');
+      await run('mkdir', ['-p', location]);
+      await run('chown', ['postgres:postgres', location]);
+      const sql = await sqlClient(server.url);
+      try {
+        await sql.query(`CREATE TABLESPACE ts_backup LOCATION '${location}'`);
+        await sql.query('CREATE TABLE in_tablespace (id int) TABLESPACE ts_backup');
+        await sql.query('INSERT INTO in_tablespace SELECT generate_series(1, 777)');
+      } finally {
+        await sql.end();
+      }
+      const target = join(root, 'data');
+      const mapped = join(root, 'ts-restored');
+      await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-X', 'stream', '-T', `${location}=${mapped}`]);
+      const link = readdirSync(join(target, 'pg_tblspc'));
+      expect(link).toHaveLength(1);
+      expect(readlinkSync(join(target, 'pg_tblspc', link[0]))).toBe(mapped);
+      await run('chown', ['-R', 'postgres:postgres', mapped]);
+      const restored = await startPostgresFromBinaries(DEBIAN_15, { dataDir: target, password: server.password, settings: PHYSICAL_SETTINGS });
+      try {
+        const c = await sqlClient(restored.url);
+        try {
+          expect((await c.query('SELECT count(*)::int AS n FROM in_tablespace')).rows[0].n).toBe(777);
+          expect((await c.query("SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts_backup'")).rows[0].l).toBe(mapped);
+        } finally {
+          await c.end();
+        }
+      } finally {
+        await restored.destroy();
+      }
+    });
+
     it('keeps lz4 and zstd archives compressed in tar format', async () => {
       for (const [method, ext, magic] of [
         ['lz4', 'lz4', [0x04, 0x22, 0x4d, 0x18]],
@@ -142,6 +177,17 @@ describe('base backup', () => {
       const target = dir();
       await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-X', 'fetch']);
       expect(await restoreAndCount(EMBEDDED_18, target, server.password)).toEqual(EXPECTED);
+    });
+
+    it('restores a tar backup with streamed WAL packed as pg_wal.tar', async () => {
+      const target = dir();
+      await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-F', 'tar', '-X', 'stream']);
+      expect(readdirSync(target).sort()).toEqual(['backup_manifest', 'base.tar', 'pg_wal.tar']);
+      const data = join(target, '..', 'data');
+      await run('mkdir', ['-p', join(data, 'pg_wal')]);
+      await run('tar', ['-xf', join(target, 'base.tar'), '-C', data]);
+      await run('tar', ['-xf', join(target, 'pg_wal.tar'), '-C', join(data, 'pg_wal')]);
+      expect(await restoreAndCount(EMBEDDED_18, data, server.password)).toEqual(EXPECTED);
     });
 
     it('takes an incremental backup against the manifest of a full one (UPLOAD_MANIFEST, INCREMENTAL)', async () => {
