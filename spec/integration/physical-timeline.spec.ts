@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, takeWhile, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
-import { type BaseBackupEvent, backupToDirectory, receiveWal } from '../../src';
+import { type BaseBackupEvent, backupToDirectory, physicalReplication, receiveWal } from '../../src';
 import { sqlClient, waitFor } from '../support/server';
 import { EMBEDDED_18, PHYSICAL_SETTINGS, completeSegments, startPhysicalServer, tempDir } from '../support/physical';
 
@@ -73,5 +73,17 @@ describe('timeline switch', () => {
     expect(tl1.length).toBeGreaterThanOrEqual(1);
     expect(tl2.length).toBeGreaterThanOrEqual(2);
     for (const name of [...tl1, ...tl2]) expect(readFileSync(join(wal, name)).equals(readFileSync(join(dataDir, 'pg_wal', name)))).toBe(true);
+
+    // Starting exactly at the fork point of timeline 1, the server answers with the next timeline
+    // at once (no CopyBoth); the source switches and streams timeline 2.
+    const frames = await lastValueFrom(
+      physicalReplication({ connectionString: standby.url, startLsn: switchPoint, timeline: 1 }).pipe(
+        takeWhile((f) => f.type !== 'xlogdata', true),
+        toArray(),
+      ),
+    );
+    expect(frames.map((f) => f.type)).toEqual(['streamStart', 'timelineSwitch', 'timelineHistory', 'xlogdata']);
+    const last = frames[3];
+    expect(last.type === 'xlogdata' && last.walStart.value % (16n * 1024n * 1024n)).toBe(0n);
   });
 });

@@ -172,6 +172,28 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       subscriber.error(err);
     };
 
+    // The server finished START_REPLICATION on its own: a timeline switch when it named the next
+    // timeline, else a shutdown.
+    const endOfTimeline = (c: PgConnection) => {
+      if (done) return;
+      streaming = false;
+      if (switchTo === undefined) {
+        return fail(new ConnectionError('the server ended the replication stream', { code: 'ESERVERENDED' }));
+      }
+      const next = switchTo;
+      if (next.timeline <= timeline || next.start.value > written.value) {
+        return fail(new ProtocolError(`server ended timeline ${timeline} at ${written} and reported next timeline ${next.timeline} at ${next.start}`));
+      }
+      subscriber.next({ type: 'timelineSwitch', timeline, endLsn: written, nextTimeline: next.timeline, nextTimelineStart: next.start });
+      if (!follow) {
+        done = true;
+        cleanup();
+        void c.end();
+        return subscriber.complete();
+      }
+      streamTimeline(c, roundDownToSegment(next.start, segmentSize), next.timeline).catch((err: unknown) => fail(asWalstreamError(err)));
+    };
+
     const streamTimeline = async (c: PgConnection, start: Lsn, tli: number): Promise<void> => {
       if (tli > 1) {
         const history = await timelineHistory(c, tli);
@@ -181,7 +203,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       timeline = tli;
       switchTo = undefined;
       written = start;
-      await c.startCopy(startPhysicalReplicationCommand(start, { slot: options.slot, timeline: tli }), {
+      const started = c.startCopy(startPhysicalReplicationCommand(start, { slot: options.slot, timeline: tli }), {
         onData(buf, s, e) {
           if (done) return;
           let frame: ReplicationFrame;
@@ -211,28 +233,20 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
         },
         onComplete() {
           if (serverEnded !== undefined) return serverEnded();
-          if (done) return;
-          streaming = false;
-          if (switchTo === undefined) {
-            return fail(new ConnectionError('the server ended the replication stream', { code: 'ESERVERENDED' }));
-          }
-          const next = switchTo;
-          if (next.timeline <= timeline || next.start.value > written.value) {
-            return fail(new ProtocolError(`server ended timeline ${timeline} at ${written} and reported next timeline ${next.timeline} at ${next.start}`));
-          }
-          subscriber.next({ type: 'timelineSwitch', timeline, endLsn: written, nextTimeline: next.timeline, nextTimelineStart: next.start });
-          if (!follow) {
-            done = true;
-            cleanup();
-            void c.end();
-            return subscriber.complete();
-          }
-          streamTimeline(c, roundDownToSegment(next.start, segmentSize), next.timeline).catch((err: unknown) => fail(asWalstreamError(err)));
+          endOfTimeline(c);
         },
         onError(err) {
           fail(err);
         },
       });
+      try {
+        await started;
+      } catch (err) {
+        // Starting exactly at the end of a historic timeline, the server sends no CopyBoth, only
+        // the next timeline's result set (walsender.c, StartReplication).
+        if (switchTo !== undefined && !(err instanceof PgError)) return endOfTimeline(c);
+        throw err;
+      }
       if (done) return;
       streaming = true;
     };
