@@ -7,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { Observable, type OperatorFunction } from 'rxjs';
 import * as tar from 'tar-stream';
 import { ConfigurationError, WalstreamError } from '../src/errors';
+import type { Backpressure } from '../src/physical/backpressure';
 import type { BackupTablespace, BaseBackupEvent } from '../src/physical/base-backup';
 
 /** Options of {@link writeBaseBackup}. */
@@ -25,6 +26,8 @@ export interface WriteBaseBackupOptions {
   tablespaceMapping?: Record<string, string>;
   /** fsync every file written. Default true. */
   sync?: boolean;
+  /** Paused while the archive being written is backed up, so the source stops reading (pass the same one to `baseBackup`). */
+  backpressure?: Backpressure;
 }
 
 interface ArchiveSink {
@@ -38,6 +41,8 @@ interface ArchiveSink {
  * gzip archives are decompressed with zlib. lz4 and zstd archives can be kept (`tar`) but not
  * decompressed (Node.js has no decoder for them): that fails at `archiveStart` with a
  * {@link ConfigurationError}. Entries that would escape their target directory fail the backup.
+ * With `backpressure` (shared with `baseBackup`), the source stops reading while an archive's
+ * write stream is full, so a disk slower than the network does not fill memory.
  *
  * @example
  * baseBackup({ connectionString: url, checkpoint: 'fast', wal: true })
@@ -79,6 +84,9 @@ export function writeBaseBackup(options: WriteBaseBackupOptions): OperatorFuncti
           throw new ConfigurationError(`cannot decompress ${compression} archive ${name}: only gzip can be decompressed here; use the tar format without decompress`);
         }
         const input = new PassThrough({ highWaterMark: 1024 * 1024 });
+        input.on('drain', () => {
+          if (current?.input === input) options.backpressure?.resume();
+        });
         const stages: (Readable | Writable)[] = [input];
         if (decompress && compression === 'gzip') stages.push(createGunzip());
         let done: Promise<void>;
@@ -112,9 +120,10 @@ export function writeBaseBackup(options: WriteBaseBackupOptions): OperatorFuncti
                 current = startArchive(event.archiveName, event.tablespace);
                 break;
               case 'archiveData':
-                current?.input.write(event.data);
+                if (current !== undefined && !current.input.write(event.data)) options.backpressure?.pause();
                 break;
               case 'archiveEnd':
+                options.backpressure?.resume();
                 current?.input.end();
                 current = undefined;
                 break;

@@ -62,3 +62,4 @@ export {
   type BackupCompression,
 } from './physical/base-backup';
 export { backupToDirectory, type BackupToDirectoryOptions } from './physical/backup-to-directory';
+export { Backpressure } from './physical/backpressure';

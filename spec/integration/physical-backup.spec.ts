@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lastValueFrom, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
-import { type BaseBackupEvent, backupToDirectory, baseBackup } from '../../src';
+import { Backpressure, type BaseBackupEvent, backupToDirectory, baseBackup } from '../../src';
 import { sqlClient } from '../support/server';
 import { DEBIAN_15, EMBEDDED_18, PHYSICAL_SETTINGS, startPhysicalServer, tempDir } from '../support/physical';
 
@@ -141,6 +141,36 @@ describe('base backup', () => {
         const archive = readFileSync(join(target, `base.tar.${ext}`));
         expect([...archive.subarray(0, 4)]).toEqual(magic);
       }
+    });
+
+    it('stops reading from the server while the backpressure switch is paused', async () => {
+      const backpressure = new Backpressure();
+      let bytes = 0;
+      let pausedAt = -1;
+      let duringPause = -1;
+      const completed = new Promise<void>((resolve, reject) => {
+        baseBackup({ connectionString: server.url, checkpoint: 'fast', backpressure }).subscribe({
+          next: (e) => {
+            if (e.type !== 'archiveData') return;
+            bytes += e.data.length;
+            if (pausedAt < 0) {
+              pausedAt = bytes;
+              backpressure.pause();
+              setTimeout(() => {
+                duringPause = bytes - pausedAt;
+                backpressure.resume();
+              }, 500);
+            }
+          },
+          error: reject,
+          complete: resolve,
+        });
+      });
+      await completed;
+      // Only what was already read from the socket arrives while paused; the rest (about 30 MB) waits.
+      expect(duringPause).toBeGreaterThanOrEqual(0);
+      expect(duringPause).toBeLessThan(1024 * 1024);
+      expect(bytes).toBeGreaterThan(10 * 1024 * 1024);
     });
 
     it('emits start, archives, progress, the manifest and the end, in order', async () => {

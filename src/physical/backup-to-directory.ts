@@ -12,6 +12,7 @@ import { physicalReplication } from '../source/physical';
 import { resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
 import { showWalSegmentSize } from './commands';
+import { Backpressure } from './backpressure';
 import { type BaseBackupEvent, type BaseBackupOptions, baseBackup } from './base-backup';
 import { roundDownToSegment } from './wal-names';
 
@@ -102,8 +103,9 @@ export function backupToDirectory(options: BackupToDirectoryOptions): Observable
     };
 
     let segmentSize = 16 * 1024 * 1024;
-    const backupSubscription: Subscription = baseBackup({ ...options, wal: walMethod === 'fetch', wait: walMethod === 'none' ? options.wait : false })
-      .pipe(writeBaseBackup({ directory: options.directory, format, decompress: options.decompress, tablespaceMapping: options.tablespaceMapping, sync }))
+    const backpressure = new Backpressure();
+    const backupSubscription: Subscription = baseBackup({ ...options, wal: walMethod === 'fetch', wait: walMethod === 'none' ? options.wait : false, backpressure })
+      .pipe(writeBaseBackup({ directory: options.directory, format, decompress: options.decompress, tablespaceMapping: options.tablespaceMapping, sync, backpressure }))
       .subscribe({
         next: (event) => {
           if (event.type === 'backupStart' && walMethod === 'stream') {

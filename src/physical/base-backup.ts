@@ -1,9 +1,10 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { ConfigurationError, ConnectionError, ProtocolError, WalstreamError } from '../errors';
 import { Lsn } from '../lsn';
 import { quoteLiteral } from '../sql';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult } from '../wire/connection';
+import type { Backpressure } from './backpressure';
 
 /** Server-side compression methods of BASE_BACKUP (PostgreSQL 15+; lz4 and zstd where the server was built with them). */
 export type BackupCompression = 'none' | 'gzip' | 'lz4' | 'zstd';
@@ -125,6 +126,8 @@ export type BaseBackupEvent =
 
 /** Options of {@link baseBackup}. */
 export interface BaseBackupOptions extends ConnectionOptions, BaseBackupCommandOptions {
+  /** Stop reading from the server while this is paused (a slow sink; see `writeBaseBackup`). */
+  backpressure?: Backpressure;
   /**
    * The previous backup's `backup_manifest`, for `incremental: true` (sent with UPLOAD_MANIFEST
    * first). Requires PostgreSQL 17+.
@@ -157,9 +160,11 @@ export function baseBackup(options: BaseBackupOptions): Observable<BaseBackupEve
   return new Observable<BaseBackupEvent>((subscriber) => {
     let conn: PgConnection | undefined;
     let done = false;
+    let pausing: Subscription | undefined;
     const fail = (err: WalstreamError) => {
       if (done) return;
       done = true;
+      pausing?.unsubscribe();
       conn?.destroy();
       subscriber.error(err);
     };
@@ -168,6 +173,7 @@ export function baseBackup(options: BaseBackupOptions): Observable<BaseBackupEve
       conn = await PgConnection.connect(resolveConfig(options), 'true');
       if (done) return void conn.destroy();
       const c = conn;
+      pausing = options.backpressure?.paused$.subscribe((paused) => (paused ? c.pause() : c.resume()));
       const serverVersion = c.serverVersionNum;
       const sql = baseBackupCommand(options, serverVersion);
       if (options.incremental) {
@@ -317,6 +323,7 @@ export function baseBackup(options: BaseBackupOptions): Observable<BaseBackupEve
             return fail(err as WalstreamError);
           }
           done = true;
+          pausing?.unsubscribe();
           subscriber.next({ type: 'backupEnd', endLsn: end[0], timeline: end[1] });
           subscriber.complete();
           void c.end();
@@ -329,6 +336,7 @@ export function baseBackup(options: BaseBackupOptions): Observable<BaseBackupEve
 
     run().catch((err: unknown) => fail(err instanceof WalstreamError ? err : new ConnectionError(String(err), { cause: err })));
     return () => {
+      pausing?.unsubscribe();
       if (done) return;
       done = true;
       conn?.destroy();
