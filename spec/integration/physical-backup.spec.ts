@@ -131,6 +131,17 @@ describe('base backup', () => {
       }
     });
 
+    it('fails clearly and removes the directory it created when an archive cannot be written', async () => {
+      const target = dir();
+      const failure = await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-Z', 'server-lz4']).then(
+        () => undefined,
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(failure?.code).toBe(1);
+      expect(failure?.stderr).toMatch(/cannot decompress lz4 archive base\.tar\.lz4/);
+      expect(existsSync(target)).toBe(false);
+    });
+
     it('keeps lz4 and zstd archives compressed in tar format', async () => {
       for (const [method, ext, magic] of [
         ['lz4', 'lz4', [0x04, 0x22, 0x4d, 0x18]],

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { lastValueFrom, tap } from 'rxjs';
 import { ConfigurationError } from '../errors';
@@ -11,6 +13,8 @@ export interface BasebackupCommandOptions extends BackupToDirectoryOptions {
   log?: NodeJS.WriteStream | NodeJS.WritableStream;
   /** Resolves to abort (Ctrl-C). */
   stopSignal?: Promise<void>;
+  /** Keep what was written when the backup fails (pg_basebackup --no-clean). Default false: remove it. */
+  noClean?: boolean;
 }
 
 /**
@@ -31,6 +35,23 @@ export function parseCompress(value: string): { compression: BackupCompression; 
 
 /** Runs a base backup into a directory, like pg_basebackup, with optional progress. Resolves when it is complete. */
 export async function runBasebackup(options: BasebackupCommandOptions): Promise<void> {
+  // Like pg_basebackup, remove what a failed backup wrote: the directory if it was created here,
+  // else its contents (it had to be empty).
+  const existed = existsSync(options.directory);
+  try {
+    await backupOnce(options);
+  } catch (err) {
+    if (!options.noClean) {
+      const log = options.log ?? process.stderr;
+      log.write(`pg-walstream: removing ${existed ? 'contents of ' : ''}directory "${options.directory}"\n`);
+      if (existed) for (const name of readdirSync(options.directory)) rmSync(join(options.directory, name), { recursive: true, force: true });
+      else rmSync(options.directory, { recursive: true, force: true });
+    }
+    throw err;
+  }
+}
+
+async function backupOnce(options: BasebackupCommandOptions): Promise<void> {
   const log = options.log ?? process.stderr;
   const report = options.progress ? progressReporter(log) : undefined;
   const backup = backupToDirectory(options).pipe(tap((e) => report?.(e)));

@@ -80,6 +80,7 @@ export function registerPhysicalCommands(program: Command, stopSignal: () => Pro
     .option('--manifest-checksums <algorithm>', 'NONE, CRC32C, SHA224, SHA256, SHA384 or SHA512')
     .option('--no-verify-checksums', 'do not verify data page checksums')
     .option('--no-sync', 'do not fsync the files written')
+    .option('-n, --no-clean', 'keep what was written when the backup fails')
     .action(async (opts) => {
       const mapping: Record<string, string> = {};
       for (const m of (opts.tablespaceMapping as string[] | undefined) ?? []) {
@@ -105,6 +106,7 @@ export function registerPhysicalCommands(program: Command, stopSignal: () => Pro
         manifestChecksums: opts.manifestChecksums,
         verifyChecksums: opts.verifyChecksums,
         sync: opts.sync,
+        noClean: opts.clean === false,
         stopSignal: stopSignal(),
       });
       process.exit(process.exitCode ?? 0);
