@@ -9,6 +9,7 @@ import * as tar from 'tar-stream';
 import { ConfigurationError, WalstreamError } from '../src/errors';
 import type { Backpressure } from '../src/physical/backpressure';
 import type { BackupTablespace, BaseBackupEvent } from '../src/physical/base-backup';
+import { createZstdDecompress } from '../src/physical/zstd-stream';
 
 /** Options of {@link writeBaseBackup}. */
 export interface WriteBaseBackupOptions {
@@ -20,7 +21,7 @@ export interface WriteBaseBackupOptions {
    * server sent them unless `decompress`) in `directory`. The manifest goes to `backup_manifest`.
    */
   format: 'plain' | 'tar';
-  /** With `tar`: write gzip-compressed archives decompressed. (`plain` always decompresses.) */
+  /** With `tar`: write gzip- or zstd-compressed archives decompressed. (`plain` always decompresses.) */
   decompress?: boolean;
   /** Server tablespace location → local directory, for `plain`. Default: the same path. */
   tablespaceMapping?: Record<string, string>;
@@ -38,9 +39,9 @@ interface ArchiveSink {
 /**
  * Writes a {@link baseBackup} to disk, passing its events through; completes once every file is
  * written (and fsynced, unless `sync: false`). Archives go through tar-stream for `plain`;
- * gzip archives are decompressed with zlib. lz4 and zstd archives can be kept (`tar`) but not
- * decompressed (Node.js has no decoder for them): that fails at `archiveStart` with a
- * {@link ConfigurationError}. Entries that would escape their target directory fail the backup.
+ * gzip archives are decompressed with zlib, zstd ones with fzstd. lz4 archives can be kept
+ * (`tar`) but not decompressed (no well-kept streaming lz4 frame decoder for Node.js): that fails
+ * at `archiveStart` with a {@link ConfigurationError}. Entries that would escape their target directory fail the backup.
  * With `backpressure` (shared with `baseBackup`), the source stops reading while an archive's
  * write stream is full, so a disk slower than the network does not fill memory.
  *
@@ -80,8 +81,8 @@ export function writeBaseBackup(options: WriteBaseBackupOptions): OperatorFuncti
       const startArchive = (name: string, tablespace: BackupTablespace): ArchiveSink => {
         const compression = compressionOf(name);
         const decompress = options.format === 'plain' || options.decompress === true;
-        if (decompress && compression !== undefined && compression !== 'gzip') {
-          throw new ConfigurationError(`cannot decompress ${compression} archive ${name}: only gzip can be decompressed here; use the tar format without decompress`);
+        if (decompress && compression === 'lz4') {
+          throw new ConfigurationError(`cannot decompress lz4 archive ${name}: only gzip and zstd can be decompressed here; use the tar format without decompress`);
         }
         const input = new PassThrough({ highWaterMark: 1024 * 1024 });
         input.on('drain', () => {
@@ -89,9 +90,10 @@ export function writeBaseBackup(options: WriteBaseBackupOptions): OperatorFuncti
         });
         const stages: (Readable | Writable)[] = [input];
         if (decompress && compression === 'gzip') stages.push(createGunzip());
+        if (decompress && compression === 'zstd') stages.push(createZstdDecompress());
         let done: Promise<void>;
         if (options.format === 'tar') {
-          const path = join(options.directory, decompress && compression === 'gzip' ? name.replace(/\.gz$/, '') : name);
+          const path = join(options.directory, decompress ? name.replace(/\.(gz|zst)$/, '') : name);
           done = ready.then(async () => {
             await pipeline([...stages, createWriteStream(path, { mode: 0o600 })] as unknown as NodeJS.ReadWriteStream[]);
             if (sync) await fsyncFile(path);

@@ -142,6 +142,17 @@ describe('base backup', () => {
       expect(existsSync(target)).toBe(false);
     });
 
+    it('restores a plain backup sent zstd-compressed by the server, and writes tar --decompress as base.tar', async () => {
+      const target = dir();
+      await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-Z', 'server-zstd:level=3', '-X', 'stream']);
+      expect(await restoreAndCount(DEBIAN_15, target, server.password)).toEqual(EXPECTED);
+      const tarTarget = dir();
+      await cli(['basebackup', '-D', tarTarget, '-d', server.url, '-c', 'fast', '-F', 'tar', '-Z', 'zstd', '--decompress', '-X', 'none']);
+      expect(readdirSync(tarTarget).sort()).toEqual(['backup_manifest', 'base.tar']);
+      const { stdout } = await run('tar', ['-tf', join(tarTarget, 'base.tar')], { maxBuffer: 64 * 1024 * 1024 });
+      expect(stdout).toContain('global/pg_control');
+    });
+
     it('keeps lz4 and zstd archives compressed in tar format', async () => {
       for (const [method, ext, magic] of [
         ['lz4', 'lz4', [0x04, 0x22, 0x4d, 0x18]],

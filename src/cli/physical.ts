@@ -69,7 +69,7 @@ export function registerPhysicalCommands(program: Command, stopSignal: () => Pro
     .addOption(new Option('-X, --wal-method <method>', 'how to include the WAL').choices(['fetch', 'stream', 'none', 'f', 's', 'n']).default('stream'))
     .addOption(new Option('-c, --checkpoint <mode>', 'checkpoint mode').choices(['fast', 'spread']).default('spread'))
     .option('-Z, --compress <[server-]method[:detail]>', 'server-side compression: gzip, lz4, zstd or none, e.g. server-zstd:level=3', compress)
-    .option('--decompress', 'with --format tar: write compressed archives decompressed (gzip)')
+    .option('--decompress', 'with --format tar: write compressed archives decompressed (gzip, zstd)')
     .option('-P, --progress', 'show progress (a bar on a terminal)')
     .option('-l, --label <label>', 'backup label', 'pg-walstream base backup')
     .option('-r, --max-rate <rate>', 'maximum transfer rate in kB/s (or with k/M suffix)', maxRate)

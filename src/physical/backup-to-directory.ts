@@ -30,7 +30,7 @@ export interface BackupToDirectoryOptions extends Omit<BaseBackupOptions, 'wal'>
   walMethod?: 'fetch' | 'stream' | 'none';
   /** With `stream`: stream through this existing physical slot instead of a temporary one. */
   slot?: string;
-  /** With `tar`: write gzip-compressed archives decompressed. */
+  /** With `tar`: write gzip- or zstd-compressed archives decompressed. */
   decompress?: boolean;
   /** Server tablespace location → local directory, for `plain`. */
   tablespaceMapping?: Record<string, string>;
