@@ -110,24 +110,32 @@ describe('base backup', () => {
       } finally {
         await sql.end();
       }
-      const target = join(root, 'data');
-      const mapped = join(root, 'ts-restored');
-      await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-X', 'stream', '-T', `${location}=${mapped}`]);
-      const link = readdirSync(join(target, 'pg_tblspc'));
-      expect(link).toHaveLength(1);
-      expect(readlinkSync(join(target, 'pg_tblspc', link[0]))).toBe(mapped);
-      await run('chown', ['-R', 'postgres:postgres', mapped]);
-      const restored = await startPostgresFromBinaries(DEBIAN_15, { dataDir: target, password: server.password, settings: PHYSICAL_SETTINGS });
       try {
-        const c = await sqlClient(restored.url);
+        const target = join(root, 'data');
+        const mapped = join(root, 'ts-restored');
+        await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-X', 'stream', '-T', `${location}=${mapped}`]);
+        const link = readdirSync(join(target, 'pg_tblspc'));
+        expect(link).toHaveLength(1);
+        expect(readlinkSync(join(target, 'pg_tblspc', link[0]))).toBe(mapped);
+        await run('chown', ['-R', 'postgres:postgres', mapped]);
+        const restored = await startPostgresFromBinaries(DEBIAN_15, { dataDir: target, password: server.password, settings: PHYSICAL_SETTINGS });
         try {
-          expect((await c.query('SELECT count(*)::int AS n FROM in_tablespace')).rows[0].n).toBe(777);
-          expect((await c.query("SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts_backup'")).rows[0].l).toBe(mapped);
+          const c = await sqlClient(restored.url);
+          try {
+            expect((await c.query('SELECT count(*)::int AS n FROM in_tablespace')).rows[0].n).toBe(777);
+            expect((await c.query("SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts_backup'")).rows[0].l).toBe(mapped);
+          } finally {
+            await c.end();
+          }
         } finally {
-          await c.end();
+          await restored.destroy();
         }
       } finally {
-        await restored.destroy();
+        // Later backups of this server must not meet the tablespace.
+        const c = await sqlClient(server.url);
+        await c.query('DROP TABLE in_tablespace');
+        await c.query('DROP TABLESPACE ts_backup');
+        await c.end();
       }
     });
 
