@@ -249,6 +249,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       }
       if (done) return;
       streaming = true;
+      sendStatus(); // at once, as pg_receivewal and a standby do: hot standby feedback takes effect now
     };
 
     const run = async () => {
