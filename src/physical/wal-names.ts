@@ -22,13 +22,21 @@ function segmentsPerId(segmentSize: number): bigint {
   return 0x1_0000_0000n / BigInt(segmentSize);
 }
 
-/** `XLogFileName`: 24 hex digits, timeline then segment number split in two 32-bit halves. */
+/**
+ * `XLogFileName`: 24 hex digits, timeline then segment number split in two 32-bit halves.
+ * @example
+ * segmentFileName(1, 256n, 16 * 1024 * 1024); // '000000010000000100000000'
+ */
 export function segmentFileName(timeline: number, segment: bigint, segmentSize: number): string {
   const per = segmentsPerId(segmentSize);
   return hex8(timeline) + hex8(segment / per) + hex8(segment % per);
 }
 
-/** `XLogFromFileName`: the timeline and segment of a file name, or undefined for another name. */
+/**
+ * `XLogFromFileName`: the timeline and segment of a file name, or undefined for another name.
+ * @example
+ * parseSegmentFileName('0000000200000001000000FF', 16 * 1024 * 1024); // { timeline: 2, segment: 511n }
+ */
 export function parseSegmentFileName(name: string, segmentSize: number): SegmentId | undefined {
   const m = SEGMENT_NAME.exec(name);
   if (m === null) return undefined;

@@ -236,6 +236,10 @@ export interface StreamingStart {
  * segment wins (then the higher timeline, then a complete file over a partial one); a complete
  * segment resumes at the next segment's start, a `.partial` one at its own start. Files of a wrong
  * size are ignored. Returns undefined for a directory without segments.
+ *
+ * @example
+ * const resume = findStreamingStart('/srv/wal', 16 * 1024 * 1024);
+ * // { startLsn: Lsn(0/5000000), timeline: 1 } after 000000010000000000000004 was completed
  */
 export function findStreamingStart(directory: string, segmentSize: number, partialSuffix = '.partial'): StreamingStart | undefined {
   let best: { timeline: number; segment: bigint; partial: boolean } | undefined;
