@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigurationError } from '../errors';
 import type { Lsn } from '../lsn';
 import { parseCompress, runBasebackup } from './basebackup';
 import { runReceivewal } from './receivewal';
@@ -44,6 +45,7 @@ export function registerPhysicalCommands(program: Command, stopSignal: () => Pro
     .option('--no-sync', 'do not fsync (testing only: acknowledged WAL may be lost on a crash)')
     .option('-v, --verbose', 'report finished segments and timeline switches')
     .action(async (opts) => {
+      if (opts.createSlot && opts.slot === undefined) throw new ConfigurationError('--create-slot needs --slot');
       await runReceivewal({
         connectionString: opts.dbname,
         directory: opts.directory,
@@ -85,7 +87,7 @@ export function registerPhysicalCommands(program: Command, stopSignal: () => Pro
       const mapping: Record<string, string> = {};
       for (const m of (opts.tablespaceMapping as string[] | undefined) ?? []) {
         const i = m.indexOf('=');
-        if (i <= 0) throw new InvalidArgumentError(`invalid tablespace mapping ${JSON.stringify(m)}: expected OLDDIR=NEWDIR`);
+        if (i <= 0) throw new ConfigurationError(`invalid tablespace mapping ${JSON.stringify(m)}: expected OLDDIR=NEWDIR`);
         mapping[m.slice(0, i)] = m.slice(i + 1);
       }
       const walMethod = ({ f: 'fetch', s: 'stream', n: 'none' } as Record<string, string>)[opts.walMethod] ?? opts.walMethod;

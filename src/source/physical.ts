@@ -1,5 +1,5 @@
 import { Observable, type Subscription, skip } from 'rxjs';
-import { ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
+import { ConfigurationError, ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
 import { Lsn } from '../lsn';
 import {
   createPhysicalSlotCommand,
@@ -118,7 +118,7 @@ const closing = new Map<string, Promise<void>>();
  * whenever `feedback` advances.
  *
  * Errors: {@link PgError} from the server (42704 missing slot, 58P01 WAL already removed, 28P01
- * wrong password), {@link ConnectionError} when the connection breaks or the server ends the stream
+ * wrong password), {@link ConfigurationError} for `createSlot` without `slot`, {@link ConnectionError} when the connection breaks or the server ends the stream
  * outside a timeline switch, {@link ParseError} for a malformed frame.
  *
  * @example
@@ -129,6 +129,10 @@ const closing = new Map<string, Promise<void>>();
  */
 export function physicalReplication(options: PhysicalReplicationOptions): Observable<PhysicalFrame> {
   return new Observable<PhysicalFrame>((subscriber) => {
+    if (options.createSlot && options.slot === undefined) {
+      subscriber.error(new ConfigurationError('createSlot needs a slot name'));
+      return;
+    }
     const config = resolveConfig(options);
     const feedback = options.feedback ?? new LsnFeedback();
     const statusInterval = options.statusInterval ?? 10_000;
