@@ -6,7 +6,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
 import { Backpressure, type BaseBackupEvent, backupToDirectory, baseBackup } from '../../src';
 import { sqlClient } from '../support/server';
-import { DEBIAN_15, EMBEDDED_18, PHYSICAL_SETTINGS, startPhysicalServer, tempDir } from '../support/physical';
+import { DEBIAN_15, EMBEDDED_18, PHYSICAL_SETTINGS, destroyWhenIdle, startPhysicalServer, tempDir } from '../support/physical';
 
 const run = promisify(execFile);
 const CLI = join(__dirname, '..', '..', 'bin', 'pg-walstream.js');
@@ -64,7 +64,7 @@ describe('base backup', () => {
       await seed(server.url);
     });
     afterAll(async () => {
-      await server.destroy();
+      await destroyWhenIdle(server);
     });
 
     it('restores a plain backup with streamed WAL taken by the CLI, which pg_verifybackup accepts', async () => {
@@ -230,7 +230,7 @@ describe('base backup', () => {
       await seed(server.url);
     });
     afterAll(async () => {
-      await server.destroy();
+      await destroyWhenIdle(server);
     });
 
     it('restores a plain backup with fetched WAL taken by the CLI', async () => {

@@ -6,7 +6,7 @@ import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { type LocalServer } from '../../src/embedded';
 import { Lsn, LsnFeedback, physicalReplication, receiveWal } from '../../src';
 import { sqlClient, waitFor } from '../support/server';
-import { DEBIAN_15, EMBEDDED_18, completeSegments, hasDebian15, spawnTool, startPhysicalServer, tempDir, toolConnString } from '../support/physical';
+import { DEBIAN_15, EMBEDDED_18, completeSegments, destroyWhenIdle, spawnTool, startPhysicalServer, tempDir, toolConnString } from '../support/physical';
 
 const CLI = join(__dirname, '..', '..', 'bin', 'pg-walstream.js');
 
@@ -62,13 +62,37 @@ describe('physical replication: WAL receiver', () => {
     expect(toolErr).not.toMatch(/error/i);
   });
 
+  it('lets the server shut down at once: receivewal confirms the last WAL, then reports the end', async () => {
+    const server = await startPhysicalServer(DEBIAN_15);
+    const ours = dir();
+    // In a process of its own, as in production: pg_ctl stop below blocks this one.
+    const child = spawn(process.execPath, [CLI, 'receivewal', '-D', ours, '-d', server.url, '--no-loop', '--flush-interval', '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = once(child, 'exit');
+    try {
+      await waitFor(() => readdirSync(ours).some((n) => n.endsWith('.partial')), 10_000, 'streaming');
+      await workload(server.url, 1);
+      const t0 = Date.now();
+      await server.stop(); // a fast shutdown waits for walsenders until their client has confirmed the WAL
+      expect(Date.now() - t0).toBeLessThan(10_000); // wal_sender_timeout is 60 s
+      const [code] = await exited;
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/pg-walstream: error: the server ended the replication stream \(shutdown\)/);
+      expect(completeSegments(ours).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      child.kill('SIGKILL');
+      await server.destroy();
+    }
+  });
+
   describe('against PostgreSQL 18', () => {
     let server: LocalServer;
     beforeAll(async () => {
       server = await startPhysicalServer(EMBEDDED_18);
     });
     afterAll(async () => {
-      await server.destroy();
+      await destroyWhenIdle(server);
     });
 
     it('resumes from the directory with a slot, and every complete segment equals the server\'s own pg_wal file', async () => {

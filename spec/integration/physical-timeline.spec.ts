@@ -4,15 +4,15 @@ import { lastValueFrom, takeWhile, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
 import { type BaseBackupEvent, backupToDirectory, physicalReplication, receiveWal } from '../../src';
 import { sqlClient, waitFor } from '../support/server';
-import { EMBEDDED_18, PHYSICAL_SETTINGS, completeSegments, startPhysicalServer, tempDir } from '../support/physical';
+import { EMBEDDED_18, PHYSICAL_SETTINGS, completeSegments, destroyWhenIdle, startPhysicalServer, tempDir } from '../support/physical';
 
 describe('timeline switch', () => {
   let primary: LocalServer;
   let standby: LocalServer | undefined;
   const dirs: string[] = [];
   afterAll(async () => {
-    await standby?.destroy();
-    await primary?.destroy();
+    await destroyWhenIdle(standby);
+    await destroyWhenIdle(primary);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 

@@ -50,3 +50,24 @@ export function spawnTool(tool: string, args: string[], server: LocalServer): Ch
 export function toolConnString(server: LocalServer): string {
   return `host=${server.host} port=${server.port} user=${server.user} dbname=postgres`;
 }
+
+/**
+ * Waits until no walsender serves the server any more, then destroys it. `pg_ctl stop` runs
+ * synchronously (execFileSync) and blocks this process: a fast shutdown waits for walsenders
+ * until their client confirms the last WAL, which a blocked client in this process cannot do.
+ */
+export async function destroyWhenIdle(server: LocalServer | undefined): Promise<void> {
+  if (server === undefined) return;
+  const { Client } = await import('pg');
+  const sql = new Client({ connectionString: server.url });
+  try {
+    await sql.connect();
+    const deadline = Date.now() + 10_000;
+    while ((await sql.query('SELECT 1 FROM pg_stat_replication')).rowCount! > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  } catch {
+    // a server that is already down needs no wait
+  } finally {
+    await sql.end().catch(() => undefined);
+  }
+  await server.destroy();
+}

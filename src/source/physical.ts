@@ -118,8 +118,8 @@ const closing = new Map<string, Promise<void>>();
  * whenever `feedback` advances.
  *
  * Errors: {@link PgError} from the server (42704 missing slot, 58P01 WAL already removed, 28P01
- * wrong password), {@link ConfigurationError} for `createSlot` without `slot`, {@link ConnectionError} when the connection breaks or the server ends the stream
- * outside a timeline switch, {@link ParseError} for a malformed frame.
+ * wrong password), {@link ConfigurationError} for `createSlot` without `slot`, {@link ConnectionError} when the connection breaks, or with code `ESERVERENDED`
+ * when the server ends the stream outside a timeline switch (shutdown), {@link ParseError} for a malformed frame.
  *
  * @example
  * const feedback = new LsnFeedback();
@@ -146,6 +146,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
     let segmentSize = 0;
     let written = Lsn.ZERO;
     let switchTo: { timeline: number; start: Lsn } | undefined;
+    let serverCopyDone = false;
     let serverEnded: (() => void) | undefined;
 
     const sendStatus = (replyRequested = false) => {
@@ -206,6 +207,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       }
       timeline = tli;
       switchTo = undefined;
+      serverCopyDone = false;
       written = start;
       const started = c.startCopy(startPhysicalReplicationCommand(start, { slot: options.slot, timeline: tli }), {
         onData(buf, s, e) {
@@ -229,7 +231,13 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
           // End of a historic timeline (or a server shutdown): finish the COPY; the result set that
           // follows, if any, names the next timeline.
           streaming = false;
+          serverCopyDone = true;
           c.sendCopyDone();
+        },
+        onCommandComplete(tag) {
+          // walsender.c WalSndDone: at shutdown, once we confirmed the last WAL, CommandComplete
+          // "COPY 0" ends the stream, and the connection closes.
+          if (tag.startsWith('COPY')) serverCopyDone = true;
         },
         onResult(result: QueryResult) {
           const row = result.rows[0];
@@ -240,6 +248,11 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
           endOfTimeline(c);
         },
         onError(err) {
+          // A server that shuts down ends the stream (CopyDone or CommandComplete), then closes the
+          // connection without naming a next timeline.
+          if (serverCopyDone && err instanceof ConnectionError) {
+            return fail(new ConnectionError('the server ended the replication stream (shutdown)', { code: 'ESERVERENDED', cause: err }));
+          }
           fail(err);
         },
       });

@@ -22,6 +22,8 @@ export interface CopyHandler {
   onServerCopyDone?(): void;
   /** A result set or CopyOut that follows in the same command (timeline switch, BASE_BACKUP headers). */
   onResult?(result: QueryResult): void;
+  /** A CommandComplete in the command, with its tag (a walsender at shutdown ends the stream with `COPY 0`). */
+  onCommandComplete?(tag: string): void;
   /** A further CopyOutResponse in the same command (PostgreSQL 14's BASE_BACKUP, one per tablespace). */
   onCopyStart?(): void;
   /** The command finished (ReadyForQuery); `results` holds result sets received after the copy. */
@@ -281,7 +283,10 @@ export class PgConnection {
         result.command = (msg as unknown as { text: string }).text;
         op.current = undefined;
         if (op.kind === 'query') op.results.push(result);
-        else if (result.fields.length > 0) op.handler.onResult?.(result);
+        else {
+          op.handler.onCommandComplete?.(result.command);
+          if (result.fields.length > 0) op.handler.onResult?.(result);
+        }
         return;
       }
       case 'emptyQuery':
