@@ -118,8 +118,9 @@ const closing = new Map<string, Promise<void>>();
  * whenever `feedback` advances.
  *
  * Errors: {@link PgError} from the server (42704 missing slot, 58P01 WAL already removed, 28P01
- * wrong password), {@link ConfigurationError} for `createSlot` without `slot`, {@link ConnectionError} when the connection breaks, or with code `ESERVERENDED`
- * when the server ends the stream outside a timeline switch (shutdown), {@link ParseError} for a malformed frame.
+ * wrong password); {@link ConfigurationError} for `createSlot` without `slot`;
+ * {@link ConnectionError} when the connection breaks, with code `ESERVERENDED` when the server
+ * ends the stream outside a timeline switch (shutdown); {@link ParseError} for a malformed frame.
  *
  * @example
  * const feedback = new LsnFeedback();
