@@ -38,8 +38,19 @@ export {
   type CreateLogicalSlotOptions,
   type CreatedSlot,
 } from './control/client';
-export { quoteIdent, quoteLiteral } from './sql';
+export { quoteIdent, quoteLiteral, quoteSlotName } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export { TlsHandshakeError } from './errors';
+export type { SslMode, SslNegotiation, ChannelBinding, TlsProtocolVersion } from './wire/config';
+export { TypeRegistry, type TypeOptions, type TypeParser, type TextParser, type BinaryParser, type AnnouncedType } from './values/registry';
+export { BinaryValue } from './values/binary';
+export { ColumnValueError, RowMappingError, type RowMappingProblem, type ColumnLocation } from './values/errors';
+export type { PgoutputDecoderOptions } from './pgoutput/decoder';
+export { mapRow, type RowMapper, type RowSchema, type RowOf, type RowWithToastOf, type Field, type FieldSpec, type FieldType, type MapRowOptions } from './values/map-row';
+export { relationKey, isChangeOf } from './values/relation-key';
+export { JSON_TYPE_OPTIONS, jsonValue, type MessageToJsonOptions } from './json';
+export { updatedValues } from './values/updated-values';
+export { type FlowControlOptions, DEFAULT_MAX_PENDING_TRANSACTIONS, DEFAULT_MAX_PENDING_BYTES } from './source/flow-control';
 export {
   physicalReplication,
   type PhysicalReplicationOptions,

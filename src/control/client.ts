@@ -1,6 +1,6 @@
 import { ConfigurationError, PgError } from '../errors';
 import { Lsn } from '../lsn';
-import { quoteIdent } from '../sql';
+import { quoteIdent, quoteSlotName } from '../sql';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult, type ReplicationMode } from '../wire/connection';
 
@@ -105,7 +105,7 @@ export class ReplicationClient {
    * @throws {PgError} 42704 when the slot does not exist, 55006 when it is active and `wait` is false.
    */
   async dropReplicationSlot(name: string, options: { wait?: boolean } = {}): Promise<void> {
-    await this.connection.query(`DROP_REPLICATION_SLOT ${quoteIdent(name)}${options.wait ? ' WAIT' : ''}`);
+    await this.connection.query(`DROP_REPLICATION_SLOT ${quoteSlotName(name)}${options.wait ? ' WAIT' : ''}`);
   }
 
   /** Runs a command or SQL query and returns its result sets as text (only replication commands on a physical connection). */
@@ -128,7 +128,7 @@ export function createSlotCommand(name: string, options: CreateLogicalSlotOption
   const plugin = options.plugin ?? 'pgoutput';
   const snapshot = options.snapshot ?? 'nothing';
   if (!['export', 'use', 'nothing'].includes(snapshot)) throw new ConfigurationError(`invalid snapshot option ${JSON.stringify(snapshot)}`);
-  const sql = `CREATE_REPLICATION_SLOT ${quoteIdent(name)}${options.temporary ? ' TEMPORARY' : ''} LOGICAL ${quoteIdent(plugin)}`;
+  const sql = `CREATE_REPLICATION_SLOT ${quoteSlotName(name)}${options.temporary ? ' TEMPORARY' : ''} LOGICAL ${quoteIdent(plugin)}`;
   if (serverVersion >= 150000) return `${sql} (SNAPSHOT '${snapshot}')`;
   return sql + { export: ' EXPORT_SNAPSHOT', use: ' USE_SNAPSHOT', nothing: ' NOEXPORT_SNAPSHOT' }[snapshot];
 }

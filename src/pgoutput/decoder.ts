@@ -8,6 +8,7 @@ import type {
   StreamAbortMessage,
 } from './messages';
 import { Row, skipTuple } from './row';
+import { type TypeOptions, TypeRegistry } from '../values/registry';
 
 /** A data type named by a Type message. */
 export interface TypeInfo {
@@ -18,6 +19,15 @@ export interface TypeInfo {
 
 const REPLICA_IDENTITIES = new Set(['d', 'n', 'f', 'i']);
 
+/** Options of a {@link PgoutputDecoder}. */
+export interface PgoutputDecoderOptions {
+  /**
+   * How rows decode column values: options for a new {@link TypeRegistry}, or a registry to use
+   * (it learns this stream's Type messages). Default: `pg`'s defaults.
+   */
+  types?: TypeOptions | TypeRegistry;
+}
+
 /**
  * Decodes pgoutput messages, protocol versions 1 to 4, keeping the state the protocol implies:
  * the relation and type caches, and whether a streamed block is open (where messages carry an xid).
@@ -25,10 +35,12 @@ const REPLICA_IDENTITIES = new Set(['d', 'n', 'f', 'i']);
  * Use one decoder per replication stream.
  *
  * @example
- * const decoder = new PgoutputDecoder();
+ * const decoder = new PgoutputDecoder({ types: { int8: 'bigint' } });
  * const msg = decoder.decode(frame.data, frame.walStart);
  */
 export class PgoutputDecoder {
+  /** Parsers for column values, shared by every Row this decoder builds. */
+  readonly typeRegistry: TypeRegistry;
   /** Relations by OID, as the latest Relation message described them. */
   readonly relations = new Map<number, RelationInfo>();
   /** Types announced by Type messages, by OID. */
@@ -37,6 +49,10 @@ export class PgoutputDecoder {
   private lastLsn = Lsn.ZERO;
   private readonly c = new Cursor();
   private readonly tupleError = { offset: 0 };
+
+  constructor(options: PgoutputDecoderOptions = {}) {
+    this.typeRegistry = options.types instanceof TypeRegistry ? options.types : new TypeRegistry(options.types);
+  }
 
   /** True between Stream Start and Stream Stop. */
   get streaming(): boolean {
@@ -77,6 +93,7 @@ export class PgoutputDecoder {
         const t: TypeInfo = { oid: c.u32('type OID'), schema: c.cstring('type namespace'), name: c.cstring('type name') };
         c.done();
         this.types.set(t.oid, t);
+        this.typeRegistry.announce(t);
         return { type: 'type', lsn, xid, inStream: this.inStream, typeOid: t.oid, schema: t.schema, name: t.name };
       }
       case 0x49: {
@@ -241,7 +258,7 @@ export class PgoutputDecoder {
       throw c.error(end === -1 ? 'frame ends inside TupleData' : `unknown TupleData kind ${JSON.stringify(String.fromCharCode(c.buf[at]))}`, at);
     }
     c.pos = end;
-    return new Row(relation, c.buf, start, count);
+    return new Row(relation, c.buf, start, count, this.typeRegistry);
   }
 
   private streamAbort(lsn: Lsn): StreamAbortMessage {

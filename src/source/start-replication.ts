@@ -1,5 +1,5 @@
 import { Lsn } from '../lsn';
-import { quoteIdent, quoteLiteral } from '../sql';
+import { quoteIdent, quoteLiteral, quoteSlotName } from '../sql';
 
 /** pgoutput's START_REPLICATION options ("Logical Streaming Replication Parameters"). */
 export interface PgoutputOptions {
@@ -32,7 +32,7 @@ export function startLogicalReplicationCommand(slot: string, start: Lsn, o: Pgou
   }
   if (o.twoPhase !== undefined) opts.push(`two_phase ${quoteLiteral(onOff(o.twoPhase))}`);
   if (o.origin !== undefined) opts.push(`origin ${quoteLiteral(o.origin)}`);
-  return `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${start.toString()} (${opts.join(', ')})`;
+  return `START_REPLICATION SLOT ${quoteSlotName(slot)} LOGICAL ${start.toString()} (${opts.join(', ')})`;
 }
 
 function onOff(b: boolean): string {
