@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
 
 /** Debian's PostgreSQL 15 binaries (server and pg_receivewal, pg_verifybackup), when installed. */
@@ -58,7 +59,6 @@ export function toolConnString(server: LocalServer): string {
  */
 export async function destroyWhenIdle(server: LocalServer | undefined): Promise<void> {
   if (server === undefined) return;
-  const { Client } = await import('pg');
   const sql = new Client({ connectionString: server.url });
   try {
     await sql.connect();
