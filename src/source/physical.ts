@@ -213,6 +213,9 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       const started = c.startCopy(startPhysicalReplicationCommand(start, { slot: options.slot, timeline: tli }), {
         onData(buf, s, e) {
           if (done) return;
+          // The copy has started even if startCopy's promise has not resolved yet (same socket
+          // read): a consumer that unsubscribes now must still get the final status and CopyDone.
+          streaming = true;
           let frame: ReplicationFrame;
           try {
             frame = decodeReplicationFrame(buf, s, e);
