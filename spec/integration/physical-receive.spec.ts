@@ -178,6 +178,34 @@ describe('physical replication: WAL receiver', () => {
       }
     });
 
+    it('with a slot, hot standby feedback sets the slot\'s xmin', async () => {
+      const sql = await sqlClient(server.url);
+      try {
+        const txid = BigInt((await sql.query('SELECT txid_current()::text AS txid')).rows[0].txid);
+        const xmin = Number(txid & 0xffffffffn);
+        const sub = physicalReplication({
+          connectionString: server.url,
+          slot: 'feedback_slot',
+          createSlot: true,
+          statusInterval: 100,
+          hotStandbyFeedback: () => ({ xmin, xminEpoch: Number(txid >> 32n) }),
+        }).subscribe();
+        try {
+          await waitFor(
+            async () => (await sql.query("SELECT xmin::text AS x FROM pg_replication_slots WHERE slot_name = 'feedback_slot'")).rows[0]?.x === String(xmin),
+            10_000,
+            'slot xmin',
+          );
+        } finally {
+          sub.unsubscribe();
+        }
+        await waitFor(async () => (await sql.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'feedback_slot' AND NOT active")).rowCount === 1, 10_000, 'slot release');
+        await sql.query("SELECT pg_drop_replication_slot('feedback_slot')");
+      } finally {
+        await sql.end();
+      }
+    });
+
     it('starts at the server position rounded down to its segment and streams contiguous WAL', async () => {
       const feedback = new LsnFeedback();
       const frames = firstValueFrom(
