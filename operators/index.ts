@@ -6,3 +6,5 @@ export { ackOnCommit, ackLsnOf, type Acknowledger } from './ack-on-commit';
 export { retryWithBackoff, isRetryableError, type RetryEvent, type RetryWithBackoffOptions } from './retry-with-backoff';
 export { rateLimit, type RateLimitOptions } from './rate-limit';
 export { splitFeedback } from './split-feedback';
+export { writeWalSegments, type WriteWalSegmentsOptions, type WalWriterEvent } from './write-wal-segments';
+export { writeBaseBackup, type WriteBaseBackupOptions } from './write-base-backup';
