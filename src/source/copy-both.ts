@@ -3,9 +3,9 @@ import type { PgConnection } from '../wire/connection';
 /**
  * Ends a CopyBoth replication stream from the client side: a last status update, CopyDone, a wait
  * of at most `timeout` ms for the server's CopyDone/CommandComplete/ReadyForQuery (`onEnd` receives
- * the function to call when they arrived), then Terminate. Never rejects.
- *
- * Shared by the physical source; `logical.ts` has the same steps inline (to be folded in here).
+ * the function to call when they arrived), then Terminate. Never rejects. Shared by the logical and
+ * physical sources.
+
  */
 export async function endCopyBoth(
   conn: PgConnection,

@@ -6,6 +6,7 @@ import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdat
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
+import { endCopyBoth } from './copy-both';
 import { LsnFeedback } from './feedback';
 import { type FlowControlOptions, FlowWindow } from './flow-control';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
@@ -201,7 +202,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       const c = conn;
       if (c === undefined) return; // connect still under way: run() closes it
       c.resume(); // read the server's end of stream even when flow control had paused reading
-      const teardown = endStream(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
+      const teardown = endCopyBoth(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
         serverEnded = resolve;
       });
       closing.set(options.slot, teardown);
@@ -210,23 +211,6 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       });
     };
   });
-}
-
-/** Sends a last status update and CopyDone, waits for the server to finish, then closes. Never rejects. */
-async function endStream(conn: PgConnection, streaming: boolean, sendStatus: () => void, timeout: number, onEnd: (resolve: () => void) => void): Promise<void> {
-  try {
-    if (streaming && !conn.isClosed) {
-      sendStatus();
-      const ended = new Promise<void>((resolve) => onEnd(resolve));
-      conn.sendCopyDone();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([ended, conn.whenClosed(), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
-      clearTimeout(timer);
-    }
-    await conn.end();
-  } catch {
-    conn.destroy();
-  }
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
