@@ -18,6 +18,17 @@ export interface TypeInfo {
 
 const REPLICA_IDENTITIES = new Set(['d', 'n', 'f', 'i']);
 
+/** What the decoder knows about the stream's options. */
+export interface DecoderOptions {
+  /**
+   * Whether Stream Abort carries the abort LSN and time: true with protocol 4 and
+   * `streaming: 'parallel'`, false otherwise. Left undefined, the decoder tells by the message's
+   * length, which also accepts the Stream Abort PostgreSQL 18 has been reported to send on any
+   * protocol version; set it to have a truncated abort rejected rather than read as the short form.
+   */
+  abortInfo?: boolean;
+}
+
 /**
  * Decodes pgoutput messages, protocol versions 1 to 4, keeping the state the protocol implies:
  * the relation and type caches, and whether a streamed block is open (where messages carry an xid).
@@ -37,6 +48,8 @@ export class PgoutputDecoder {
   private lastLsn = Lsn.ZERO;
   private readonly c = new Cursor();
   private readonly tupleError = { offset: 0 };
+
+  constructor(private readonly options: DecoderOptions = {}) {}
 
   /** True between Stream Start and Stream Stop. */
   get streaming(): boolean {
@@ -214,8 +227,8 @@ export class PgoutputDecoder {
     const identity = String.fromCharCode(c.u8('replica identity'));
     if (!REPLICA_IDENTITIES.has(identity)) throw c.error(`unknown replica identity ${JSON.stringify(identity)}`, c.offset - 1);
     const count = c.i16('column count');
-    // Each column takes at least 11 bytes: flags, an empty name, type OID, type modifier.
-    if (count < 0 || count * 11 > c.remaining) throw c.error(`column count ${count} exceeds the frame`, c.offset - 2);
+    // Each column takes at least 10 bytes: flags, an empty name's NUL, type OID, type modifier.
+    if (count < 0 || count * 10 > c.remaining) throw c.error(`column count ${count} exceeds the frame`, c.offset - 2);
     const columns: Column[] = [];
     const keyColumns: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -248,8 +261,8 @@ export class PgoutputDecoder {
     const c = this.c;
     const xid = c.u32('xid');
     const subXid = c.u32('subtransaction xid');
-    // Protocol v4 with streaming = parallel adds abort LSN and time; their presence shows in the length.
-    const parallel = c.remaining >= 16;
+    // Protocol v4 with streaming = parallel adds abort LSN and time (proto.c, logicalrep_write_stream_abort).
+    const parallel = this.options.abortInfo ?? c.remaining >= 16;
     return { type: 'streamAbort', lsn, xid, subXid, abortLsn: parallel ? c.lsnField('abort LSN') : undefined, abortTime: parallel ? c.time('abort time') : undefined };
   }
 }
