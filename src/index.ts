@@ -40,3 +40,7 @@ export {
 } from './control/client';
 export { quoteIdent, quoteLiteral } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export { UnsupportedOptionError } from './errors';
+export { encodePgoutput, rowOf } from './pgoutput/encoder';
+export type { DecoderOptions } from './pgoutput/decoder';
+export { resolvePgoutputOptions, maxProtoVersion, type ProtoVersion } from './source/start-replication';
