@@ -44,3 +44,10 @@ export { UnsupportedOptionError } from './errors';
 export { encodePgoutput, rowOf } from './pgoutput/encoder';
 export type { DecoderOptions } from './pgoutput/decoder';
 export { resolvePgoutputOptions, maxProtoVersion, type ProtoVersion } from './source/start-replication';
+export {
+  type CreateReplicationSlotOptions,
+  type ReplicationSlotInfo,
+  type TimelineHistory,
+  type TimelineHistoryEntry,
+  parseTimelineHistory,
+} from './control/client';

@@ -10,19 +10,21 @@ export interface TestServer {
   url: string;
   /** The data directory, when the tests started the server themselves (so they may edit pg_hba.conf). */
   dataDir?: string;
+  /** The directory of this server's binaries (initdb, pg_ctl, postgres), when known: start another server of the same version with it. */
+  binDir?: string;
 }
 
 /** The default server: PG_TEST_URL, a testcontainer or embedded PostgreSQL 18. */
 export function defaultServer(): TestServer {
   const url = process.env.PG_TEST_URL;
   if (!url) throw new Error('PG_TEST_URL is not set: run the tests through jest, whose global setup starts a server');
-  return { label: 'default', url, dataDir: process.env.PG_TEST_DATADIR };
+  return { label: process.env.PG_TEST_VERSION ? `pg${process.env.PG_TEST_VERSION}` : 'default', url, dataDir: process.env.PG_TEST_DATADIR, binDir: process.env.PG_TEST_BINDIR };
 }
 
 /** Every server of this run: the default, and Debian's PostgreSQL 15 where installed. */
 export function allServers(): TestServer[] {
   const servers = [defaultServer()];
-  if (process.env.PG_TEST_URL_15) servers.push({ label: 'debian-15', url: process.env.PG_TEST_URL_15, dataDir: process.env.PG_TEST_DATADIR_15 });
+  if (process.env.PG_TEST_URL_15) servers.push({ label: 'debian-15', url: process.env.PG_TEST_URL_15, dataDir: process.env.PG_TEST_DATADIR_15, binDir: process.env.PG_TEST_BINDIR_15 });
   return servers;
 }
 
