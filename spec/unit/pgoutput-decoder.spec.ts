@@ -95,7 +95,7 @@ describe('PgoutputDecoder: every message, byte by byte', () => {
   it('Type (Y) fills the type cache', () => {
     const d = new PgoutputDecoder();
     const msg = roundTrip(d, bytes(ascii('Y'), '00004100', str('public'), str('mood')));
-    expect(msg).toEqual({ type: 'type', lsn: WAL, xid: undefined, inStream: false, typeOid: 16640, schema: 'public', name: 'mood' });
+    expect(msg).toEqual({ type: 'type', lsn: WAL, xid: undefined, inStream: false, topXid: undefined, typeOid: 16640, schema: 'public', name: 'mood' });
     expect(d.types.get(16640)).toEqual({ oid: 16640, schema: 'public', name: 'mood' });
   });
 
@@ -144,7 +144,7 @@ describe('PgoutputDecoder: every message, byte by byte', () => {
   it('Message (M), transactional and not', () => {
     const d = new PgoutputDecoder();
     const msg = roundTrip(d, bytes(ascii('M'), '01', LSN_C, str('app'), '00000003', '00ff10'));
-    expect(msg).toEqual({ type: 'message', lsn: WAL, xid: undefined, inStream: false, transactional: true, messageLsn: Lsn.parse('1/30'), prefix: 'app', content: Buffer.from([0, 255, 16]) });
+    expect(msg).toEqual({ type: 'message', lsn: WAL, xid: undefined, inStream: false, topXid: undefined, transactional: true, messageLsn: Lsn.parse('1/30'), prefix: 'app', content: Buffer.from([0, 255, 16]) });
     expect(roundTrip(d, bytes(ascii('M'), '00', LSN_C, str(''), '00000000'))).toMatchObject({ transactional: false, prefix: '', content: Buffer.alloc(0) });
   });
 
@@ -156,13 +156,16 @@ describe('PgoutputDecoder: every message, byte by byte', () => {
     expect(rel).toMatchObject({ type: 'relation', xid: 745, inStream: true });
     expect(roundTrip(d, bytes(ascii('Y'), '000002e9', '00004100', str('public'), str('mood')))).toMatchObject({ type: 'type', xid: 745, inStream: true });
     const ins = roundTrip(d, bytes(ascii('I'), '000002e9', '00004001', ascii('N'), '0003', ascii('n'), ascii('n'), ascii('n')));
-    expect(ins).toMatchObject({ type: 'insert', xid: 745, inStream: true });
+    expect(ins).toMatchObject({ type: 'insert', xid: 745, inStream: true, topXid: 745 });
+    // A change of a subtransaction carries the subtransaction's xid; topXid stays the streamed transaction's.
+    expect(roundTrip(d, bytes(ascii('I'), '000002ea', '00004001', ascii('N'), '0003', ascii('n'), ascii('n'), ascii('n')))).toMatchObject({ xid: 746, topXid: 745 });
     expect(roundTrip(d, bytes(ascii('U'), '000002e9', '00004001', ascii('N'), '0003', ascii('n'), ascii('n'), ascii('n')))).toMatchObject({ xid: 745, inStream: true });
     expect(roundTrip(d, bytes(ascii('D'), '000002e9', '00004001', ascii('K'), '0003', ascii('n'), ascii('n'), ascii('n')))).toMatchObject({ xid: 745, inStream: true });
     expect(roundTrip(d, bytes(ascii('T'), '000002e9', '00000001', '00', '00004001'))).toMatchObject({ type: 'truncate', xid: 745, inStream: true });
     expect(roundTrip(d, bytes(ascii('M'), '000002e9', '01', LSN_C, str('p'), '00000000'))).toMatchObject({ type: 'message', xid: 745, inStream: true });
     expect(roundTrip(d, bytes(ascii('E')))).toEqual({ type: 'streamStop', lsn: WAL });
     expect(d.streaming).toBe(false);
+    expect(roundTrip(d, bytes(ascii('I'), '00004001', ascii('N'), '0003', ascii('n'), ascii('n'), ascii('n')))).toMatchObject({ xid: undefined, inStream: false, topXid: undefined });
     expect(roundTrip(d, bytes(ascii('S'), '000002e9', '00'))).toMatchObject({ firstSegment: false });
     roundTrip(d, bytes(ascii('E')));
     expect(roundTrip(d, bytes(ascii('c'), '000002e9', '00', LSN_A, LSN_B, TIME))).toEqual({

@@ -49,7 +49,7 @@ const caseArb: fc.Arbitrary<Case> = fc
   .chain((oids) => fc.tuple(...oids.map(relationArb)))
   .chain((relations) => {
     const rel = fc.constantFrom(...relations);
-    const stream = fc.oneof(fc.constant({ inStream: false, xid: undefined }), u32.map((xid) => ({ inStream: true, xid })));
+    const stream = fc.oneof(fc.constant({ inStream: false, xid: undefined, topXid: undefined }), fc.tuple(u32, u32).map(([xid, topXid]) => ({ inStream: true, xid, topXid })));
     const base = { lsn: walLsn };
     const withRow = <T>(f: (r: RelationInfo) => fc.Arbitrary<T>) => rel.chain(f);
     const msg: fc.Arbitrary<PgoutputMessage> = fc.oneof(
@@ -129,8 +129,8 @@ const caseArb: fc.Arbitrary<Case> = fc
 /** A decoder that has seen the case's Relation messages and, for a message inside a stream, its Stream Start. */
 function primedDecoder({ relations, msg }: Case): PgoutputDecoder {
   const d = new PgoutputDecoder({ abortInfo: msg.type === 'streamAbort' ? msg.abortLsn !== undefined : undefined });
-  for (const relation of relations) d.decode(encodePgoutput({ type: 'relation', lsn: msg.lsn, xid: undefined, inStream: false, relation }), msg.lsn);
-  if ('inStream' in msg && msg.inStream) d.decode(encodePgoutput({ type: 'streamStart', lsn: msg.lsn, xid: msg.xid as number, firstSegment: true }), msg.lsn);
+  for (const relation of relations) d.decode(encodePgoutput({ type: 'relation', lsn: msg.lsn, xid: undefined, inStream: false, topXid: undefined, relation }), msg.lsn);
+  if ('inStream' in msg && msg.inStream) d.decode(encodePgoutput({ type: 'streamStart', lsn: msg.lsn, xid: msg.topXid as number, firstSegment: true }), msg.lsn);
   return d;
 }
 
@@ -178,7 +178,7 @@ describe('pgoutput encoder and decoder', () => {
 
   it('arbitrary bytes either decode or give a ParseError, never another exception', () => {
     const d = new PgoutputDecoder();
-    d.decode(encodePgoutput({ type: 'relation', lsn: Lsn.from(1n), xid: undefined, inStream: false, relation: { oid: 1, schema: 's', name: 'r', replicaIdentity: 'd', columns: [{ name: 'a', typeOid: 23, typeModifier: -1, isKey: true }], keyColumns: ['a'] } }), Lsn.from(1n));
+    d.decode(encodePgoutput({ type: 'relation', lsn: Lsn.from(1n), xid: undefined, inStream: false, topXid: undefined, relation: { oid: 1, schema: 's', name: 'r', replicaIdentity: 'd', columns: [{ name: 'a', typeOid: 23, typeModifier: -1, isKey: true }], keyColumns: ['a'] } }), Lsn.from(1n));
     fc.assert(
       fc.property(fc.constantFrom(...'BCORYIUDTMSEcAbPKrpZ'), fc.uint8Array({ maxLength: 64 }), (tag, rest) => {
         const frame = Buffer.concat([Buffer.from(tag), Buffer.from(rest)]);

@@ -45,6 +45,7 @@ export class PgoutputDecoder {
   /** Types announced by Type messages, by OID. */
   readonly types = new Map<number, TypeInfo>();
   private inStream = false;
+  private topXid: number | undefined;
   private lastLsn = Lsn.ZERO;
   private readonly c = new Cursor();
   private readonly tupleError = { offset: 0 };
@@ -90,14 +91,14 @@ export class PgoutputDecoder {
         const t: TypeInfo = { oid: c.u32('type OID'), schema: c.cstring('type namespace'), name: c.cstring('type name') };
         c.done();
         this.types.set(t.oid, t);
-        return { type: 'type', lsn, xid, inStream: this.inStream, typeOid: t.oid, schema: t.schema, name: t.name };
+        return { type: 'type', lsn, xid, inStream: this.inStream, topXid: this.topXid, typeOid: t.oid, schema: t.schema, name: t.name };
       }
       case 0x49: {
         // I
         const xid = this.streamXid();
         const relation = this.relationFor(c.u32('relation OID'));
         this.expect(0x4e, 'N');
-        msg = { type: 'insert', lsn, xid, inStream: this.inStream, relation, new: this.tuple(relation) };
+        msg = { type: 'insert', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, new: this.tuple(relation) };
         break;
       }
       case 0x55: {
@@ -111,7 +112,7 @@ export class PgoutputDecoder {
         else if (marker === 0x4f) old = this.tuple(relation);
         if (key !== undefined || old !== undefined) marker = c.u8('tuple marker');
         if (marker !== 0x4e) throw c.error(`expected tuple marker 'N', found ${JSON.stringify(String.fromCharCode(marker))}`, c.offset - 1);
-        msg = { type: 'update', lsn, xid, inStream: this.inStream, relation, key, old, new: this.tuple(relation) };
+        msg = { type: 'update', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, key, old, new: this.tuple(relation) };
         break;
       }
       case 0x44: {
@@ -121,7 +122,7 @@ export class PgoutputDecoder {
         const marker = c.u8('tuple marker');
         if (marker !== 0x4b && marker !== 0x4f) throw c.error(`expected tuple marker 'K' or 'O', found ${JSON.stringify(String.fromCharCode(marker))}`, c.offset - 1);
         const row = this.tuple(relation);
-        msg = { type: 'delete', lsn, xid, inStream: this.inStream, relation, key: marker === 0x4b ? row : undefined, old: marker === 0x4f ? row : undefined };
+        msg = { type: 'delete', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, key: marker === 0x4b ? row : undefined, old: marker === 0x4f ? row : undefined };
         break;
       }
       case 0x54: {
@@ -132,7 +133,7 @@ export class PgoutputDecoder {
         if (count > c.remaining / 4) throw c.error(`relation count ${count} exceeds the frame`);
         const relations: RelationInfo[] = [];
         for (let i = 0; i < count; i++) relations.push(this.relationFor(c.u32('relation OID')));
-        msg = { type: 'truncate', lsn, xid, inStream: this.inStream, relations, cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0 };
+        msg = { type: 'truncate', lsn, xid, inStream: this.inStream, topXid: this.topXid, relations, cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0 };
         break;
       }
       case 0x4d: {
@@ -142,7 +143,7 @@ export class PgoutputDecoder {
         const messageLsn = c.lsnField('message LSN');
         const prefix = c.cstring('prefix');
         const content = c.bytes(c.i32('content length'), 'content');
-        msg = { type: 'message', lsn, xid, inStream: this.inStream, transactional: (flags & 1) !== 0, messageLsn, prefix, content };
+        msg = { type: 'message', lsn, xid, inStream: this.inStream, topXid: this.topXid, transactional: (flags & 1) !== 0, messageLsn, prefix, content };
         break;
       }
       case 0x53: {
@@ -151,11 +152,13 @@ export class PgoutputDecoder {
         const first = c.u8('first segment');
         c.done();
         this.inStream = true;
+        this.topXid = xid;
         return { type: 'streamStart', lsn, xid, firstSegment: first === 1 };
       }
       case 0x45: // E
         c.done();
         this.inStream = false;
+        this.topXid = undefined;
         return { type: 'streamStop', lsn };
       case 0x63: // c
         msg = { type: 'streamCommit', lsn, xid: c.u32('xid'), flags: c.u8('flags'), commitLsn: c.lsnField('commit LSN'), endLsn: c.lsnField('end LSN'), commitTime: c.time('commit time') };
@@ -238,7 +241,7 @@ export class PgoutputDecoder {
       if (col.isKey) keyColumns.push(col.name);
     }
     const relation: RelationInfo = { oid, schema, name, replicaIdentity: identity as ReplicaIdentity, columns, keyColumns };
-    return { type: 'relation', lsn, xid, inStream: this.inStream, relation };
+    return { type: 'relation', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation };
   }
 
   private tuple(relation: RelationInfo): Row {
