@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { PgoutputMessage } from '../src/pgoutput/messages';
-import { PgoutputDecoder } from '../src/pgoutput/decoder';
+import { type DecoderOptions, PgoutputDecoder } from '../src/pgoutput/decoder';
 import type { ReplicationFrame } from '../src/protocol/frames';
 
 /**
@@ -12,16 +12,19 @@ import type { ReplicationFrame } from '../src/protocol/frames';
  * tag, LSN and byte offset; no message is skipped silently.
  * Follows "Logical Replication Message Formats".
  *
+ * `options.abortInfo`: pass `true` with `streaming: 'parallel'` (protocol 4), `false` otherwise,
+ * to have a truncated Stream Abort rejected; left out, its form is told by its length.
+ *
  * @example
  * logicalReplication(options).pipe(
  *   parsePgoutput(),
  *   filter((m): m is InsertMessage => m.type === 'insert'),
  * ).subscribe((m) => console.log(m.relation.name, m.new.rawObject()));
  */
-export function parsePgoutput(): OperatorFunction<ReplicationFrame, PgoutputMessage> {
+export function parsePgoutput(options?: DecoderOptions): OperatorFunction<ReplicationFrame, PgoutputMessage> {
   return (source) =>
     new Observable<PgoutputMessage>((subscriber) => {
-      const decoder = new PgoutputDecoder();
+      const decoder = new PgoutputDecoder(options);
       return source.subscribe({
         next(frame) {
           if (frame.type !== 'xlogdata') return;

@@ -86,10 +86,15 @@ describe.each(allServers())('control plane against $label', (server) => {
     }
   });
 
-  it('creates a two-phase slot', async () => {
+  it('creates a two-phase slot on PostgreSQL 15+, and refuses before sending on 14', async () => {
     const name = newSlot();
-    await client.createReplicationSlot(name, { twoPhase: true });
-    expect(await slotRow(name)).toMatchObject({ two_phase: true });
+    if (version >= 150000) {
+      await client.createReplicationSlot(name, { twoPhase: true });
+      expect(await slotRow(name)).toMatchObject({ two_phase: true });
+    } else {
+      await expect(client.createReplicationSlot(name, { twoPhase: true })).rejects.toMatchObject({ name: 'UnsupportedOptionError', option: 'twoPhase', requiredServerVersion: 150000 });
+      expect(await slotRow(name)).toBeUndefined();
+    }
   });
 
   it('creates a failover slot on PostgreSQL 17+, and refuses before sending on older servers', async () => {

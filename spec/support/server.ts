@@ -49,13 +49,23 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeout =
   }
 }
 
-/** Collects pgoutput messages up to and including the `n`th commit, then unsubscribes. */
+/**
+ * Collects pgoutput messages up to and including the `n`th commit of a transaction that carried
+ * something, then unsubscribes. Empty transactions do not count: PostgreSQL 14 sends Begin and
+ * Commit for every transaction, other tests' and DDL's included; 15+ skips them.
+ */
 export function untilCommits(n: number): OperatorFunction<PgoutputMessage, PgoutputMessage[]> {
   return (source) =>
     defer(() => {
       let commits = 0;
+      let empty = true;
       return source.pipe(
-        takeWhile((m) => !(m.type === 'commit' && ++commits === n), true),
+        takeWhile((m) => {
+          if (m.type === 'begin') empty = true;
+          else if (m.type !== 'commit') empty = false;
+          else if (!empty && ++commits === n) return false;
+          return true;
+        }, true),
         toArray(),
       );
     });

@@ -30,7 +30,7 @@ export interface CreateReplicationSlotOptions {
    * `use` it in this connection's open transaction, or `nothing` (the default, which is the cheapest).
    */
   snapshot?: 'export' | 'use' | 'nothing';
-  /** Logical slots: decode prepared transactions at PREPARE TRANSACTION (PostgreSQL 14+; pgoutput needs 15+). */
+  /** Logical slots: decode prepared transactions at PREPARE TRANSACTION (PostgreSQL 15+). */
   twoPhase?: boolean;
   /** Physical slots: reserve WAL from now on, instead of from the first connection of a standby. */
   reserveWal?: boolean;
@@ -118,7 +118,7 @@ export class ReplicationClient {
   /**
    * Creates a logical (default) or physical slot with the syntax the server accepts: the option
    * list on PostgreSQL 15+, keywords on 14 (`src/backend/replication/repl_gram.y`).
-   * @throws {UnsupportedOptionError} before sending, for an option the server cannot take (`failover` before 17).
+   * @throws {UnsupportedOptionError} before sending, for an option the server cannot take (`twoPhase` before 15, `failover` before 17).
    * @throws {ConfigurationError} before sending, for options that do not go together (`reserveWal` on a logical slot, `failover` on a temporary one).
    * @throws {PgError} 42710 when the slot exists, 55000 when `wal_level` is too low, 53400 when no slot is free.
    */
@@ -210,7 +210,7 @@ export class ReplicationClient {
 /**
  * CREATE_REPLICATION_SLOT in the syntax of `serverVersion`: the option list from PostgreSQL 15
  * (`SNAPSHOT`, `TWO_PHASE`, `RESERVE_WAL`, `FAILOVER`), the keywords before (`EXPORT_SNAPSHOT`,
- * `NOEXPORT_SNAPSHOT`, `USE_SNAPSHOT`, `TWO_PHASE`, `RESERVE_WAL`).
+ * `NOEXPORT_SNAPSHOT`, `USE_SNAPSHOT`, `RESERVE_WAL`).
  * @throws {UnsupportedOptionError} for an option `serverVersion` does not have.
  * @throws {ConfigurationError} for an unknown snapshot action or options that do not go together.
  * @internal
@@ -229,7 +229,8 @@ export function createSlotCommand(name: string, options: CreateReplicationSlotOp
   if (o.reserveWal !== undefined) throw new ConfigurationError(`reserveWal applies to physical slots; logical slot "${name}" reserves WAL when it is created`);
   const snapshot = o.snapshot ?? 'nothing';
   if (!['export', 'use', 'nothing'].includes(snapshot)) throw new ConfigurationError(`invalid snapshot option ${JSON.stringify(snapshot)}`);
-  if (o.twoPhase) requireServer('twoPhase', 140000, serverVersion);
+  // PostgreSQL 14 decodes two-phase slots (pg_create_logical_replication_slot), but its replication grammar has no TWO_PHASE.
+  if (o.twoPhase) requireServer('twoPhase', 150000, serverVersion);
   if (o.failover) {
     requireServer('failover', 170000, serverVersion);
     if (o.temporary) throw new ConfigurationError(`failover cannot be enabled on temporary slot "${name}"`);
@@ -241,7 +242,7 @@ export function createSlotCommand(name: string, options: CreateReplicationSlotOp
     if (o.failover) opts.push('FAILOVER true');
     return `${sql} (${opts.join(', ')})`;
   }
-  return sql + { export: ' EXPORT_SNAPSHOT', use: ' USE_SNAPSHOT', nothing: ' NOEXPORT_SNAPSHOT' }[snapshot] + (o.twoPhase ? ' TWO_PHASE' : '');
+  return sql + { export: ' EXPORT_SNAPSHOT', use: ' USE_SNAPSHOT', nothing: ' NOEXPORT_SNAPSHOT' }[snapshot];
 }
 
 /** Parses a timeline history file: `parentTLI<TAB>switchpoint<TAB>reason` lines; `#` comments and blank lines are skipped. */
