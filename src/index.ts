@@ -38,7 +38,7 @@ export {
   type CreateLogicalSlotOptions,
   type CreatedSlot,
 } from './control/client';
-export { quoteIdent, quoteLiteral } from './sql';
+export { quoteIdent, quoteLiteral, quoteSlotName } from './sql';
 export { messageToJson, type JsonRecord } from './json';
 export { UnsupportedOptionError } from './errors';
 export { encodePgoutput, rowOf } from './pgoutput/encoder';

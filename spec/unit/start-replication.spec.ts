@@ -16,13 +16,13 @@ function rejection(o: Partial<PgoutputOptions>, server: number): UnsupportedOpti
 describe('START_REPLICATION options', () => {
   it('builds the command with every option quoted', () => {
     const sql = startLogicalReplicationCommand(
-      'my "slot"',
+      'my_slot',
       Lsn.parse('16/B374D848'),
       { publications: ['a', 'B"c'], protoVersion: 4, binary: true, messages: false, streaming: 'parallel', twoPhase: true, origin: 'none' },
       PG[18],
     );
     expect(sql).toBe(
-      `START_REPLICATION SLOT "my ""slot""" LOGICAL 16/B374D848 (proto_version '4', publication_names '"a","B""c"', binary 'on', messages 'off', streaming 'parallel', two_phase 'on', origin 'none')`,
+      `START_REPLICATION SLOT "my_slot" LOGICAL 16/B374D848 (proto_version '4', publication_names '"a","B""c"', binary 'on', messages 'off', streaming 'parallel', two_phase 'on', origin 'none')`,
     );
   });
 

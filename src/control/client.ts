@@ -1,6 +1,6 @@
 import { ConfigurationError, PgError, UnsupportedOptionError } from '../errors';
 import { Lsn } from '../lsn';
-import { quoteIdent } from '../sql';
+import { quoteIdent, quoteSlotName } from '../sql';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult, type ReplicationMode } from '../wire/connection';
 
@@ -148,7 +148,7 @@ export class ReplicationClient {
    */
   async readReplicationSlot(name: string): Promise<ReplicationSlotInfo | undefined> {
     requireServer('READ_REPLICATION_SLOT', 150000, this.serverVersion);
-    const row = firstRow(await this.connection.query(`READ_REPLICATION_SLOT ${quoteIdent(name)}`), 'READ_REPLICATION_SLOT');
+    const row = firstRow(await this.connection.query(`READ_REPLICATION_SLOT ${quoteSlotName(name)}`), 'READ_REPLICATION_SLOT');
     if (row[0] === null) return undefined;
     return { slotType: row[0] ?? '', restartLsn: row[1] === null ? null : Lsn.parse(row[1] ?? ''), restartTli: row[2] === null ? null : Number(row[2]) };
   }
@@ -169,7 +169,7 @@ export class ReplicationClient {
       opts.push(`TWO_PHASE ${options.twoPhase}`);
     }
     if (opts.length === 0) throw new ConfigurationError('alterReplicationSlot needs failover or twoPhase');
-    await this.connection.query(`ALTER_REPLICATION_SLOT ${quoteIdent(name)} (${opts.join(', ')})`);
+    await this.connection.query(`ALTER_REPLICATION_SLOT ${quoteSlotName(name)} (${opts.join(', ')})`);
   }
 
   /**
@@ -193,7 +193,7 @@ export class ReplicationClient {
    * @throws {PgError} 42704 when the slot does not exist, 55006 when it is active and `wait` is false.
    */
   async dropReplicationSlot(name: string, options: { wait?: boolean } = {}): Promise<void> {
-    await this.connection.query(`DROP_REPLICATION_SLOT ${quoteIdent(name)}${options.wait ? ' WAIT' : ''}`);
+    await this.connection.query(`DROP_REPLICATION_SLOT ${quoteSlotName(name)}${options.wait ? ' WAIT' : ''}`);
   }
 
   /** Runs a command or SQL query and returns its result sets as text (only replication commands on a physical connection). */
@@ -222,7 +222,7 @@ export function createSlotCommand(name: string, options: CreateReplicationSlotOp
     for (const key of ['plugin', 'snapshot', 'twoPhase', 'failover'] as const) {
       if (o[key] !== undefined) throw new ConfigurationError(`${key} applies to logical slots, not to physical slot "${name}"`);
     }
-    const sql = `CREATE_REPLICATION_SLOT ${quoteIdent(name)}${temporary} PHYSICAL`;
+    const sql = `CREATE_REPLICATION_SLOT ${quoteSlotName(name)}${temporary} PHYSICAL`;
     if (!o.reserveWal) return sql;
     return serverVersion >= 150000 ? `${sql} (RESERVE_WAL true)` : `${sql} RESERVE_WAL`;
   }
@@ -235,7 +235,7 @@ export function createSlotCommand(name: string, options: CreateReplicationSlotOp
     requireServer('failover', 170000, serverVersion);
     if (o.temporary) throw new ConfigurationError(`failover cannot be enabled on temporary slot "${name}"`);
   }
-  const sql = `CREATE_REPLICATION_SLOT ${quoteIdent(name)}${temporary} LOGICAL ${quoteIdent(o.plugin ?? 'pgoutput')}`;
+  const sql = `CREATE_REPLICATION_SLOT ${quoteSlotName(name)}${temporary} LOGICAL ${quoteIdent(o.plugin ?? 'pgoutput')}`;
   if (serverVersion >= 150000) {
     const opts = [`SNAPSHOT '${snapshot}'`];
     if (o.twoPhase) opts.push('TWO_PHASE true');

@@ -1,6 +1,6 @@
 import { ConfigurationError, UnsupportedOptionError } from '../errors';
 import { Lsn } from '../lsn';
-import { quoteIdent, quoteLiteral } from '../sql';
+import { quoteIdent, quoteLiteral, quoteSlotName } from '../sql';
 
 /** pgoutput protocol versions: 1 (PostgreSQL 10+), 2 streaming (14+), 3 two-phase (15+), 4 parallel streaming (16+). */
 export type ProtoVersion = 1 | 2 | 3 | 4;
@@ -107,7 +107,7 @@ export function startLogicalReplicationCommand(slot: string, start: Lsn, options
   if (o.streaming !== undefined) opts.push(`streaming ${quoteLiteral(o.streaming)}`);
   if (o.twoPhase !== undefined) opts.push(`two_phase ${quoteLiteral(onOff(o.twoPhase))}`);
   if (o.origin !== undefined) opts.push(`origin ${quoteLiteral(o.origin)}`);
-  return `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${start.toString()} (${opts.join(', ')})`;
+  return `START_REPLICATION SLOT ${quoteSlotName(slot)} LOGICAL ${start.toString()} (${opts.join(', ')})`;
 }
 
 function onOff(b: boolean): string {

@@ -48,14 +48,7 @@ export interface ResolvedConfig {
  */
 export function resolveConfig(options: ConnectionOptions | string = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const opts: ConnectionOptions = typeof options === 'string' ? { connectionString: options } : options;
-  let fromString: ReturnType<typeof parseConnectionString> = {} as ReturnType<typeof parseConnectionString>;
-  if (opts.connectionString !== undefined) {
-    try {
-      fromString = parseConnectionString(opts.connectionString);
-    } catch (err) {
-      throw new ConfigurationError(`invalid connection string: ${(err as Error).message}`);
-    }
-  }
+  const fromString = parseUrl(opts.connectionString);
   const user = opts.user ?? fromString.user ?? env.PGUSER ?? osUser();
   const portText = opts.port ?? fromString.port ?? env.PGPORT ?? 5432;
   const port = Number(portText);
@@ -78,6 +71,22 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
 export async function passwordOf(config: ResolvedConfig): Promise<string | undefined> {
   const p = config.password;
   return typeof p === 'function' ? await p() : p;
+}
+
+type Parsed = { host?: string; port?: string; user?: string; password?: string; database?: string; application_name?: string };
+
+/** Parses a connection string, dropping the empty values pg-connection-string gives for absent parts. */
+function parseUrl(text: string | undefined): Parsed {
+  if (text === undefined) return {};
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseConnectionString(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigurationError(`invalid connection string: ${(err as Error).message}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string' && v !== '') out[k] = v;
+  return out as Parsed;
 }
 
 function osUser(): string {

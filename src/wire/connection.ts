@@ -358,7 +358,8 @@ export class PgConnection {
 
   private async requirePassword(): Promise<string> {
     const password = await passwordOf(this.config);
-    if (password === undefined) throw new AuthenticationError(`the server asks for a password for user "${this.config.user}" and none was given`);
+    // Like libpq, an empty password counts as none.
+    if (password === undefined || password === '') throw new AuthenticationError(`the server asks for a password for user "${this.config.user}" and none was given`);
     return password;
   }
 
