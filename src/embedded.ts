@@ -1,5 +1,6 @@
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -73,8 +74,7 @@ export function freePort(): Promise<number> {
  * installed under an npm alias. As root, it runs them as the `postgres` user.
  */
 export async function startPostgresFromBinaries(binDir: string, options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const { execFileSync } = await import('node:child_process');
-  const ids = userInfo().uid === 0 ? postgresUserIds(execFileSync) : {};
+  const ids = userInfo().uid === 0 ? postgresUserIds() : {};
   if (userInfo().uid === 0) binDir = reachableBinDir(binDir);
   const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
   chmodSync(dir, 0o777);
@@ -152,7 +152,7 @@ function othersCanReach(dir: string): boolean {
   }
 }
 
-function postgresUserIds(execFileSync: typeof import('node:child_process').execFileSync): { uid: number; gid: number } {
+function postgresUserIds(): { uid: number; gid: number } {
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
   try {
     return { uid: id('-u'), gid: id('-g') };

@@ -115,6 +115,9 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       await conn.startCopy(sql, {
         onData(buf, s, e) {
           if (done) return;
+          // Frames can arrive in the same read as CopyBothResponse, before startCopy's promise
+          // settles; an unsubscribe from inside them must still send the final status and CopyDone.
+          streaming = true;
           let frame: ReplicationFrame;
           try {
             frame = decodeReplicationFrame(buf, s, e);
