@@ -42,7 +42,8 @@ function endOf(msg: PgoutputMessage): Lsn | undefined {
  */
 export function runStream(options: StreamCommandOptions): Promise<void> {
   const feedback = options.feedback ?? new LsnFeedback();
-  const decoder = new PgoutputDecoder();
+  // With streaming = parallel every Stream Abort carries its abort LSN and time.
+  const decoder = new PgoutputDecoder({ abortInfo: options.streaming === 'parallel' ? true : undefined });
   const format = options.format ?? messageToJson;
   const endpos = options.endpos;
   let inTransaction = false;
