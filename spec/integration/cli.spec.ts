@@ -86,8 +86,10 @@ describe('pg-walstream stream', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
     const commitEnd = JSON.parse(out.trim().split('\n').filter((l) => l.includes('"type":"commit"')).at(-1)!).endLsn as string;
-    const confirmed = (await sql.query('SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0].c;
-    expect(confirmed).toBe(commitEnd);
+    // At least the last commit written is confirmed. It may be passed where an idle keepalive showed
+    // unrelated WAL (other tests write on the same server) with nothing in flight.
+    const confirmed = await sql.query('SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [slot, commitEnd]);
+    expect(confirmed.rows[0].ok).toBe(true);
   });
 
   it.each([
