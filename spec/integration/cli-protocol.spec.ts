@@ -82,10 +82,10 @@ describe('pg-walstream stream: protocol flags', () => {
   }, 120_000);
 
   it('refuses an option the protocol version cannot take, naming the version it needs', async () => {
-    const { code, stdout, stderr } = await cli(['stream', '-d', server.url, '-S', 'never_created', '-P', 'p', '--streaming', 'parallel', '--proto-version', '3']);
+    const { code, stdout, stderr } = await cli(['stream', '-d', server.url, '-S', 'never_created', '-P', 'p', '--streaming', 'on', '--proto-version', '1']);
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^pg-walstream: error: streaming 'parallel' needs proto_version 4\+/);
+    expect(stderr).toMatch(/^pg-walstream: error: streaming 'on' needs proto_version 2\+/);
   });
 
   it('refuses --two-phase on PostgreSQL 14 and --origin before 16, before sending', async () => {

@@ -79,10 +79,12 @@ describe.each(allServers())('live streaming of large transactions on $label', (s
     const slot = uniqueName('live_slot');
     const client = await ReplicationClient.connect(server.url);
     const parallel = client.serverVersion >= 160000;
-    await client.createReplicationSlot(slot);
-    await client.close();
+    // The publication must exist at the slot's consistent point: pgoutput reads it with the
+    // catalog as of each decoded record.
     await a.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, v text)`);
     await a.query(`CREATE PUBLICATION ${publication} FOR TABLE ${table}`);
+    await client.createReplicationSlot(slot);
+    await client.close();
     const big = `INSERT INTO ${table} (v) SELECT repeat('x', 100) FROM generate_series(1, 600)`;
     const msgs: PgoutputMessage[] = [];
     const sub = logicalReplication({

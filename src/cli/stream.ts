@@ -75,6 +75,9 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         if (endpos !== undefined && !inTransaction && frame.walEnd.value >= endpos.value) finish();
         return;
       }
+      // A transaction (or message) that starts past endpos is not written, as pg_recvlogical -E does;
+      // otherwise it would depend on whether a keepalive came first.
+      if (endpos !== undefined && !inTransaction && frame.walStart.value > endpos.value) return finish();
       const msg = decoder.decode(frame.data, frame.walStart);
       if (msg.type === 'begin' || msg.type === 'beginPrepare') inTransaction = true;
       const line = `${JSON.stringify(format(msg))}\n`;
