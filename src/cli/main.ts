@@ -42,7 +42,7 @@ export function buildProgram(): Command {
   program
     .command('stream')
     .description('stream a logical replication slot as JSON lines, like pg_recvlogical but decoded')
-    .option('-d, --dbname <url>', 'connection string (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE fill the gaps)')
+    .option('-d, --dbname <url>', 'connection string; libpq keywords such as sslmode, sslrootcert, sslcert, sslkey, channel_binding, require_auth go in its query (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ... and ~/.pgpass fill the gaps; see docs/security.md)')
     .requiredOption('-S, --slot <name>', 'replication slot')
     .requiredOption('-P, --publication <name>', 'publication (repeatable)', collect)
     .option('--create-slot', 'create the slot first (an existing permanent slot is reused)')
@@ -57,6 +57,7 @@ export function buildProgram(): Command {
     .option('-I, --start <lsn>', 'start position (default: where the slot is)', lsnArg)
     .option('-E, --endpos <lsn>', 'stop after the transaction that reaches this LSN', lsnArg)
     .option('-f, --output <file>', 'output file, or - for standard output', '-')
+    .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
     .action(async (opts) => {
       const output = openOutput(opts.output);
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
           startLsn: opts.start,
           endpos: opts.endpos,
           statusInterval: opts.statusInterval,
+          raw: Boolean(opts.raw),
           output,
           stopSignal: stopSignal(),
         });

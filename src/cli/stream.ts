@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { messageToJson } from '../json';
+import { JSON_TYPE_OPTIONS, messageToJson } from '../json';
 import { Lsn } from '../lsn';
 import { PgoutputDecoder } from '../pgoutput/decoder';
 import type { PgoutputMessage } from '../pgoutput/messages';
@@ -15,7 +15,9 @@ export interface StreamCommandOptions extends LogicalReplicationOptions {
   output: Writable;
   /** Resolves to stop cleanly (Ctrl-C). */
   stopSignal?: Promise<void>;
-  /** Turns a message into the printed object. Default: messageToJson. */
+  /** Print column values as sent (text, or base64 for binary) instead of typed values. */
+  raw?: boolean;
+  /** Turns a message into the printed object. Default: messageToJson (typed values, or raw with `raw`). */
   format?: (msg: PgoutputMessage) => unknown;
 }
 
@@ -43,8 +45,9 @@ function endOf(msg: PgoutputMessage): Lsn | undefined {
 export function runStream(options: StreamCommandOptions): Promise<void> {
   const feedback = options.feedback ?? new LsnFeedback();
   // With streaming = parallel every Stream Abort carries its abort LSN and time.
-  const decoder = new PgoutputDecoder({ abortInfo: options.streaming === 'parallel' ? true : undefined });
-  const format = options.format ?? messageToJson;
+  const decoder = new PgoutputDecoder({ types: JSON_TYPE_OPTIONS, abortInfo: options.streaming === 'parallel' ? true : undefined });
+  const raw = options.raw === true;
+  const format = options.format ?? ((msg: PgoutputMessage) => messageToJson(msg, { raw }));
   const endpos = options.endpos;
   let inTransaction = false;
   let pending: Promise<void> = Promise.resolve();

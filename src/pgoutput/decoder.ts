@@ -8,6 +8,7 @@ import type {
   StreamAbortMessage,
 } from './messages';
 import { Row, skipTuple } from './row';
+import { type TypeOptions, TypeRegistry } from '../values/registry';
 
 /** A data type named by a Type message. */
 export interface TypeInfo {
@@ -18,8 +19,13 @@ export interface TypeInfo {
 
 const REPLICA_IDENTITIES = new Set(['d', 'n', 'f', 'i']);
 
-/** What the decoder knows about the stream's options. */
-export interface DecoderOptions {
+/** Options of a {@link PgoutputDecoder}. */
+export interface PgoutputDecoderOptions {
+  /**
+   * How rows decode column values: options for a new {@link TypeRegistry}, or a registry to use
+   * (it learns this stream's Type messages). Default: `pg`'s defaults.
+   */
+  types?: TypeOptions | TypeRegistry;
   /**
    * Whether Stream Abort carries the abort LSN and time: true with protocol 4 and
    * `streaming: 'parallel'`, false otherwise. Left undefined, the decoder tells by the message's
@@ -36,10 +42,12 @@ export interface DecoderOptions {
  * Use one decoder per replication stream.
  *
  * @example
- * const decoder = new PgoutputDecoder();
+ * const decoder = new PgoutputDecoder({ types: { int8: 'bigint' } });
  * const msg = decoder.decode(frame.data, frame.walStart);
  */
 export class PgoutputDecoder {
+  /** Parsers for column values, shared by every Row this decoder builds. */
+  readonly typeRegistry: TypeRegistry;
   /** Relations by OID, as the latest Relation message described them. */
   readonly relations = new Map<number, RelationInfo>();
   /** Types announced by Type messages, by OID. */
@@ -50,7 +58,12 @@ export class PgoutputDecoder {
   private readonly c = new Cursor();
   private readonly tupleError = { offset: 0 };
 
-  constructor(private readonly options: DecoderOptions = {}) {}
+  private readonly abortInfo: boolean | undefined;
+
+  constructor(options: PgoutputDecoderOptions = {}) {
+    this.typeRegistry = options.types instanceof TypeRegistry ? options.types : new TypeRegistry(options.types);
+    this.abortInfo = options.abortInfo;
+  }
 
   /** True between Stream Start and Stream Stop. */
   get streaming(): boolean {
@@ -91,6 +104,7 @@ export class PgoutputDecoder {
         const t: TypeInfo = { oid: c.u32('type OID'), schema: c.cstring('type namespace'), name: c.cstring('type name') };
         c.done();
         this.types.set(t.oid, t);
+        this.typeRegistry.announce(t);
         return { type: 'type', lsn, xid, inStream: this.inStream, topXid: this.topXid, typeOid: t.oid, schema: t.schema, name: t.name };
       }
       case 0x49: {
@@ -257,7 +271,7 @@ export class PgoutputDecoder {
       throw c.error(end === -1 ? 'frame ends inside TupleData' : `unknown TupleData kind ${JSON.stringify(String.fromCharCode(c.buf[at]))}`, at);
     }
     c.pos = end;
-    return new Row(relation, c.buf, start, count);
+    return new Row(relation, c.buf, start, count, this.typeRegistry);
   }
 
   private streamAbort(lsn: Lsn): StreamAbortMessage {
@@ -265,7 +279,7 @@ export class PgoutputDecoder {
     const xid = c.u32('xid');
     const subXid = c.u32('subtransaction xid');
     // Protocol v4 with streaming = parallel adds abort LSN and time (proto.c, logicalrep_write_stream_abort).
-    const parallel = this.options.abortInfo ?? c.remaining >= 16;
+    const parallel = this.abortInfo ?? c.remaining >= 16;
     return { type: 'streamAbort', lsn, xid, subXid, abortLsn: parallel ? c.lsnField('abort LSN') : undefined, abortTime: parallel ? c.time('abort time') : undefined };
   }
 }

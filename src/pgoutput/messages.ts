@@ -29,9 +29,9 @@ interface StreamableBase extends MessageBase {
   /**
    * The streamed top-level transaction the message belongs to: the xid of the Stream Start that
    * opened the block, matched later by Stream Commit, Stream Prepare or Stream Abort. Group by this,
-   * not by `xid`. Undefined outside a stream block.
+   * not by `xid`. Undefined outside a stream block (the decoder always sets the key).
    */
-  readonly topXid: number | undefined;
+  readonly topXid?: number;
 }
 
 /** A column of a published relation. */

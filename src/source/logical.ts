@@ -107,16 +107,15 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
         await conn.end();
         return;
       }
-      const start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
-      // Checked against the server's version before anything is sent, slot creation included.
-      const sql = startLogicalReplicationCommand(options.slot, start, options, conn.serverVersionNum);
       if (options.createSlot) await createSlot(conn, options.slot, options.createSlot === true ? {} : options.createSlot, feedback);
       if (done) return;
+      const start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
+      const sql = startLogicalReplicationCommand(options.slot, start, options, conn.serverVersionNum);
       await conn.startCopy(sql, {
         onData(buf, s, e) {
           if (done) return;
-          // Frames can arrive in the same read as CopyBothResponse, before startCopy's promise
-          // settles; an unsubscribe from inside them must still send the final status and CopyDone.
+          // Data can arrive in the same chunk as CopyBothResponse, before startCopy's promise
+          // settles; a consumer that unsubscribes then must still send its final status update.
           streaming = true;
           let frame: ReplicationFrame;
           try {
