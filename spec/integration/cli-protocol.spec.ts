@@ -59,7 +59,7 @@ describe('pg-walstream stream: protocol flags', () => {
 
       const { code, stdout, stderr } = await cli([
         'stream', '-d', server.url, '-S', slot, '-P', `${table}_pub`, '--proto-version', 'auto',
-        '--binary', '--messages', '--streaming', 'on', ...twoPhase, ...origin, '--endpos', endpos,
+        '--binary', '--messages', '--streaming', 'on', ...twoPhase, ...origin, '--raw', '--endpos', endpos,
       ]);
       expect(stderr).toBe('');
       expect(code).toBe(0);
@@ -71,8 +71,9 @@ describe('pg-walstream stream: protocol flags', () => {
       const streamed = lines.filter((l) => l.type === 'insert' && l.inStream === true);
       expect(streamed.length).toBeGreaterThan(0);
       expect(typeof streamed[0].topXid).toBe('number');
-      // binary: an int4 arrives as its 4 bytes
-      expect((streamed[0].new as { id: unknown }).id).toEqual({ base64: expect.any(String) });
+      // binary: with --raw, an int4 is printed as the 4 bytes that travelled
+      const id = (streamed[0].new as { id: { base64: string } }).id;
+      expect(Buffer.from(id.base64, 'base64')).toHaveLength(4);
       expect(lines.some((l) => l.type === 'insert' && (l.new as { id?: unknown }).id === '5000')).toBe(false);
     } finally {
       await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000);
