@@ -96,8 +96,11 @@ describe('pg-walstream stream', () => {
     const commitEnd = JSON.parse(out.trim().split('\n').filter((l) => l.includes('"type":"commit"')).at(-1)!).endLsn as string;
     // At least the last commit written is confirmed. It may be passed where an idle keepalive showed
     // unrelated WAL (other tests write on the same server) with nothing in flight.
-    const confirmed = await sql.query('SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [slot, commitEnd]);
-    expect(confirmed.rows[0].ok).toBe(true);
+    // The walsender may still be processing the final status update when the CLI has exited.
+    await waitFor(async () => {
+      const confirmed = await sql.query('SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [slot, commitEnd]);
+      return confirmed.rows[0].ok === true;
+    }, 10_000, 'confirmed_flush_lsn to reach the last commit written');
   });
 
   it.each([
