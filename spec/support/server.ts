@@ -70,3 +70,8 @@ export function untilCommits(n: number): OperatorFunction<PgoutputMessage, Pgout
       );
     });
 }
+
+/** The messages without empty transactions (Begin then Commit), which PostgreSQL 14 sends for other sessions' work. */
+export function withoutEmptyTransactions(msgs: PgoutputMessage[]): PgoutputMessage[] {
+  return msgs.filter((m, i) => !(m.type === 'begin' && msgs[i + 1]?.type === 'commit') && !(m.type === 'commit' && msgs[i - 1]?.type === 'begin'));
+}
