@@ -32,6 +32,14 @@ export interface EmbeddedOptions {
   hba?: string[];
   /** TCP port; default: a free one. */
   port?: number;
+  /**
+   * startPostgresFromBinaries only: start this existing data directory (a restored base backup)
+   * instead of running initdb. As root it is handed to the `postgres` user with mode 0700;
+   * `hba` is ignored, `settings` are appended. destroy() leaves it in place.
+   */
+  dataDir?: string;
+  /** The `postgres` user's password in an existing `dataDir`, for `url`. */
+  password?: string;
 }
 
 /** Settings every server of ours starts with: logical decoding on, room for many slots. */
@@ -86,17 +94,24 @@ export async function startPostgresFromBinaries(binDir: string, options: Embedde
   if (userInfo().uid === 0) binDir = reachableBinDir(binDir);
   const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
   chmodSync(dir, 0o777);
-  const dataDir = join(dir, 'data');
+  const dataDir = options.dataDir ?? join(dir, 'data');
   const port = options.port ?? (await freePort());
-  const password = randomBytes(12).toString('hex');
+  const password = options.password ?? randomBytes(12).toString('hex');
   const run = (tool: string, args: string[]) =>
     execFileSync(join(binDir, tool), args, { ...ids, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-  const pwfile = join(dir, 'pwfile');
-  writeFileSync(pwfile, password, { mode: 0o644 });
-  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
-  rmSync(pwfile);
-  const hbaFile = join(dataDir, 'pg_hba.conf');
-  writeFileSync(hbaFile, `${(options.hba ?? []).join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
+  if (options.dataDir === undefined) {
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, password, { mode: 0o644 });
+    run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
+    rmSync(pwfile);
+    const hbaFile = join(dataDir, 'pg_hba.conf');
+    writeFileSync(hbaFile, `${(options.hba ?? []).join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
+  } else {
+    // PostgreSQL insists on owning its data directory and on mode 0700 (or 0750).
+    chmodSync(dataDir, 0o700);
+    const owner = ids as { uid?: number; gid?: number };
+    if (owner.uid !== undefined) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir]);
+  }
   const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(port), unix_socket_directories: `'${dir}'` };
   writeFileSync(join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${/^'/.test(v) ? v : `'${v}'`}`).join('\n') + '\n', { flag: 'a' });
   const major = Number(/(\d+)/.exec(run('pg_ctl', ['--version']).toString())?.[1] ?? 0);

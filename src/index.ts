@@ -50,6 +50,30 @@ export { mapRow, type RowMapper, type RowSchema, type RowOf, type RowWithToastOf
 export { relationKey, isChangeOf } from './values/relation-key';
 export { JSON_TYPE_OPTIONS, jsonValue, type MessageToJsonOptions } from './json';
 export { updatedValues } from './values/updated-values';
+export { type FlowControlOptions, DEFAULT_MAX_PENDING_TRANSACTIONS, DEFAULT_MAX_PENDING_BYTES } from './source/flow-control';
+export {
+  physicalReplication,
+  type PhysicalReplicationOptions,
+  type PhysicalFrame,
+  type PhysicalStreamStart,
+  type TimelineHistoryFile,
+  type TimelineSwitch,
+  type StandbyXmin,
+} from './source/physical';
+export { WalSegmentWriter, WalWriteError, findStreamingStart, type WalSegmentWriterOptions, type CompletedSegment, type StreamingStart } from './physical/wal-writer';
+export { receiveWal, type ReceiveWalOptions } from './physical/receive-wal';
+export { segmentFileName, parseSegmentFileName, historyFileName, parseWalSegmentSize, type SegmentId } from './physical/wal-names';
+export {
+  baseBackup,
+  baseBackupCommand,
+  type BaseBackupOptions,
+  type BaseBackupCommandOptions,
+  type BaseBackupEvent,
+  type BackupTablespace,
+  type BackupCompression,
+} from './physical/base-backup';
+export { backupToDirectory, type BackupToDirectoryOptions } from './physical/backup-to-directory';
+export { Backpressure } from './physical/backpressure';
 export { UnsupportedOptionError } from './errors';
 export { encodePgoutput, rowOf } from './pgoutput/encoder';
 export { resolvePgoutputOptions, maxProtoVersion, type ProtoVersion } from './source/start-replication';

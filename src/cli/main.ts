@@ -4,6 +4,7 @@ import { LsnFormatError } from '../errors';
 import { runDemo } from './demo';
 import { reportError } from './errors';
 import { openOutput } from './output';
+import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
 import { createSlotFrom, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
@@ -88,6 +89,7 @@ export function buildProgram(): Command {
       process.exitCode = await runDemo();
     });
 
+  registerPhysicalCommands(program, stopSignal, lsnArg);
   return program;
 }
 

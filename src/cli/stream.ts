@@ -86,6 +86,9 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
       const line = `${JSON.stringify(format(msg))}\n`;
       const end = endOf(msg);
       pending = pending.then(() => writeAsync(options.output, line));
+      // A non-transactional message is done once written; acknowledging it keeps a stream of
+      // heartbeats from holding the slot (and the source's flow-control window) forever.
+      if (msg.type === 'message' && !msg.transactional) pending = pending.then(() => feedback.acknowledge(msg.messageLsn));
       if (end !== undefined) {
         inTransaction = false;
         pending = pending.then(() => feedback.acknowledge(end));

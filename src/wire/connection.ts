@@ -27,6 +27,8 @@ export interface CopyHandler {
   onServerCopyDone?(): void;
   /** A result set or CopyOut that follows in the same command (timeline switch, BASE_BACKUP headers). */
   onResult?(result: QueryResult): void;
+  /** A CommandComplete in the command, with its tag (a walsender at shutdown ends the stream with `COPY 0`). */
+  onCommandComplete?(tag: string): void;
   /** A further CopyOutResponse in the same command (PostgreSQL 14's BASE_BACKUP, one per tablespace). */
   onCopyStart?(): void;
   /** The command finished (ReadyForQuery); `results` holds result sets received after the copy. */
@@ -40,6 +42,8 @@ export type ReplicationMode = 'database' | 'true';
 
 interface PendingQuery {
   kind: 'query';
+  /** Sent when the server answers with CopyInResponse (UPLOAD_MANIFEST). */
+  copyInData?: Buffer;
   results: QueryResult[];
   current?: QueryResult;
   error?: PgError;
@@ -218,6 +222,19 @@ export class PgConnection {
     });
   }
 
+  /**
+   * Runs a command that answers with CopyInResponse (UPLOAD_MANIFEST), sends `data` as CopyData
+   * followed by CopyDone, and resolves with the command's result sets.
+   * @throws {PgError} when the server refuses the command or the data.
+   */
+  copyIn(sql: string, data: Buffer): Promise<QueryResult[]> {
+    return new Promise<QueryResult[]>((resolve, reject) => {
+      if (this.closed) return reject(this.closeError ?? new ConnectionError('connection is closed'));
+      this.queue.push({ kind: 'query', copyInData: data, results: [], resolve, reject });
+      this.socket.write(serialize.query(sql));
+    });
+  }
+
   /** Sends CopyData; used for standby status updates and hot standby feedback. */
   sendCopyData(payload: Buffer): void {
     if (!this.closed) this.socket.write(serialize.copyData(payload));
@@ -331,10 +348,18 @@ export class PgConnection {
         result.command = (msg as unknown as { text: string }).text;
         op.current = undefined;
         if (op.kind === 'query') op.results.push(result);
-        else if (result.fields.length > 0) op.handler.onResult?.(result);
+        else {
+          op.handler.onCommandComplete?.(result.command);
+          if (result.fields.length > 0) op.handler.onResult?.(result);
+        }
         return;
       }
       case 'emptyQuery':
+        return;
+      case 'copyInResponse':
+        if (op.kind !== 'query' || op.copyInData === undefined) return this.fail(new ProtocolError('unexpected CopyInResponse'));
+        for (let i = 0; i < op.copyInData.length; i += 65536) this.socket.write(serialize.copyData(op.copyInData.subarray(i, i + 65536)));
+        this.socket.write(serialize.copyDone());
         return;
       case 'replicationStart':
       case 'copyOutResponse':
