@@ -8,6 +8,12 @@ import type { ReplicationFrame } from '../src/protocol/frames';
 export interface ParsePgoutputOptions {
   /** How column values decode (see docs/types.md). Default: what `pg` returns. */
   types?: TypeOptions;
+  /**
+   * Whether Stream Abort carries the abort LSN and time: pass `true` with `streaming: 'parallel'`
+   * (protocol 4), `false` otherwise, to have a truncated Stream Abort rejected. Left out, its form
+   * is told by its length (docs/protocol.md).
+   */
+  abortInfo?: boolean;
 }
 
 /**
@@ -35,7 +41,7 @@ export function parsePgoutput(options: ParsePgoutputOptions = {}): OperatorFunct
   return (source) =>
     new Observable<PgoutputMessage>((subscriber) => {
       // A registry per subscription: Type messages announce OIDs of the database this stream reads.
-      const decoder = new PgoutputDecoder({ types: options.types });
+      const decoder = new PgoutputDecoder({ types: options.types, abortInfo: options.abortInfo });
       return source.subscribe({
         next(frame) {
           if (frame.type !== 'xlogdata') return;

@@ -74,3 +74,13 @@ export {
 } from './physical/base-backup';
 export { backupToDirectory, type BackupToDirectoryOptions } from './physical/backup-to-directory';
 export { Backpressure } from './physical/backpressure';
+export { UnsupportedOptionError } from './errors';
+export { encodePgoutput, rowOf } from './pgoutput/encoder';
+export { resolvePgoutputOptions, maxProtoVersion, type ProtoVersion } from './source/start-replication';
+export {
+  type CreateReplicationSlotOptions,
+  type ReplicationSlotInfo,
+  type TimelineHistory,
+  type TimelineHistoryEntry,
+  parseTimelineHistory,
+} from './control/client';

@@ -67,6 +67,13 @@ describe.each(allServers())('bufferTransaction against $label', (server) => {
   });
 
   it('emits a prepared transaction at PREPARE and its COMMIT/ROLLBACK PREPARED as events of their own, all acknowledged', async () => {
+    const version = Number((await sql.query('SHOW server_version_num')).rows[0].server_version_num);
+    if (version < 150000) {
+      // pgoutput's two-phase decoding needs PostgreSQL 15; the source refuses before sending.
+      const err = await firstValueFrom(logicalReplication({ connectionString: server.url, slot: names.slot, publications: names.publication, protoVersion: 3, twoPhase: true })).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'UnsupportedOptionError', requiredServerVersion: 150000 });
+      return;
+    }
     const slot = uniqueName('slot2pc');
     await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, true)`, [slot]);
     try {
@@ -118,7 +125,8 @@ describe.each(allServers())('bufferTransaction against $label', (server) => {
           bufferTransaction(),
           concatMap(async (e) => e),
           ackOnCommit(feedback),
-          filter((e): e is Transaction => e.type === 'transaction'),
+          // PostgreSQL 14 also sends other sessions' transactions, empty.
+          filter((e): e is Transaction => e.type === 'transaction' && e.changes.length > 0),
           take(2),
           toArray(),
         ),

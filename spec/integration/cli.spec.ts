@@ -62,7 +62,15 @@ describe('pg-walstream stream', () => {
     expect(inserts.map((l) => Number((l.new as { id: string }).id))).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(lines.filter((l) => l.type === 'update')).toHaveLength(100);
     expect(lines.filter((l) => l.type === 'delete')).toHaveLength(100);
-    expect(lines.filter((l) => l.type === 'commit')).toHaveLength(batches + 2);
+    // PostgreSQL 14 also sends other sessions' transactions, empty; count those that carried changes.
+    let changed = false;
+    let commits = 0;
+    for (const l of lines) {
+      if (l.type === 'begin') changed = false;
+      else if (l.type !== 'commit') changed = true;
+      else if (changed) commits++;
+    }
+    expect(commits).toBe(batches + 2);
     expect(lines.at(-1)?.type).toBe('commit');
     expect(stdout).not.toContain('after endpos');
     expect(lines[0]).toMatchObject({ type: 'begin' });

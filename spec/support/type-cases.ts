@@ -62,7 +62,7 @@ export const TYPE_CASES: TypeCase[] = [
   {
     column: 'c_interval',
     type: 'interval',
-    values: ["'0'", "'1 year 2 months 3 days 04:05:06.789'", "'-1 year -2 mons +3 days -04:05:06'", "'1 day -00:00:01'", "'-178000000 years'", "'2562047788 hours'", "'00:00:00.000001'", "'-1 days'"],
+    values: ["'0'", "'1 year 2 months 3 days 04:05:06.789'", "'-1 year -2 mons +3 days -04:05:06'", "'1 day -00:00:01'", "'-178000000 years'", "'2147483647 hours'", "'00:00:00.000001'", "'-1 days'"],
   },
   { column: 'c_json', type: 'json', values: [`'{"b": [1, 2.5, null, "x"], "a": {"c": true}}'`, "'[]'", `'"str"'`, "'null'", "'123456789012345678901234567890'"] },
   { column: 'c_jsonb', type: 'jsonb', values: [`'{"b": [1, 2.5, null, "x"], "a": {"c": true}}'`, "'[]'", `'"é"'`, "'null'", "'1.0e+2'"] },

@@ -6,6 +6,7 @@ import { reportError } from './errors';
 import { openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
+import { createSlotFrom, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
 function lsnArg(value: string): Lsn {
   try {
@@ -47,6 +48,13 @@ export function buildProgram(): Command {
     .requiredOption('-P, --publication <name>', 'publication (repeatable)', collect)
     .option('--create-slot', 'create the slot first (an existing permanent slot is reused)')
     .option('--temporary', 'with --create-slot: a temporary slot, dropped when the stream ends')
+    .option('--failover', 'with --create-slot: a failover slot, synchronized to standbys (PostgreSQL 17+)')
+    .addOption(new Option('--proto-version <n>', 'pgoutput protocol version: 1, 2, 3, 4 or auto (highest the server has)').argParser(protoVersionArg))
+    .option('--binary', 'column values in binary format (PostgreSQL 14+)')
+    .option('--messages', 'include pg_logical_emit_message messages (PostgreSQL 14+)')
+    .addOption(new Option('--streaming <mode>', 'stream large in-progress transactions (on: protocol 2+, parallel: protocol 4)').choices(['off', 'on', 'parallel']))
+    .option('--two-phase', 'decode prepared transactions at PREPARE (protocol 3+, PostgreSQL 15+); with --create-slot, a two-phase slot')
+    .addOption(new Option('--origin <origin>', 'none: only changes without a replication origin; any: all (PostgreSQL 16+)').choices(['none', 'any']))
     .option('-I, --start <lsn>', 'start position (default: where the slot is)', lsnArg)
     .option('-E, --endpos <lsn>', 'stop after the transaction that reaches this LSN', lsnArg)
     .option('-f, --output <file>', 'output file, or - for standard output', '-')
@@ -59,7 +67,8 @@ export function buildProgram(): Command {
           connectionString: opts.dbname,
           slot: opts.slot,
           publications: opts.publication,
-          createSlot: opts.createSlot ? { temporary: Boolean(opts.temporary) } : undefined,
+          ...pgoutputOptionsFrom(opts),
+          createSlot: createSlotFrom(opts),
           startLsn: opts.start,
           endpos: opts.endpos,
           statusInterval: opts.statusInterval,

@@ -44,7 +44,8 @@ function endOf(msg: PgoutputMessage): Lsn | undefined {
  */
 export function runStream(options: StreamCommandOptions): Promise<void> {
   const feedback = options.feedback ?? new LsnFeedback();
-  const decoder = new PgoutputDecoder({ types: JSON_TYPE_OPTIONS });
+  // With streaming = parallel every Stream Abort carries its abort LSN and time.
+  const decoder = new PgoutputDecoder({ types: JSON_TYPE_OPTIONS, abortInfo: options.streaming === 'parallel' ? true : undefined });
   const raw = options.raw === true;
   const format = options.format ?? ((msg: PgoutputMessage) => messageToJson(msg, { raw }));
   const endpos = options.endpos;
@@ -77,6 +78,9 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         if (endpos !== undefined && !inTransaction && frame.walEnd.value >= endpos.value) finish();
         return;
       }
+      // A transaction (or message) that starts past endpos is not written, as pg_recvlogical -E does;
+      // otherwise it would depend on whether a keepalive came first.
+      if (endpos !== undefined && !inTransaction && frame.walStart.value > endpos.value) return finish();
       const msg = decoder.decode(frame.data, frame.walStart);
       if (msg.type === 'begin' || msg.type === 'beginPrepare') inTransaction = true;
       const line = `${JSON.stringify(format(msg))}\n`;

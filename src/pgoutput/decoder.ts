@@ -26,6 +26,13 @@ export interface PgoutputDecoderOptions {
    * (it learns this stream's Type messages). Default: `pg`'s defaults.
    */
   types?: TypeOptions | TypeRegistry;
+  /**
+   * Whether Stream Abort carries the abort LSN and time: true with protocol 4 and
+   * `streaming: 'parallel'`, false otherwise. Left undefined, the decoder tells by the message's
+   * length, which also accepts the Stream Abort PostgreSQL 18 has been reported to send on any
+   * protocol version; set it to have a truncated abort rejected rather than read as the short form.
+   */
+  abortInfo?: boolean;
 }
 
 /**
@@ -46,12 +53,16 @@ export class PgoutputDecoder {
   /** Types announced by Type messages, by OID. */
   readonly types = new Map<number, TypeInfo>();
   private inStream = false;
+  private topXid: number | undefined;
   private lastLsn = Lsn.ZERO;
   private readonly c = new Cursor();
   private readonly tupleError = { offset: 0 };
 
+  private readonly abortInfo: boolean | undefined;
+
   constructor(options: PgoutputDecoderOptions = {}) {
     this.typeRegistry = options.types instanceof TypeRegistry ? options.types : new TypeRegistry(options.types);
+    this.abortInfo = options.abortInfo;
   }
 
   /** True between Stream Start and Stream Stop. */
@@ -94,14 +105,14 @@ export class PgoutputDecoder {
         c.done();
         this.types.set(t.oid, t);
         this.typeRegistry.announce(t);
-        return { type: 'type', lsn, xid, inStream: this.inStream, typeOid: t.oid, schema: t.schema, name: t.name };
+        return { type: 'type', lsn, xid, inStream: this.inStream, topXid: this.topXid, typeOid: t.oid, schema: t.schema, name: t.name };
       }
       case 0x49: {
         // I
         const xid = this.streamXid();
         const relation = this.relationFor(c.u32('relation OID'));
         this.expect(0x4e, 'N');
-        msg = { type: 'insert', lsn, xid, inStream: this.inStream, relation, new: this.tuple(relation) };
+        msg = { type: 'insert', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, new: this.tuple(relation) };
         break;
       }
       case 0x55: {
@@ -115,7 +126,7 @@ export class PgoutputDecoder {
         else if (marker === 0x4f) old = this.tuple(relation);
         if (key !== undefined || old !== undefined) marker = c.u8('tuple marker');
         if (marker !== 0x4e) throw c.error(`expected tuple marker 'N', found ${JSON.stringify(String.fromCharCode(marker))}`, c.offset - 1);
-        msg = { type: 'update', lsn, xid, inStream: this.inStream, relation, key, old, new: this.tuple(relation) };
+        msg = { type: 'update', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, key, old, new: this.tuple(relation) };
         break;
       }
       case 0x44: {
@@ -125,7 +136,7 @@ export class PgoutputDecoder {
         const marker = c.u8('tuple marker');
         if (marker !== 0x4b && marker !== 0x4f) throw c.error(`expected tuple marker 'K' or 'O', found ${JSON.stringify(String.fromCharCode(marker))}`, c.offset - 1);
         const row = this.tuple(relation);
-        msg = { type: 'delete', lsn, xid, inStream: this.inStream, relation, key: marker === 0x4b ? row : undefined, old: marker === 0x4f ? row : undefined };
+        msg = { type: 'delete', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, key: marker === 0x4b ? row : undefined, old: marker === 0x4f ? row : undefined };
         break;
       }
       case 0x54: {
@@ -136,7 +147,7 @@ export class PgoutputDecoder {
         if (count > c.remaining / 4) throw c.error(`relation count ${count} exceeds the frame`);
         const relations: RelationInfo[] = [];
         for (let i = 0; i < count; i++) relations.push(this.relationFor(c.u32('relation OID')));
-        msg = { type: 'truncate', lsn, xid, inStream: this.inStream, relations, cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0 };
+        msg = { type: 'truncate', lsn, xid, inStream: this.inStream, topXid: this.topXid, relations, cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0 };
         break;
       }
       case 0x4d: {
@@ -146,7 +157,7 @@ export class PgoutputDecoder {
         const messageLsn = c.lsnField('message LSN');
         const prefix = c.cstring('prefix');
         const content = c.bytes(c.i32('content length'), 'content');
-        msg = { type: 'message', lsn, xid, inStream: this.inStream, transactional: (flags & 1) !== 0, messageLsn, prefix, content };
+        msg = { type: 'message', lsn, xid, inStream: this.inStream, topXid: this.topXid, transactional: (flags & 1) !== 0, messageLsn, prefix, content };
         break;
       }
       case 0x53: {
@@ -155,11 +166,13 @@ export class PgoutputDecoder {
         const first = c.u8('first segment');
         c.done();
         this.inStream = true;
+        this.topXid = xid;
         return { type: 'streamStart', lsn, xid, firstSegment: first === 1 };
       }
       case 0x45: // E
         c.done();
         this.inStream = false;
+        this.topXid = undefined;
         return { type: 'streamStop', lsn };
       case 0x63: // c
         msg = { type: 'streamCommit', lsn, xid: c.u32('xid'), flags: c.u8('flags'), commitLsn: c.lsnField('commit LSN'), endLsn: c.lsnField('end LSN'), commitTime: c.time('commit time') };
@@ -231,8 +244,8 @@ export class PgoutputDecoder {
     const identity = String.fromCharCode(c.u8('replica identity'));
     if (!REPLICA_IDENTITIES.has(identity)) throw c.error(`unknown replica identity ${JSON.stringify(identity)}`, c.offset - 1);
     const count = c.i16('column count');
-    // Each column takes at least 11 bytes: flags, an empty name, type OID, type modifier.
-    if (count < 0 || count * 11 > c.remaining) throw c.error(`column count ${count} exceeds the frame`, c.offset - 2);
+    // Each column takes at least 10 bytes: flags, an empty name's NUL, type OID, type modifier.
+    if (count < 0 || count * 10 > c.remaining) throw c.error(`column count ${count} exceeds the frame`, c.offset - 2);
     const columns: Column[] = [];
     const keyColumns: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -242,7 +255,7 @@ export class PgoutputDecoder {
       if (col.isKey) keyColumns.push(col.name);
     }
     const relation: RelationInfo = { oid, schema, name, replicaIdentity: identity as ReplicaIdentity, columns, keyColumns };
-    return { type: 'relation', lsn, xid, inStream: this.inStream, relation };
+    return { type: 'relation', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation };
   }
 
   private tuple(relation: RelationInfo): Row {
@@ -265,8 +278,8 @@ export class PgoutputDecoder {
     const c = this.c;
     const xid = c.u32('xid');
     const subXid = c.u32('subtransaction xid');
-    // Protocol v4 with streaming = parallel adds abort LSN and time; their presence shows in the length.
-    const parallel = c.remaining >= 16;
+    // Protocol v4 with streaming = parallel adds abort LSN and time (proto.c, logicalrep_write_stream_abort).
+    const parallel = this.abortInfo ?? c.remaining >= 16;
     return { type: 'streamAbort', lsn, xid, subXid, abortLsn: parallel ? c.lsnField('abort LSN') : undefined, abortTime: parallel ? c.time('abort time') : undefined };
   }
 }
