@@ -34,7 +34,7 @@ function stopSignal(): Promise<void> {
 
 export function buildProgram(): Command {
   const program = new Command('pg-walstream')
-    .description('Stream PostgreSQL logical replication (pgoutput) as decoded JSON lines')
+    .description('Stream PostgreSQL replication: logical changes as decoded JSON lines, physical WAL, base backups')
     .showHelpAfterError()
     .exitOverride((err) => {
       process.exit(err.exitCode);
