@@ -1,24 +1,9 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Client } from 'pg';
+import { cli } from '../support/cli';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 
 // The stream command's pgoutput flags, end to end: each reaches START_REPLICATION or
 // CREATE_REPLICATION_SLOT, and an option the server or protocol lacks is a one-line error.
-
-const run = promisify(execFile);
-const BIN = join(__dirname, '../../bin/pg-walstream.js');
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('pg-walstream stream: protocol flags', () => {
   const server = defaultServer();

@@ -1,24 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { ReplicationClient } from '../../src';
 import { freePort } from '../../src/embedded';
+import { BIN, cli } from '../support/cli';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
-
-const run = promisify(execFile);
-const BIN = join(__dirname, '../../bin/pg-walstream.js');
-
-/** Runs the CLI to completion; never rejects, so exit codes can be asserted. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('pg-walstream stream', () => {
   const server = defaultServer();

@@ -1,3 +1,4 @@
+import { cli as runCli } from '../support/cli';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -471,12 +472,9 @@ describe.each(allServers())('servers without TLS: $label', (server) => {
 });
 
 /** Runs the built CLI (npm test builds first); never rejects, so exit codes can be asserted. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = promisify(execFile);
-  return run(process.execPath, [join(__dirname, '../../bin/pg-walstream.js'), ...args], { timeout: 60_000, env: { ...process.env, HOME: tmpdir() } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
+/** The CLI with HOME pointing away from any ~/.postgresql or ~/.pgpass of the machine. */
+function cli(args: string[]) {
+  return runCli(args, { env: { ...process.env, HOME: tmpdir() } });
 }
 
 function isSslRequest(chunk: Buffer): boolean {

@@ -1,6 +1,6 @@
 import { PgError, ProtocolError } from '../errors';
 import { Lsn } from '../lsn';
-import { quoteIdent } from '../sql';
+import { quoteSlotName } from '../sql';
 import type { PgConnection, QueryResult } from '../wire/connection';
 import { parseWalSegmentSize } from './wal-names';
 
@@ -12,15 +12,9 @@ import { parseWalSegmentSize } from './wal-names';
 
 /** `START_REPLICATION [SLOT s] PHYSICAL X/Y [TIMELINE n]`. */
 export function startPhysicalReplicationCommand(start: Lsn, options: { slot?: string; timeline?: number } = {}): string {
-  const slot = options.slot ? `SLOT ${quoteIdent(options.slot)} ` : '';
+  const slot = options.slot ? `SLOT ${quoteSlotName(options.slot)} ` : '';
   const timeline = options.timeline ? ` TIMELINE ${options.timeline}` : '';
   return `START_REPLICATION ${slot}PHYSICAL ${start.toString()}${timeline}`;
-}
-
-/** `CREATE_REPLICATION_SLOT s PHYSICAL` reserving WAL at once: `(RESERVE_WAL)` on 15+, the keyword on older servers. */
-export function createPhysicalSlotCommand(slot: string, serverVersion: number, temporary = false): string {
-  const sql = `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temporary ? ' TEMPORARY' : ''} PHYSICAL`;
-  return serverVersion >= 150000 ? `${sql} (RESERVE_WAL)` : `${sql} RESERVE_WAL`;
 }
 
 /** A physical slot's position, from `READ_REPLICATION_SLOT` (PostgreSQL 15+). */
@@ -36,7 +30,7 @@ export interface SlotPosition {
  * @throws {PgError} 42704 when the slot does not exist, or 22023 when it is not a physical slot.
  */
 export async function readReplicationSlot(conn: PgConnection, slot: string): Promise<SlotPosition> {
-  const row = firstRow(await conn.query(`READ_REPLICATION_SLOT ${quoteIdent(slot)}`));
+  const row = firstRow(await conn.query(`READ_REPLICATION_SLOT ${quoteSlotName(slot)}`));
   if (row === undefined || row[0] === null) throw new PgError({ code: '42704', message: `replication slot "${slot}" does not exist` });
   if (row[0] !== 'physical') throw new PgError({ code: '22023', message: `replication slot "${slot}" is a ${row[0]} slot, not a physical one` });
   return {

@@ -1,8 +1,8 @@
+import { createSlotCommand } from '../control/client';
 import { Observable, type Subscription, skip } from 'rxjs';
 import { ConfigurationError, ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
 import { Lsn } from '../lsn';
 import {
-  createPhysicalSlotCommand,
   readReplicationSlot,
   showWalSegmentSize,
   startPhysicalReplicationCommand,
@@ -286,7 +286,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       if (options.createSlot && options.slot !== undefined) {
         const temporary = typeof options.createSlot === 'object' && options.createSlot.temporary === true;
         try {
-          await c.query(createPhysicalSlotCommand(options.slot, c.serverVersionNum, temporary));
+          await c.query(createSlotCommand(options.slot, { physical: true, reserveWal: true, temporary }, c.serverVersionNum));
         } catch (err) {
           if (!(err instanceof PgError && err.code === '42710' && !temporary)) throw err;
         }
