@@ -1,0 +1,63 @@
+// Benchmark client: pg-walstream's full pipeline with a no-op consumer, in its own process.
+// Usage: node walstream.mjs '<json config>'; prints one JSON line with what it received.
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+
+const require = createRequire(import.meta.url);
+const ws = require('pg-walstream');
+const ops = require('pg-walstream/operators');
+const { Subject, takeUntil, tap } = require('rxjs');
+
+const cfg = JSON.parse(process.argv[2]);
+const endLsn = ws.Lsn.parse(cfg.endLsn).value;
+const feedback = new ws.LsnFeedback();
+const stop = new Subject();
+let events = 0;
+let transactions = 0;
+
+const frames = ws
+  .logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, ...cfg.options })
+  // The end rule of pg_recvlogical --endpos: data at or past endLsn, or a keepalive reporting it.
+  .pipe(tap((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value >= endLsn && stop.next()));
+
+const isDml = (t) => t === 'insert' || t === 'update' || t === 'delete';
+
+// ---- pipeline switch: the full pipeline once the operators branch has landed, else the fallback ----
+const FULL_PIPELINE = typeof ops.bufferTransaction === 'function' && typeof ops.ackOnCommit === 'function';
+const pipeline = FULL_PIPELINE
+  ? frames.pipe(
+      ops.parsePgoutput(),
+      ops.bufferTransaction(),
+      tap((tx) => {
+        transactions++;
+        for (const c of tx.changes) if (isDml(c.type)) events++;
+      }),
+      ops.ackOnCommit(feedback),
+    )
+  : frames.pipe(
+      ops.parsePgoutput(),
+      tap((m) => {
+        if (isDml(m.type)) events++;
+        else if (m.type === 'commit' || m.type === 'streamCommit') {
+          transactions++;
+          feedback.acknowledge(m.endLsn);
+        }
+      }),
+    );
+// ---- end of pipeline switch ----
+
+const t0 = performance.now();
+pipeline.pipe(takeUntil(stop)).subscribe({
+  error(err) {
+    console.error(err);
+    process.exit(1);
+  },
+  complete() {
+    const streamMs = performance.now() - t0;
+    // Unsubscribing sent CopyDone; give the teardown a moment, then report and leave.
+    setTimeout(() => {
+      console.log(JSON.stringify({ client: 'pg-walstream', pipeline: FULL_PIPELINE ? 'full' : 'parsePgoutput+ack', events, transactions, streamMs }));
+      process.exit(0);
+    }, 0);
+  },
+});
