@@ -5,6 +5,7 @@ import { Parser } from 'pg-protocol/dist/parser';
 import { AuthenticationError, ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
 import { type ResolvedConfig, passwordOf } from './config';
 import { MessageFramer } from './framer';
+import { ReadCoalescer } from './read-coalescer';
 import { ScramSession, md5Password } from './scram';
 
 /** One result set of a simple query: column names and text values (null for SQL NULL). */
@@ -75,13 +76,17 @@ export class PgConnection {
   private closeError: WalstreamError | undefined;
   private readonly closeWaiters: (() => void)[] = [];
   private startup?: { resolve(): void; reject(err: WalstreamError): void; scram?: ScramSession };
+  private paused = false;
+  private readonly coalescer: ReadCoalescer;
 
   private constructor(
     private readonly socket: Socket,
     private readonly config: ResolvedConfig,
   ) {
     this.framer = new MessageFramer((code, buf, start, end) => this.onMessage(code, buf, start, end));
+    this.coalescer = new ReadCoalescer(socket, () => this.paused);
     socket.on('data', (chunk: Buffer) => {
+      if (this.copy !== undefined) this.coalescer.onRead(chunk.length);
       try {
         this.framer.push(chunk);
       } catch (err) {
@@ -184,11 +189,13 @@ export class PgConnection {
 
   /** Stops reading from the socket, so TCP and the server hold the backlog (flow control). */
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.paused = false;
+    if (!this.coalescer.holding) this.socket.resume();
   }
 
   /** Sends Terminate and closes the socket; resolves once it is closed. */
@@ -302,6 +309,7 @@ export class PgConnection {
       return;
     }
     this.copy = undefined;
+    this.coalescer.release();
     if (!op.started) op.rejectStart(op.error ?? new ProtocolError('the server did not start a COPY stream'));
     else if (op.error === undefined) op.handler.onComplete();
   }

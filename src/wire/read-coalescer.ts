@@ -1,0 +1,70 @@
+import type { Socket } from 'node:net';
+
+/** The rate is measured over windows of this many milliseconds. */
+const WINDOW_MS = 10;
+/** A window with at least this many bytes is busy: 64 KB per 10 ms = 6.4 MB/s. */
+const BULK_BYTES = 64 * 1024;
+/** How long to let the kernel buffer fill before reading again. */
+const HOLD_MS = 1;
+/** A read this large means more is already waiting: keep reading. */
+const LARGE_READ = 32 * 1024;
+
+/**
+ * Batches socket reads during a bulk COPY transfer such as a walsender catching up.
+ *
+ * A client that keeps up with the walsender wakes for every few messages: on the baseline
+ * benchmark that was about 45,000 reads of 760 bytes for 71 MB, and those wakeups (syscalls, libuv
+ * and stream machinery, one buffer per read) cost more CPU than decoding the messages. While data
+ * arrives at 6.4 MB/s or more for two 10 ms windows in a row, a small read is followed by a pause of
+ * about a millisecond, so that the next read takes what has accumulated (up to 64 KB). Below that
+ * rate (a live stream of 5,000 small transactions per second is about 1 MB/s), and for the one busy
+ * window that follows a stall of the event loop, reads are never held and latency is untouched; in
+ * bulk a hold adds at most about a millisecond (plus timer slack) to a message's delivery.
+ * @internal
+ */
+export class ReadCoalescer {
+  private windowStart = 0;
+  private windowBytes = 0;
+  /** Busy windows in a row, up to the one before the current window. */
+  private busyWindows = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Pick<Socket, 'pause' | 'resume' | 'destroyed'>,
+    /** True while the connection's user (flow control) wants the socket paused. */
+    private readonly pausedByUser: () => boolean,
+    /** Clock in milliseconds; a parameter for tests. */
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** True while a hold is in progress. */
+  get holding(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Called for each chunk read during a COPY stream. */
+  onRead(length: number): void {
+    const now = this.now();
+    if (now - this.windowStart >= WINDOW_MS) {
+      // The window just ended counts only if it was the one right before this one.
+      const busy = now - this.windowStart < 2 * WINDOW_MS && this.windowBytes >= BULK_BYTES;
+      this.busyWindows = busy ? this.busyWindows + 1 : 0;
+      this.windowStart = now;
+      this.windowBytes = 0;
+    }
+    this.windowBytes += length;
+    if (this.timer !== undefined || length >= LARGE_READ) return;
+    if (this.busyWindows < 2 && !(this.busyWindows === 1 && this.windowBytes >= BULK_BYTES)) return;
+    this.socket.pause();
+    // Not unref'd: a paused socket does not keep the event loop alive, so this timer must.
+    this.timer = setTimeout(() => this.release(), HOLD_MS);
+  }
+
+  /** Ends a hold at once (the COPY ended) or when it is due. */
+  release(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pausedByUser() && !this.socket.destroyed) this.socket.resume();
+  }
+}
