@@ -20,7 +20,7 @@ export async function runLatency(server) {
   await db.query('CREATE TABLE bench_latency (id bigserial PRIMARY KEY, n int NOT NULL, label text NOT NULL)');
   await db.query('CREATE PUBLICATION pub_latency FOR TABLE bench_latency');
   await db.query(`SELECT pg_create_logical_replication_slot('bench_latency', 'pgoutput')`);
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ url: server.url, slot: 'bench_latency', publication: 'pub_latency' })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.LATENCY_NODE_OPTIONS ?? '').split(' ').filter(Boolean), fileURLToPath(import.meta.url), JSON.stringify({ url: server.url, slot: 'bench_latency', publication: 'pub_latency' })], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const next = () => new Promise((resolve) => lines.once('line', resolve));
   await next(); // "streaming"
@@ -49,18 +49,18 @@ export async function runLatency(server) {
 }
 
 function child(cfg) {
-  const ws = require('pg-walstream');
-  const ops = require('pg-walstream/operators');
-  const { Subject, takeUntil, tap } = require('rxjs');
+  const dist = process.env.WALSTREAM_DIST; // another build, for before/after comparisons
+  const ws = require(dist ? `${dist}/cjs/src/index.js` : 'pg-walstream');
+  const ops = require(dist ? `${dist}/cjs/operators/index.js` : 'pg-walstream/operators');
+  const { takeWhile, tap } = require('rxjs');
   const feedback = new ws.LsnFeedback();
-  const stop = new Subject();
-  let end = -1n;
+    let end = -1n;
   const lat = [];
   const now = () => (performance.timeOrigin + performance.now()) * 1000; // µs since 1970
   const record = (commitTime) => lat.push(now() - (Number(commitTime) + PG_EPOCH_US));
   const frames = ws
     .logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, protoVersion: 1 })
-    .pipe(tap((f) => end >= 0n && (f.type === 'keepalive' ? f.walEnd : f.walStart).value >= end && stop.next()));
+    .pipe(takeWhile((f) => end < 0n || (f.type === 'keepalive' ? f.walEnd : f.walStart).value < end, true));
   // ---- pipeline switch: as in clients/walstream.mjs ----
   const FULL_PIPELINE = typeof ops.bufferTransaction === 'function' && typeof ops.ackOnCommit === 'function';
   const pipeline = FULL_PIPELINE
@@ -75,7 +75,7 @@ function child(cfg) {
         }),
       );
   // ---- end of switch ----
-  pipeline.pipe(takeUntil(stop)).subscribe({
+  pipeline.subscribe({
     error(err) {
       console.error(err);
       process.exit(1);

@@ -18,13 +18,11 @@ const require = createRequire(import.meta.url);
 
 export async function recordPgoutput(cfg) {
   const ws = require('pg-walstream');
-  const { Subject, takeUntil, tap, lastValueFrom, toArray } = require('rxjs');
+  const { takeWhile, lastValueFrom, toArray } = require('rxjs');
   const end = ws.Lsn.parse(cfg.endLsn).value;
-  const stop = new Subject();
-  const frames = await lastValueFrom(
+    const frames = await lastValueFrom(
     ws.logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], ...cfg.options }).pipe(
-      tap((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value >= end && stop.next()),
-      takeUntil(stop),
+      takeWhile((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value < end, true),
       toArray(),
     ),
   );

@@ -4,21 +4,23 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 
 const require = createRequire(import.meta.url);
-const ws = require('pg-walstream');
-const ops = require('pg-walstream/operators');
-const { Subject, takeUntil, tap } = require('rxjs');
+// WALSTREAM_DIST=<a copy of dist/> runs another build, for before/after comparisons of a change.
+const dist = process.env.WALSTREAM_DIST;
+const ws = require(dist ? `${dist}/cjs/src/index.js` : 'pg-walstream');
+const ops = require(dist ? `${dist}/cjs/operators/index.js` : 'pg-walstream/operators');
+const { takeWhile, tap } = require('rxjs');
 
 const cfg = JSON.parse(process.argv[2]);
 const endLsn = ws.Lsn.parse(cfg.endLsn).value;
 const feedback = new ws.LsnFeedback();
-const stop = new Subject();
 let events = 0;
 let transactions = 0;
 
 const frames = ws
   .logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, ...cfg.options })
-  // The end rule of pg_recvlogical --endpos: data at or past endLsn, or a keepalive reporting it.
-  .pipe(tap((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value >= endLsn && stop.next()));
+  // The end rule of pg_recvlogical --endpos: the stream ends with the first frame at or past endLsn
+  // (a Commit's XLogData carries its end LSN), which is still delivered; a keepalive reporting it also ends it.
+  .pipe(takeWhile((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value < endLsn, true));
 
 const isDml = (t) => t === 'insert' || t === 'update' || t === 'delete';
 
@@ -47,7 +49,7 @@ const pipeline = FULL_PIPELINE
 // ---- end of pipeline switch ----
 
 const t0 = performance.now();
-pipeline.pipe(takeUntil(stop)).subscribe({
+pipeline.subscribe({
   error(err) {
     console.error(err);
     process.exit(1);
