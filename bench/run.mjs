@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // pg-walstream benchmark suite (issue 8). `npm run bench` builds the library, then runs this.
 //
-//   node bench/run.mjs [--runs 3] [--only baseline,wide] [--no-parse] [--no-latency] [--no-profile]
+//   node bench/run.mjs [--runs 3] [--only baseline,wide] [--no-scenarios] [--no-parse] [--no-profile]
+//                      [--no-latency] [--no-slow]
 //
 // Starts embedded PostgreSQL 18, and for each scenario creates one slot per client and run
 // *before* writing the workload, so every client decodes the same WAL. Each client runs in its own
@@ -17,6 +18,7 @@ import { measure, median, spreadPct } from './lib/measure.mjs';
 import { recordPgoutput, runParseBench } from './parse.mjs';
 import { runLatency } from './latency.mjs';
 import { runProfile } from './profile.mjs';
+import { runSlowConsumer } from './slow-consumer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PG_RECVLOGICAL = '/usr/lib/postgresql/15/bin/pg_recvlogical';
@@ -29,6 +31,7 @@ const { values: args } = parseArgs({
     'no-latency': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     'no-scenarios': { type: 'boolean', default: false },
+    'no-slow': { type: 'boolean', default: false },
   },
 });
 const runs = Number(args.runs);
@@ -66,12 +69,12 @@ function machine() {
 
 async function runScenario(server, db, name) {
   const s = SCENARIOS[name];
-  const pub = `pub_${name.replace(/\W/g, '_')}`;
+  const pub = `pub_${name.toLowerCase().replace(/\W/g, '_')}`;
   for (const stmt of s.setup) await db.query(stmt);
   await db.query(`CREATE PUBLICATION ${pub} FOR TABLE ${tablesOf(s).join(', ')}`);
   const clients = CLIENTS.filter((c) => c.supports(s));
   const slots = [];
-  for (let r = 0; r < runs; r++) for (const c of clients) slots.push({ run: r, client: c, slot: `bench_${name.replace(/\W/g, '_')}_${c.name.replace(/\W/g, '_')}_${r}` });
+  for (let r = 0; r < runs; r++) for (const c of clients) slots.push({ run: r, client: c, slot: `bench_${name.toLowerCase().replace(/\W/g, '_')}_${c.name.toLowerCase().replace(/\W/g, '_')}_${r}` });
   const extra = name === 'baseline' ? ['bench_record', 'bench_profile'] : [];
   for (const x of [...slots.map((x) => x.slot), ...extra]) await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [x]);
 
@@ -100,7 +103,9 @@ async function runScenario(server, db, name) {
       const sample = { wallS: m.wallS, cpuS: m.cpuS, userS: m.userS, sysS: m.sysS, maxRssMB: m.maxRssMB, eventsPerS: s.events / m.wallS, ...report };
       samples.get(c.name).push(sample);
       console.log(
-        `  run ${r + 1} ${c.name.padEnd(22)} wall ${m.wallS.toFixed(2)} s  cpu ${m.cpuS.toFixed(2)} s (user ${m.userS.toFixed(2)}, sys ${m.sysS.toFixed(2)})  rss ${m.maxRssMB.toFixed(0)} MB  ${Math.round(sample.eventsPerS)} ev/s${report.pipeline ? `  [${report.pipeline}]` : ''}`,
+        `  run ${r + 1} ${c.name.padEnd(22)} wall ${m.wallS.toFixed(2)} s  cpu ${m.cpuS.toFixed(2)} s (user ${m.userS.toFixed(2)}, sys ${m.sysS.toFixed(2)})  rss ${m.maxRssMB.toFixed(0)} MB  ${Math.round(sample.eventsPerS)} ev/s` +
+          (report.streamMs !== undefined ? `  (streaming ${(report.streamMs / 1000).toFixed(2)} s, cpu ${(report.streamCpuMs / 1000).toFixed(2)} s)` : '') +
+          (report.pipeline ? `  [${report.pipeline}]` : ''),
       );
     }
   }
@@ -119,6 +124,10 @@ async function runScenario(server, db, name) {
       eventsPerS: median(xs.map((x) => x.eventsPerS)),
       wallSpreadPct: spreadPct(xs.map((x) => x.wallS)),
       cpuSpreadPct: spreadPct(xs.map((x) => x.cpuS)),
+      // Node clients also report their streaming alone (from subscribe to the end LSN, connection
+      // and authentication included, process start and module loading excluded).
+      streamWallS: xs[0]?.streamMs !== undefined ? median(xs.map((x) => x.streamMs / 1000)) : undefined,
+      streamCpuS: xs[0]?.streamCpuMs !== undefined ? median(xs.map((x) => x.streamCpuMs / 1000)) : undefined,
       pipeline: xs[0]?.pipeline,
       samples: xs,
     };
@@ -128,13 +137,15 @@ async function runScenario(server, db, name) {
     for (const v of Object.values(summary)) {
       v.throughputVsRecvlogical = v.eventsPerS / ref.eventsPerS;
       v.cpuVsRecvlogical = v.cpuS / ref.cpuS;
+      if (v.streamWallS !== undefined) v.streamThroughputVsRecvlogical = ref.wallS / v.streamWallS;
+      if (v.streamCpuS !== undefined) v.streamCpuVsRecvlogical = v.streamCpuS / ref.cpuS;
     }
   }
   return { scenario: name, description: s.description, events: s.events, walBytes, endLsn, options: s.options, settings: s.settings, clients: summary, recordSlot: extra.length ? { record: 'bench_record', profile: 'bench_profile', publication: pub } : undefined };
 }
 
 function printTable(results) {
-  const rows = [['scenario', 'client', 'events/s', 'wall s', 'cpu s', 'rss MB', 'thru ×recv', 'cpu ×recv', 'wall spread']];
+  const rows = [['scenario', 'client', 'events/s', 'wall s', 'cpu s', 'rss MB', 'thru ×recv', 'cpu ×recv', 'wall spread', 'cpu spread', 'stream thru ×recv', 'stream cpu ×recv']];
   for (const r of results) {
     for (const [client, v] of Object.entries(r.clients)) {
       rows.push([
@@ -147,6 +158,9 @@ function printTable(results) {
         v.throughputVsRecvlogical?.toFixed(2) ?? '',
         v.cpuVsRecvlogical?.toFixed(2) ?? '',
         `${v.wallSpreadPct.toFixed(0)}%`,
+        `${v.cpuSpreadPct.toFixed(0)}%`,
+        v.streamThroughputVsRecvlogical?.toFixed(2) ?? '',
+        v.streamCpuVsRecvlogical?.toFixed(2) ?? '',
       ]);
     }
   }
@@ -177,6 +191,7 @@ async function main() {
     }
     if (scenarioNames.length) printTable(out.scenarios);
     if (!args['no-latency']) out.latency = await runLatency(server);
+    if (!args['no-slow']) out.slowConsumer = await runSlowConsumer(server);
   } finally {
     await db.end();
     await server.destroy();

@@ -7,6 +7,7 @@ const require = createRequire(import.meta.url);
 const { LogicalReplicationService, PgoutputPlugin } = require('pg-logical-replication');
 
 const cfg = JSON.parse(process.argv[2]);
+const cpuMs = (u) => (u.user + u.system) / 1000;
 const toBig = (lsn) => {
   const [hi, lo] = lsn.split('/');
   return (BigInt(parseInt(hi, 16)) << 32n) | BigInt(parseInt(lo, 16));
@@ -27,11 +28,12 @@ let events = 0;
 let transactions = 0;
 let finished = false;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage(); // CPU of the streaming alone, without process start and module loading
 const finish = () => {
   if (finished) return;
   finished = true;
   const streamMs = performance.now() - t0;
-  console.log(JSON.stringify({ client: 'pg-logical-replication', events, transactions, streamMs }));
+  console.log(JSON.stringify({ client: 'pg-logical-replication', events, transactions, streamMs, streamCpuMs: cpuMs(process.cpuUsage(cpu0)) }));
   process.exit(0);
 };
 service.on('data', (lsn, log) => {

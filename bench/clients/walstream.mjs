@@ -11,6 +11,7 @@ const ops = require(dist ? `${dist}/cjs/operators/index.js` : 'pg-walstream/oper
 const { takeWhile, tap } = require('rxjs');
 
 const cfg = JSON.parse(process.argv[2]);
+const cpuMs = (u) => (u.user + u.system) / 1000;
 const endLsn = ws.Lsn.parse(cfg.endLsn).value;
 const feedback = new ws.LsnFeedback();
 let events = 0;
@@ -49,6 +50,7 @@ const pipeline = FULL_PIPELINE
 // ---- end of pipeline switch ----
 
 const t0 = performance.now();
+const cpu0 = process.cpuUsage(); // CPU of the streaming alone, without process start and module loading
 pipeline.subscribe({
   error(err) {
     console.error(err);
@@ -58,7 +60,7 @@ pipeline.subscribe({
     const streamMs = performance.now() - t0;
     // Unsubscribing sent CopyDone; give the teardown a moment, then report and leave.
     setTimeout(() => {
-      console.log(JSON.stringify({ client: 'pg-walstream', pipeline: FULL_PIPELINE ? 'full' : 'parsePgoutput+ack', events, transactions, streamMs }));
+      console.log(JSON.stringify({ client: 'pg-walstream', pipeline: FULL_PIPELINE ? 'full' : 'parsePgoutput+ack', events, transactions, streamMs, streamCpuMs: cpuMs(process.cpuUsage(cpu0)) }));
       process.exit(0);
     }, 0);
   },

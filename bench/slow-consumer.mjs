@@ -1,0 +1,105 @@
+// Memory with a slow consumer: about 1 GB of WAL (500 transactions × 1,000 rows × 2 KB) streamed
+// through the pipeline into a consumer that takes 40 ms per transaction, slower than the walsender.
+// The client samples its RSS; memory is flat when nothing grows after warm-up, which takes flow
+// control: the source must stop reading while the consumer is behind.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { sql } from './lib/server.mjs';
+
+const require = createRequire(import.meta.url);
+const TXS = 500;
+const ROWS = 1000;
+const DELAY_MS = 40;
+const RSS_LIMIT_MB = 1536; // stop a client that is clearly not flat before it hurts the machine
+
+export async function runSlowConsumer(server) {
+  const db = await sql(server.url);
+  await db.query('CREATE TABLE bench_slow (id bigserial PRIMARY KEY, payload text NOT NULL)');
+  await db.query('CREATE PUBLICATION pub_slow FOR TABLE bench_slow');
+  await db.query(`SELECT pg_create_logical_replication_slot('bench_slow', 'pgoutput')`);
+  const before = (await db.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
+  await db.query(
+    `DO $$ BEGIN FOR t IN 1..${TXS} LOOP INSERT INTO bench_slow (payload) SELECT (SELECT string_agg(md5(g::text || ':' || j || ':' || t), '') FROM generate_series(1, 64) j) FROM generate_series(1, ${ROWS}) g; COMMIT; END LOOP; END $$`,
+  );
+  const endLsn = (await db.query('SELECT pg_current_wal_insert_lsn() AS l')).rows[0].l;
+  const walBytes = Number((await db.query('SELECT pg_wal_lsn_diff($1, $2)::bigint AS d', [endLsn, before])).rows[0].d);
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ url: server.url, slot: 'bench_slow', publication: 'pub_slow', endLsn })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+  await new Promise((r) => child.once('close', r));
+  await db.query(`SELECT pg_drop_replication_slot('bench_slow')`);
+  await db.query('DROP TABLE bench_slow');
+  await db.end();
+  const r = { walBytes, delayMsPerTx: DELAY_MS, ...JSON.parse(line) };
+  const n = r.samples.length;
+  const warm = r.samples.slice(0, Math.max(1, Math.floor(n / 5)));
+  const rest = r.samples.slice(Math.floor(n / 5));
+  r.warmupPeakMB = Math.max(...warm);
+  r.afterWarmupPeakMB = Math.max(...rest);
+  r.lastMB = r.samples[n - 1];
+  r.growthMB = r.afterWarmupPeakMB - r.warmupPeakMB;
+  console.log(`\n## slow consumer: ${(walBytes / 2 ** 30).toFixed(2)} GB of WAL, ${DELAY_MS} ms per transaction [${r.pipeline}]`);
+  console.log(
+    r.aborted
+      ? `  stopped at ${r.afterWarmupPeakMB.toFixed(0)} MB RSS after ${r.transactions} of ${TXS} transactions: memory grows with the backlog`
+      : `  RSS after warm-up ${r.warmupPeakMB.toFixed(0)} MB, peak afterwards ${r.afterWarmupPeakMB.toFixed(0)} MB (growth ${r.growthMB.toFixed(0)} MB), ${r.transactions} transactions in ${(r.ms / 1000).toFixed(1)} s`,
+  );
+  return r;
+}
+
+function child(cfg) {
+  const ws = require('pg-walstream');
+  const ops = require('pg-walstream/operators');
+  const { Observable, concatMap, map, takeWhile, tap, timer } = require('rxjs');
+  const end = ws.Lsn.parse(cfg.endLsn).value;
+  const feedback = new ws.LsnFeedback();
+  const samples = [];
+  let transactions = 0;
+  const t0 = Date.now();
+  const report = (aborted) => {
+    console.log(JSON.stringify({ pipeline: FULL_PIPELINE ? 'full' : 'parsePgoutput+ack', aborted, transactions, ms: Date.now() - t0, samples }));
+    process.exit(0);
+  };
+  setInterval(() => {
+    const mb = process.memoryUsage.rss() / 2 ** 20;
+    samples.push(mb);
+    if (mb > RSS_LIMIT_MB) report(true);
+  }, 250);
+  const slow = (x) => timer(DELAY_MS).pipe(map(() => x));
+  const frames = ws
+    .logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, protoVersion: 1 })
+    .pipe(takeWhile((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value < end, true));
+  // ---- pipeline switch: as in clients/walstream.mjs ----
+  const FULL_PIPELINE = typeof ops.bufferTransaction === 'function' && typeof ops.ackOnCommit === 'function';
+  const pipeline = FULL_PIPELINE
+    ? frames.pipe(ops.parsePgoutput(), ops.bufferTransaction(), concatMap(slow), tap(() => transactions++), ops.ackOnCommit(feedback))
+    : frames.pipe(
+        ops.parsePgoutput(),
+        // Until bufferTransaction() lands: the same job in a few lines, each transaction's changes in an array.
+        (source) =>
+          new Observable((sub) => {
+            let changes = [];
+            return source.subscribe({
+              next(m) {
+                if (m.type === 'insert' || m.type === 'update' || m.type === 'delete') changes.push(m);
+                else if (m.type === 'commit') {
+                  sub.next({ endLsn: m.endLsn, changes });
+                  changes = [];
+                }
+              },
+              error: (e) => sub.error(e),
+              complete: () => sub.complete(),
+            });
+          }),
+        concatMap(slow),
+        tap((tx) => {
+          transactions++;
+          feedback.acknowledge(tx.endLsn);
+        }),
+      );
+  // ---- end of switch ----
+  pipeline.subscribe({ error: (err) => (console.error(err), process.exit(1)), complete: () => report(false) });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) child(JSON.parse(process.argv[2]));
