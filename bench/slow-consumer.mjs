@@ -12,7 +12,8 @@ const require = createRequire(import.meta.url);
 const TXS = 500;
 const ROWS = 1000;
 const DELAY_MS = 40;
-const RSS_LIMIT_MB = 1536; // stop a client that is clearly not flat before it hurts the machine
+const RSS_LIMIT_MB = 1536;
+const WARMUP_MS = 2000; // stop a client that is clearly not flat before it hurts the machine
 
 export async function runSlowConsumer(server) {
   const db = await sql(server.url);
@@ -32,18 +33,19 @@ export async function runSlowConsumer(server) {
   await db.query('DROP TABLE bench_slow');
   await db.end();
   const r = { walBytes, delayMsPerTx: DELAY_MS, ...JSON.parse(line) };
-  const n = r.samples.length;
-  const warm = r.samples.slice(0, Math.max(1, Math.floor(n / 5)));
-  const rest = r.samples.slice(Math.floor(n / 5));
-  r.warmupPeakMB = Math.max(...warm);
-  r.afterWarmupPeakMB = Math.max(...rest);
-  r.lastMB = r.samples[n - 1];
-  r.growthMB = r.afterWarmupPeakMB - r.warmupPeakMB;
+  // Warm-up: the first 2 s (connection, JIT, the first transactions). Flat: nothing grows after it
+  // by more than 16 MB. Samples are [ms since subscribe, RSS MB].
+  const at = (ms) => r.samples.find(([t]) => t >= ms)?.[1] ?? r.samples.at(-1)[1];
+  r.warmupMB = at(WARMUP_MS);
+  r.peakMB = Math.max(...r.samples.map(([, mb]) => mb));
+  r.growthMB = r.peakMB - r.warmupMB;
+  r.flat = !r.aborted && r.growthMB <= 16;
+  r.rssAtMB = Object.fromEntries([1, 2, 5, 10, 20].map((s) => [`${s}s`, at(s * 1000)]));
   console.log(`\n## slow consumer: ${(walBytes / 2 ** 30).toFixed(2)} GB of WAL, ${DELAY_MS} ms per transaction [${r.pipeline}]`);
   console.log(
-    r.aborted
-      ? `  stopped at ${r.afterWarmupPeakMB.toFixed(0)} MB RSS after ${r.transactions} of ${TXS} transactions: memory grows with the backlog`
-      : `  RSS after warm-up ${r.warmupPeakMB.toFixed(0)} MB, peak afterwards ${r.afterWarmupPeakMB.toFixed(0)} MB (growth ${r.growthMB.toFixed(0)} MB), ${r.transactions} transactions in ${(r.ms / 1000).toFixed(1)} s`,
+    `  RSS ${Object.entries(r.rssAtMB).map(([k, v]) => `${k} ${v.toFixed(0)} MB`).join(', ')}; peak ${r.peakMB.toFixed(0)} MB, ${r.growthMB.toFixed(0)} MB above the ${WARMUP_MS / 1000} s warm-up: ` +
+      (r.flat ? 'flat' : r.aborted ? `stopped at ${RSS_LIMIT_MB} MB after ${r.transactions} of ${TXS} transactions, grows with the backlog` : 'grows with the backlog') +
+      ` (${r.transactions} transactions in ${(r.ms / 1000).toFixed(1)} s)`,
   );
   return r;
 }
@@ -63,7 +65,7 @@ function child(cfg) {
   };
   setInterval(() => {
     const mb = process.memoryUsage.rss() / 2 ** 20;
-    samples.push(mb);
+    samples.push([Date.now() - t0, Math.round(mb)]);
     if (mb > RSS_LIMIT_MB) report(true);
   }, 250);
   const slow = (x) => timer(DELAY_MS).pipe(map(() => x));
