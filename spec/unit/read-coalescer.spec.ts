@@ -1,9 +1,9 @@
 import { ReadCoalescer } from '../../src/wire/read-coalescer';
 
 /** A socket stand-in that records pause/resume, and a clock the test moves. */
-function setup(pausedByUser = () => false) {
+function setup(pausedByUser = () => false, encrypted = false) {
   const calls: string[] = [];
-  const socket = { destroyed: false, pause: () => (calls.push('pause'), socket), resume: () => (calls.push('resume'), socket) };
+  const socket = { destroyed: false, encrypted, pause: () => (calls.push('pause'), socket), resume: () => (calls.push('resume'), socket) };
   let t = 1000;
   const clock = { now: () => t, advance: (ms: number) => (t += ms) };
   const c = new ReadCoalescer(socket as never, pausedByUser, clock.now);
@@ -52,6 +52,12 @@ describe('ReadCoalescer', () => {
   it('keeps reading while reads are large: more is already waiting', () => {
     const { calls, feed } = setup();
     feed(30, 40_000, 30);
+    expect(calls).toEqual([]);
+  });
+
+  it('never holds a TLS socket, whose chunks are decrypted records', () => {
+    const { calls, feed } = setup(() => false, true);
+    feed(300, 8192, 30);
     expect(calls).toEqual([]);
   });
 

@@ -30,7 +30,7 @@ export class ReadCoalescer {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly socket: Pick<Socket, 'pause' | 'resume' | 'destroyed'>,
+    private readonly socket: Pick<Socket, 'pause' | 'resume' | 'destroyed'> & { encrypted?: boolean },
     /** True while the connection's user (flow control) wants the socket paused. */
     private readonly pausedByUser: () => boolean,
     /** Clock in milliseconds; a parameter for tests. */
@@ -44,6 +44,10 @@ export class ReadCoalescer {
 
   /** Called for each chunk read during a COPY stream. */
   onRead(length: number): void {
+    // A TLS socket emits one decrypted record (at most 16 KB, often one server write) per 'data'
+    // event, so chunk sizes say nothing about what waits in the kernel: holding after each would
+    // cap the stream at a record per millisecond.
+    if (this.socket.encrypted === true) return;
     const now = this.now();
     if (now - this.windowStart >= WINDOW_MS) {
       // The window just ended counts only if it was the one right before this one.
