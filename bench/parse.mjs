@@ -41,8 +41,8 @@ export async function recordPgoutput(cfg) {
 export async function runParseBench(file) {
   const r = spawnSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`parse benchmark failed (${r.status})`);
-  const result = JSON.parse(r.stdout.trim().split('\n').pop());
-  console.log('\n## parse-only (recorded baseline pgoutput, in memory, one core, per CPU second)');
+  const result = { file, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
+  console.log(`\n## parse-only (recorded baseline pgoutput, in memory, one core, per CPU second; recording: ${file})`);
   for (const [k, v] of Object.entries(result.modes)) console.log(`  ${k.padEnd(34)} ${(v.insertsPerS / 1e6).toFixed(2)} M inserts/s (best of ${v.passes}; median ${(v.medianInsertsPerS / 1e6).toFixed(2)} M)`);
   console.log(`  every value vs pg-logical-replication: ${result.fullVsPglr.toFixed(2)}×`);
   return result;
