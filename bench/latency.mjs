@@ -64,7 +64,7 @@ function child(cfg) {
   // ---- pipeline switch: as in clients/walstream.mjs ----
   const FULL_PIPELINE = typeof ops.bufferTransaction === 'function' && typeof ops.ackOnCommit === 'function';
   const pipeline = FULL_PIPELINE
-    ? frames.pipe(ops.parsePgoutput(), ops.bufferTransaction(), tap((tx) => record(tx.commitTime)), ops.ackOnCommit(feedback))
+    ? frames.pipe(ops.parsePgoutput(), ops.bufferTransaction(), tap((e) => e.type === 'transaction' && record(e.commitTime)), ops.ackOnCommit(feedback))
     : frames.pipe(
         ops.parsePgoutput(),
         tap((m) => {

@@ -75,7 +75,7 @@ function child(cfg) {
   // ---- pipeline switch: as in clients/walstream.mjs ----
   const FULL_PIPELINE = typeof ops.bufferTransaction === 'function' && typeof ops.ackOnCommit === 'function';
   const pipeline = FULL_PIPELINE
-    ? frames.pipe(ops.parsePgoutput(), ops.bufferTransaction(), concatMap(slow), tap(() => transactions++), ops.ackOnCommit(feedback))
+    ? frames.pipe(ops.parsePgoutput(), ops.bufferTransaction(), concatMap(slow), tap((e) => e.type === 'transaction' && transactions++), ops.ackOnCommit(feedback))
     : frames.pipe(
         ops.parsePgoutput(),
         // Until bufferTransaction() lands: the same job in a few lines, each transaction's changes in an array.

@@ -31,9 +31,10 @@ const pipeline = FULL_PIPELINE
   ? frames.pipe(
       ops.parsePgoutput(),
       ops.bufferTransaction(),
-      tap((tx) => {
+      tap((e) => {
+        if (e.type !== 'transaction') return;
         transactions++;
-        for (const c of tx.changes) if (isDml(c.type)) events++;
+        for (const c of e.changes) if (isDml(c.type)) events++;
       }),
       ops.ackOnCommit(feedback),
     )
