@@ -51,8 +51,9 @@ export async function runSlowConsumer(server) {
 }
 
 function child(cfg) {
-  const ws = require('pg-walstream');
-  const ops = require('pg-walstream/operators');
+  const dist = process.env.WALSTREAM_DIST; // another build, for before/after comparisons
+  const ws = require(dist ? `${dist}/cjs/src/index.js` : 'pg-walstream');
+  const ops = require(dist ? `${dist}/cjs/operators/index.js` : 'pg-walstream/operators');
   const { Observable, concatMap, map, takeWhile, tap, timer } = require('rxjs');
   const end = ws.Lsn.parse(cfg.endLsn).value;
   const feedback = new ws.LsnFeedback();
