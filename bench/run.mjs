@@ -10,7 +10,7 @@
 // to bench/results/.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCENARIOS, startServer, sql, tablesOf } from './lib/server.mjs';
@@ -61,6 +61,14 @@ const CLIENTS = [
     supports: (s) => !s.options.streaming,
     command: (cfg) => [process.execPath, [join(here, 'clients/pglr.mjs'), JSON.stringify(cfg)]],
   },
+  // BENCH_COMPARE_DIST=<another build's dist/> adds that build as one more client (for example
+  // the library with a branch merged that is not on this one yet), measured in the same run.
+  process.env.BENCH_COMPARE_DIST && {
+    name: `pg-walstream (${process.env.BENCH_COMPARE_LABEL ?? 'compare'})`,
+    supports: () => true,
+    command: (cfg) => [process.execPath, [join(here, 'clients/walstream.mjs'), JSON.stringify(cfg)]],
+    env: { ...process.env, WALSTREAM_DIST: resolve(process.env.BENCH_COMPARE_DIST) },
+  },
 ].filter(Boolean);
 
 function machine() {
@@ -74,7 +82,7 @@ async function runScenario(server, db, name) {
   await db.query(`CREATE PUBLICATION ${pub} FOR TABLE ${tablesOf(s).join(', ')}`);
   const clients = CLIENTS.filter((c) => c.supports(s));
   const slots = [];
-  for (let r = 0; r < runs; r++) for (const c of clients) slots.push({ run: r, client: c, slot: `bench_${name.toLowerCase().replace(/\W/g, '_')}_${c.name.toLowerCase().replace(/\W/g, '_')}_${r}` });
+  for (let r = 0; r < runs; r++) clients.forEach((c, i) => slots.push({ run: r, client: c, slot: `bench_${name.toLowerCase().replace(/\W/g, '_')}_c${i}_${r}` }));
   const extra = name === 'baseline' ? ['bench_record', 'bench_profile'] : [];
   for (const x of [...slots.map((x) => x.slot), ...extra]) await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [x]);
 
@@ -97,7 +105,7 @@ async function runScenario(server, db, name) {
       const slot = slots.find((x) => x.run === r && x.client === c).slot;
       const cfg = { url: server.url, slot, publication: pub, endLsn, options: s.options };
       const [cmd, argv] = c.command(cfg);
-      const m = await measure(cmd, argv);
+      const m = await measure(cmd, argv, { env: c.env });
       const report = c.name === 'pg_recvlogical' ? { events: s.events } : JSON.parse(m.stdout.trim().split('\n').pop());
       if (report.events !== s.events) throw new Error(`${c.name} received ${report.events} DML events in ${name}, expected ${s.events}`);
       const sample = { wallS: m.wallS, cpuS: m.cpuS, userS: m.userS, sysS: m.sysS, maxRssMB: m.maxRssMB, eventsPerS: s.events / m.wallS, ...report };
