@@ -12,8 +12,7 @@ const require = createRequire(import.meta.url);
 const TXS = 500;
 const ROWS = 1000;
 const DELAY_MS = 40;
-const RSS_LIMIT_MB = 1536;
-const WARMUP_MS = 2000; // stop a client that is clearly not flat before it hurts the machine
+const RSS_LIMIT_MB = 1536; // stop a client that is clearly not flat before it hurts the machine
 
 export async function runSlowConsumer(server) {
   const db = await sql(server.url);
@@ -33,17 +32,21 @@ export async function runSlowConsumer(server) {
   await db.query('DROP TABLE bench_slow');
   await db.end();
   const r = { walBytes, delayMsPerTx: DELAY_MS, ...JSON.parse(line) };
-  // Warm-up: the first 2 s (connection, JIT, the first transactions). Flat: nothing grows after it
-  // by more than 16 MB. Samples are [ms since subscribe, RSS MB].
-  const at = (ms) => r.samples.find(([t]) => t >= ms)?.[1] ?? r.samples.at(-1)[1];
-  r.warmupMB = at(WARMUP_MS);
-  r.peakMB = Math.max(...r.samples.map(([, mb]) => mb));
-  r.growthMB = r.peakMB - r.warmupMB;
+  // Warm-up: the first quarter of the run (connection, JIT, and the flow-control window filling
+  // up). Flat: the peak after it is at most 16 MB above the peak during it. Samples: [ms, RSS MB].
+  const warmupMs = r.ms / 4;
+  const warm = r.samples.filter(([t]) => t <= warmupMs).map(([, mb]) => mb);
+  const after = r.samples.filter(([t]) => t > warmupMs).map(([, mb]) => mb);
+  r.warmupMs = Math.round(warmupMs);
+  r.warmupPeakMB = Math.max(...warm);
+  r.peakMB = Math.max(...warm, ...after);
+  r.growthMB = Math.max(...after) - r.warmupPeakMB;
   r.flat = !r.aborted && r.growthMB <= 16;
+  const at = (ms) => r.samples.find(([t]) => t >= ms)?.[1] ?? r.samples.at(-1)[1];
   r.rssAtMB = Object.fromEntries([1, 2, 5, 10, 20].map((s) => [`${s}s`, at(s * 1000)]));
   console.log(`\n## slow consumer: ${(walBytes / 2 ** 30).toFixed(2)} GB of WAL, ${DELAY_MS} ms per transaction [${r.pipeline}]`);
   console.log(
-    `  RSS ${Object.entries(r.rssAtMB).map(([k, v]) => `${k} ${v.toFixed(0)} MB`).join(', ')}; peak ${r.peakMB.toFixed(0)} MB, ${r.growthMB.toFixed(0)} MB above the ${WARMUP_MS / 1000} s warm-up: ` +
+    `  RSS ${Object.entries(r.rssAtMB).map(([k, v]) => `${k} ${v.toFixed(0)} MB`).join(', ')}; peak ${r.peakMB.toFixed(0)} MB; after the warm-up (${(r.warmupMs / 1000).toFixed(1)} s) ${r.growthMB.toFixed(0)} MB above its peak: ` +
       (r.flat ? 'flat' : r.aborted ? `stopped at ${RSS_LIMIT_MB} MB after ${r.transactions} of ${TXS} transactions, grows with the backlog` : 'grows with the backlog') +
       ` (${r.transactions} transactions in ${(r.ms / 1000).toFixed(1)} s)`,
   );
