@@ -49,6 +49,21 @@ describe('ReadCoalescer', () => {
     expect(calls).toEqual([]);
   });
 
+  it('keeps holding through one quiet window and stops after two', () => {
+    const { calls, feed } = setup();
+    const pauses = () => calls.filter((c) => c === 'pause').length;
+    feed(200, 800, 20); // two busy windows: bulk
+    expect(pauses()).toBe(1);
+    jest.advanceTimersByTime(1);
+    feed(10, 800, 10); // 8 KB: a quiet window (its first read still closes the second busy one)
+    jest.advanceTimersByTime(1);
+    feed(10, 800, 10); // its first read closes the first quiet window: still holding
+    expect(pauses()).toBe(3);
+    jest.advanceTimersByTime(1);
+    feed(10, 800, 10); // its first read closes the second quiet window in a row: no more holds
+    expect(pauses()).toBe(3);
+  });
+
   it('keeps reading while reads are large: more is already waiting', () => {
     const { calls, feed } = setup();
     feed(30, 40_000, 30);

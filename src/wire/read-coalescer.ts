@@ -14,12 +14,13 @@ const LARGE_READ = 32 * 1024;
  *
  * A client that keeps up with the walsender wakes for every few messages: on the baseline
  * benchmark that was about 45,000 reads of 760 bytes for 71 MB, and those wakeups (syscalls, libuv
- * and stream machinery, one buffer per read) cost more CPU than decoding the messages. While data
- * arrives at 6.4 MB/s or more for two 10 ms windows in a row, a small read is followed by a pause of
- * about a millisecond, so that the next read takes what has accumulated (up to 64 KB). Below that
- * rate (a live stream of 5,000 small transactions per second is about 1 MB/s), and for the one busy
- * window that follows a stall of the event loop, reads are never held and latency is untouched; in
- * bulk a hold adds at most about a millisecond (plus timer slack) to a message's delivery.
+ * and stream machinery, one buffer per read) cost more CPU than decoding the messages. Once data
+ * has arrived at 6.4 MB/s or more for two 10 ms windows in a row, and until two windows in a row
+ * bring less, a small read is followed by a pause of about a millisecond, so that the next read
+ * takes what has accumulated (up to 64 KB). Below that rate (a live stream of 5,000 small
+ * transactions per second is about 1 MB/s), and for the one busy window that follows a stall of the
+ * event loop, reads are never held and latency is untouched; in bulk a hold adds at most about a
+ * millisecond (plus timer slack) to a message's delivery.
  * @internal
  */
 export class ReadCoalescer {
@@ -27,6 +28,10 @@ export class ReadCoalescer {
   private windowBytes = 0;
   /** Busy windows in a row, up to the one before the current window. */
   private busyWindows = 0;
+  /** Quiet windows in a row, up to the one before the current window. */
+  private quietWindows = 0;
+  /** Holding small reads: entered after two busy windows in a row, left after two quiet ones. */
+  private bulk = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -50,15 +55,24 @@ export class ReadCoalescer {
     if (this.socket.encrypted === true) return;
     const now = this.now();
     if (now - this.windowStart >= WINDOW_MS) {
-      // The window just ended counts only if it was the one right before this one.
-      const busy = now - this.windowStart < 2 * WINDOW_MS && this.windowBytes >= BULK_BYTES;
-      this.busyWindows = busy ? this.busyWindows + 1 : 0;
+      // A gap of more than a window without reads is quiet enough to leave bulk mode at once.
+      const gap = now - this.windowStart >= 2 * WINDOW_MS;
+      if (!gap && this.windowBytes >= BULK_BYTES) {
+        this.busyWindows++;
+        this.quietWindows = 0;
+      } else {
+        this.busyWindows = 0;
+        this.quietWindows = gap ? 2 : this.quietWindows + 1;
+      }
+      if (this.quietWindows >= 2) this.bulk = false;
       this.windowStart = now;
       this.windowBytes = 0;
     }
     this.windowBytes += length;
-    if (this.timer !== undefined || length >= LARGE_READ) return;
-    if (this.busyWindows < 2 && !(this.busyWindows === 1 && this.windowBytes >= BULK_BYTES)) return;
+    // Hysteresis: one busy window (a stall's backlog) does not start holding, and one quiet window
+    // (the walsender busy elsewhere for a moment) does not stop it.
+    if (this.busyWindows >= 2 || (this.busyWindows === 1 && this.windowBytes >= BULK_BYTES)) this.bulk = true;
+    if (!this.bulk || this.timer !== undefined || length >= LARGE_READ) return;
     this.socket.pause();
     // Not unref'd: a paused socket does not keep the event loop alive, so this timer must.
     this.timer = setTimeout(() => this.release(), HOLD_MS);
