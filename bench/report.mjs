@@ -2,6 +2,7 @@
 // Prints the Markdown tables of docs/benchmarks.md from a results file.
 //   node bench/report.mjs [bench/results/latest.json]
 import { readFileSync } from 'node:fs';
+import { judge } from './slow-consumer.mjs';
 
 const r = JSON.parse(readFileSync(process.argv[2] ?? new URL('./results/latest.json', import.meta.url), 'utf8'));
 const f = (x, d = 2) => (x === undefined ? '–' : x.toFixed(d));
@@ -30,8 +31,8 @@ if (r.latency) {
   console.log(`\nLatency at ${l.targetTxPerS} tx/s (achieved ${Math.round(l.achievedTxPerS)}), ${l.measured} transactions after warm-up: p50 ${f(l.p50Ms, 3)} ms, p90 ${f(l.p90Ms, 3)} ms, p99 ${f(l.p99Ms, 3)} ms, max ${f(l.maxMs, 1)} ms [${l.pipeline}].`);
 }
 if (r.slowConsumer) {
-  const s = r.slowConsumer;
-  console.log(`\nSlow consumer (${f(s.walBytes / 2 ** 30)} GB of WAL, ${s.delayMsPerTx} ms per transaction) [${s.pipeline}]: RSS ${Object.entries(s.rssAtMB).map(([t, mb]) => `${t} ${mb} MB`).join(', ')}; peak ${s.peakMB} MB, ${s.growthMB} MB above warm-up → ${s.flat ? 'flat' : 'grows'}.`);
+  const s = judge(r.slowConsumer); // the verdict of the current rule, also for older files
+  console.log(`\nSlow consumer (${f(s.walBytes / 2 ** 30)} GB of WAL, ${s.delayMsPerTx} ms per transaction) [${s.pipeline}]: RSS ${Object.entries(s.rssAtMB).map(([t, mb]) => `${t} ${mb} MB`).join(', ')}; peak ${s.peakMB} MB; second half ${s.growthMB} MB above the first half's peak → ${s.flat ? 'flat' : 'grows with the backlog'}.`);
 }
 if (r.profile) {
   console.log('\n| self time | function |');
