@@ -1,14 +1,29 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { PgoutputMessage } from '../src/pgoutput/messages';
 import { PgoutputDecoder } from '../src/pgoutput/decoder';
+import type { TypeOptions } from '../src/values/registry';
 import type { ReplicationFrame } from '../src/protocol/frames';
+
+/** Options of {@link parsePgoutput}. */
+export interface ParsePgoutputOptions {
+  /** How column values decode (see docs/types.md). Default: what `pg` returns. */
+  types?: TypeOptions;
+  /**
+   * Whether Stream Abort carries the abort LSN and time: pass `true` with `streaming: 'parallel'`
+   * (protocol 4), `false` otherwise, to have a truncated Stream Abort rejected. Left out, its form
+   * is told by its length (docs/protocol.md).
+   */
+  abortInfo?: boolean;
+}
 
 /**
  * Decodes the XLogData frames of a pgoutput stream into typed messages (protocol v1 to v4) and
  * drops keepalives, which the source has already answered.
  *
- * Each subscription gets its own decoder, whose relation cache fills from the stream's Relation
- * messages. A frame that cannot be decoded errors the Observable with a `ParseError` naming the
+ * Each subscription gets its own decoder, whose relation and type caches fill from the stream's
+ * Relation and Type messages. `options.types` sets how rows decode column values (int8 as bigint,
+ * timestamps as exact strings, parsers per type OID or name; see docs/types.md); values are decoded
+ * only when read. A frame that cannot be decoded errors the Observable with a `ParseError` naming the
  * tag, LSN and byte offset; no message is skipped silently.
  * Follows "Logical Replication Message Formats".
  *
@@ -16,12 +31,17 @@ import type { ReplicationFrame } from '../src/protocol/frames';
  * logicalReplication(options).pipe(
  *   parsePgoutput(),
  *   filter((m): m is InsertMessage => m.type === 'insert'),
- * ).subscribe((m) => console.log(m.relation.name, m.new.rawObject()));
+ * ).subscribe((m) => console.log(m.relation.name, m.new.toObject()));
+ *
+ * logicalReplication({ ...options, binary: true }).pipe(
+ *   parsePgoutput({ types: { int8: 'bigint', timestamps: 'string', parsers: { hstore: parseHstore } } }),
+ * );
  */
-export function parsePgoutput(): OperatorFunction<ReplicationFrame, PgoutputMessage> {
+export function parsePgoutput(options: ParsePgoutputOptions = {}): OperatorFunction<ReplicationFrame, PgoutputMessage> {
   return (source) =>
     new Observable<PgoutputMessage>((subscriber) => {
-      const decoder = new PgoutputDecoder();
+      // A registry per subscription: Type messages announce OIDs of the database this stream reads.
+      const decoder = new PgoutputDecoder({ types: options.types, abortInfo: options.abortInfo });
       return source.subscribe({
         next(frame) {
           if (frame.type !== 'xlogdata') return;

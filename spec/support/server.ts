@@ -10,19 +10,21 @@ export interface TestServer {
   url: string;
   /** The data directory, when the tests started the server themselves (so they may edit pg_hba.conf). */
   dataDir?: string;
+  /** The directory of this server's binaries (initdb, pg_ctl, postgres), when known: start another server of the same version with it. */
+  binDir?: string;
 }
 
 /** The default server: PG_TEST_URL, a testcontainer or embedded PostgreSQL 18. */
 export function defaultServer(): TestServer {
   const url = process.env.PG_TEST_URL;
   if (!url) throw new Error('PG_TEST_URL is not set: run the tests through jest, whose global setup starts a server');
-  return { label: 'default', url, dataDir: process.env.PG_TEST_DATADIR };
+  return { label: process.env.PG_TEST_VERSION ? `pg${process.env.PG_TEST_VERSION}` : 'default', url, dataDir: process.env.PG_TEST_DATADIR, binDir: process.env.PG_TEST_BINDIR };
 }
 
 /** Every server of this run: the default, and Debian's PostgreSQL 15 where installed. */
 export function allServers(): TestServer[] {
   const servers = [defaultServer()];
-  if (process.env.PG_TEST_URL_15) servers.push({ label: 'debian-15', url: process.env.PG_TEST_URL_15, dataDir: process.env.PG_TEST_DATADIR_15 });
+  if (process.env.PG_TEST_URL_15) servers.push({ label: 'debian-15', url: process.env.PG_TEST_URL_15, dataDir: process.env.PG_TEST_DATADIR_15, binDir: process.env.PG_TEST_BINDIR_15 });
   return servers;
 }
 
@@ -47,14 +49,29 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeout =
   }
 }
 
-/** Collects pgoutput messages up to and including the `n`th commit, then unsubscribes. */
+/**
+ * Collects pgoutput messages up to and including the `n`th commit of a transaction that carried
+ * something, then unsubscribes. Empty transactions do not count: PostgreSQL 14 sends Begin and
+ * Commit for every transaction, other tests' and DDL's included; 15+ skips them.
+ */
 export function untilCommits(n: number): OperatorFunction<PgoutputMessage, PgoutputMessage[]> {
   return (source) =>
     defer(() => {
       let commits = 0;
+      let empty = true;
       return source.pipe(
-        takeWhile((m) => !(m.type === 'commit' && ++commits === n), true),
+        takeWhile((m) => {
+          if (m.type === 'begin') empty = true;
+          else if (m.type !== 'commit') empty = false;
+          else if (!empty && ++commits === n) return false;
+          return true;
+        }, true),
         toArray(),
       );
     });
+}
+
+/** The messages without empty transactions (Begin then Commit), which PostgreSQL 14 sends for other sessions' work. */
+export function withoutEmptyTransactions(msgs: PgoutputMessage[]): PgoutputMessage[] {
+  return msgs.filter((m, i) => !(m.type === 'begin' && msgs[i + 1]?.type === 'commit') && !(m.type === 'commit' && msgs[i - 1]?.type === 'begin'));
 }

@@ -1,7 +1,7 @@
 import { firstValueFrom, takeWhile, tap, toArray } from 'rxjs';
 import { ReplicationClient } from '../control/client';
 import { type LocalServer, startEmbeddedPostgres } from '../embedded';
-import { messageToJson } from '../json';
+import { JSON_TYPE_OPTIONS, messageToJson } from '../json';
 import { resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
 import { LsnFeedback } from '../source/feedback';
@@ -37,7 +37,7 @@ export async function runDemo(write: (line: string) => void = (l) => process.std
     let commits = 0;
     const streamed = firstValueFrom(
       logicalReplication({ connectionString: server.url, slot: 'demo_slot', publications: 'demo_pub', feedback, statusInterval: 1000 }).pipe(
-        parsePgoutput(),
+        parsePgoutput({ types: JSON_TYPE_OPTIONS }),
         tap((msg) => write(`${JSON.stringify(messageToJson(msg))}\n`)),
         tap((msg) => msg.type === 'commit' && feedback.acknowledge(msg.endLsn)),
         takeWhile((msg) => !(msg.type === 'commit' && ++commits === WORKLOAD.length), true),

@@ -4,7 +4,9 @@ import { LsnFormatError } from '../errors';
 import { runDemo } from './demo';
 import { reportError } from './errors';
 import { openOutput } from './output';
+import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
+import { createSlotFrom, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
 function lsnArg(value: string): Lsn {
   try {
@@ -32,7 +34,7 @@ function stopSignal(): Promise<void> {
 
 export function buildProgram(): Command {
   const program = new Command('pg-walstream')
-    .description('Stream PostgreSQL logical replication (pgoutput) as decoded JSON lines')
+    .description('Stream PostgreSQL replication: logical changes as decoded JSON lines, physical WAL, base backups')
     .showHelpAfterError()
     .exitOverride((err) => {
       process.exit(err.exitCode);
@@ -41,14 +43,22 @@ export function buildProgram(): Command {
   program
     .command('stream')
     .description('stream a logical replication slot as JSON lines, like pg_recvlogical but decoded')
-    .option('-d, --dbname <url>', 'connection string (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE fill the gaps)')
+    .option('-d, --dbname <url>', 'connection string; libpq keywords such as sslmode, sslrootcert, sslcert, sslkey, channel_binding, require_auth go in its query (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ... and ~/.pgpass fill the gaps; see docs/security.md)')
     .requiredOption('-S, --slot <name>', 'replication slot')
     .requiredOption('-P, --publication <name>', 'publication (repeatable)', collect)
     .option('--create-slot', 'create the slot first (an existing permanent slot is reused)')
     .option('--temporary', 'with --create-slot: a temporary slot, dropped when the stream ends')
+    .option('--failover', 'with --create-slot: a failover slot, synchronized to standbys (PostgreSQL 17+)')
+    .addOption(new Option('--proto-version <n>', 'pgoutput protocol version: 1, 2, 3, 4 or auto (highest the server has)').argParser(protoVersionArg))
+    .option('--binary', 'column values in binary format (PostgreSQL 14+)')
+    .option('--messages', 'include pg_logical_emit_message messages (PostgreSQL 14+)')
+    .addOption(new Option('--streaming <mode>', 'stream large in-progress transactions (on: protocol 2+, parallel: protocol 4)').choices(['off', 'on', 'parallel']))
+    .option('--two-phase', 'decode prepared transactions at PREPARE (protocol 3+, PostgreSQL 15+); with --create-slot, a two-phase slot')
+    .addOption(new Option('--origin <origin>', 'none: only changes without a replication origin; any: all (PostgreSQL 16+)').choices(['none', 'any']))
     .option('-I, --start <lsn>', 'start position (default: where the slot is)', lsnArg)
     .option('-E, --endpos <lsn>', 'stop after the transaction that reaches this LSN', lsnArg)
     .option('-f, --output <file>', 'output file, or - for standard output', '-')
+    .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
     .action(async (opts) => {
       const output = openOutput(opts.output);
@@ -57,10 +67,12 @@ export function buildProgram(): Command {
           connectionString: opts.dbname,
           slot: opts.slot,
           publications: opts.publication,
-          createSlot: opts.createSlot ? { temporary: Boolean(opts.temporary) } : undefined,
+          ...pgoutputOptionsFrom(opts),
+          createSlot: createSlotFrom(opts),
           startLsn: opts.start,
           endpos: opts.endpos,
           statusInterval: opts.statusInterval,
+          raw: Boolean(opts.raw),
           output,
           stopSignal: stopSignal(),
         });
@@ -77,6 +89,7 @@ export function buildProgram(): Command {
       process.exitCode = await runDemo();
     });
 
+  registerPhysicalCommands(program, stopSignal, lsnArg);
   return program;
 }
 

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { messageToJson } from '../json';
+import { JSON_TYPE_OPTIONS, messageToJson } from '../json';
 import { Lsn } from '../lsn';
 import { PgoutputDecoder } from '../pgoutput/decoder';
 import type { PgoutputMessage } from '../pgoutput/messages';
@@ -15,7 +15,9 @@ export interface StreamCommandOptions extends LogicalReplicationOptions {
   output: Writable;
   /** Resolves to stop cleanly (Ctrl-C). */
   stopSignal?: Promise<void>;
-  /** Turns a message into the printed object. Default: messageToJson. */
+  /** Print column values as sent (text, or base64 for binary) instead of typed values. */
+  raw?: boolean;
+  /** Turns a message into the printed object. Default: messageToJson (typed values, or raw with `raw`). */
   format?: (msg: PgoutputMessage) => unknown;
 }
 
@@ -42,8 +44,10 @@ function endOf(msg: PgoutputMessage): Lsn | undefined {
  */
 export function runStream(options: StreamCommandOptions): Promise<void> {
   const feedback = options.feedback ?? new LsnFeedback();
-  const decoder = new PgoutputDecoder();
-  const format = options.format ?? messageToJson;
+  // With streaming = parallel every Stream Abort carries its abort LSN and time.
+  const decoder = new PgoutputDecoder({ types: JSON_TYPE_OPTIONS, abortInfo: options.streaming === 'parallel' ? true : undefined });
+  const raw = options.raw === true;
+  const format = options.format ?? ((msg: PgoutputMessage) => messageToJson(msg, { raw }));
   const endpos = options.endpos;
   let inTransaction = false;
   let pending: Promise<void> = Promise.resolve();
@@ -74,11 +78,17 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         if (endpos !== undefined && !inTransaction && frame.walEnd.value >= endpos.value) finish();
         return;
       }
+      // A transaction (or message) that starts past endpos is not written, as pg_recvlogical -E does;
+      // otherwise it would depend on whether a keepalive came first.
+      if (endpos !== undefined && !inTransaction && frame.walStart.value > endpos.value) return finish();
       const msg = decoder.decode(frame.data, frame.walStart);
       if (msg.type === 'begin' || msg.type === 'beginPrepare') inTransaction = true;
       const line = `${JSON.stringify(format(msg))}\n`;
       const end = endOf(msg);
       pending = pending.then(() => writeAsync(options.output, line));
+      // A non-transactional message is done once written; acknowledging it keeps a stream of
+      // heartbeats from holding the slot (and the source's flow-control window) forever.
+      if (msg.type === 'message' && !msg.transactional) pending = pending.then(() => feedback.acknowledge(msg.messageLsn));
       if (end !== undefined) {
         inTransaction = false;
         pending = pending.then(() => feedback.acknowledge(end));

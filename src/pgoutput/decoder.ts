@@ -8,6 +8,7 @@ import type {
   StreamAbortMessage,
 } from './messages';
 import { Row, skipTuple } from './row';
+import { type TypeOptions, TypeRegistry } from '../values/registry';
 
 /** A data type named by a Type message. */
 export interface TypeInfo {
@@ -18,6 +19,22 @@ export interface TypeInfo {
 
 const REPLICA_IDENTITIES = new Set(['d', 'n', 'f', 'i']);
 
+/** Options of a {@link PgoutputDecoder}. */
+export interface PgoutputDecoderOptions {
+  /**
+   * How rows decode column values: options for a new {@link TypeRegistry}, or a registry to use
+   * (it learns this stream's Type messages). Default: `pg`'s defaults.
+   */
+  types?: TypeOptions | TypeRegistry;
+  /**
+   * Whether Stream Abort carries the abort LSN and time: true with protocol 4 and
+   * `streaming: 'parallel'`, false otherwise. Left undefined, the decoder tells by the message's
+   * length, which also accepts the Stream Abort PostgreSQL 18 has been reported to send on any
+   * protocol version; set it to have a truncated abort rejected rather than read as the short form.
+   */
+  abortInfo?: boolean;
+}
+
 /**
  * Decodes pgoutput messages, protocol versions 1 to 4, keeping the state the protocol implies:
  * the relation and type caches, and whether a streamed block is open (where messages carry an xid).
@@ -25,18 +42,28 @@ const REPLICA_IDENTITIES = new Set(['d', 'n', 'f', 'i']);
  * Use one decoder per replication stream.
  *
  * @example
- * const decoder = new PgoutputDecoder();
+ * const decoder = new PgoutputDecoder({ types: { int8: 'bigint' } });
  * const msg = decoder.decode(frame.data, frame.walStart);
  */
 export class PgoutputDecoder {
+  /** Parsers for column values, shared by every Row this decoder builds. */
+  readonly typeRegistry: TypeRegistry;
   /** Relations by OID, as the latest Relation message described them. */
   readonly relations = new Map<number, RelationInfo>();
   /** Types announced by Type messages, by OID. */
   readonly types = new Map<number, TypeInfo>();
   private inStream = false;
+  private topXid: number | undefined;
   private lastLsn = Lsn.ZERO;
   private readonly c = new Cursor();
   private readonly tupleError = { offset: 0 };
+
+  private readonly abortInfo: boolean | undefined;
+
+  constructor(options: PgoutputDecoderOptions = {}) {
+    this.typeRegistry = options.types instanceof TypeRegistry ? options.types : new TypeRegistry(options.types);
+    this.abortInfo = options.abortInfo;
+  }
 
   /** True between Stream Start and Stream Stop. */
   get streaming(): boolean {
@@ -77,14 +104,15 @@ export class PgoutputDecoder {
         const t: TypeInfo = { oid: c.u32('type OID'), schema: c.cstring('type namespace'), name: c.cstring('type name') };
         c.done();
         this.types.set(t.oid, t);
-        return { type: 'type', lsn, xid, inStream: this.inStream, typeOid: t.oid, schema: t.schema, name: t.name };
+        this.typeRegistry.announce(t);
+        return { type: 'type', lsn, xid, inStream: this.inStream, topXid: this.topXid, typeOid: t.oid, schema: t.schema, name: t.name };
       }
       case 0x49: {
         // I
         const xid = this.streamXid();
         const relation = this.relationFor(c.u32('relation OID'));
         this.expect(0x4e, 'N');
-        msg = { type: 'insert', lsn, xid, inStream: this.inStream, relation, new: this.tuple(relation) };
+        msg = { type: 'insert', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, new: this.tuple(relation) };
         break;
       }
       case 0x55: {
@@ -98,7 +126,7 @@ export class PgoutputDecoder {
         else if (marker === 0x4f) old = this.tuple(relation);
         if (key !== undefined || old !== undefined) marker = c.u8('tuple marker');
         if (marker !== 0x4e) throw c.error(`expected tuple marker 'N', found ${JSON.stringify(String.fromCharCode(marker))}`, c.offset - 1);
-        msg = { type: 'update', lsn, xid, inStream: this.inStream, relation, key, old, new: this.tuple(relation) };
+        msg = { type: 'update', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, key, old, new: this.tuple(relation) };
         break;
       }
       case 0x44: {
@@ -108,7 +136,7 @@ export class PgoutputDecoder {
         const marker = c.u8('tuple marker');
         if (marker !== 0x4b && marker !== 0x4f) throw c.error(`expected tuple marker 'K' or 'O', found ${JSON.stringify(String.fromCharCode(marker))}`, c.offset - 1);
         const row = this.tuple(relation);
-        msg = { type: 'delete', lsn, xid, inStream: this.inStream, relation, key: marker === 0x4b ? row : undefined, old: marker === 0x4f ? row : undefined };
+        msg = { type: 'delete', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation, key: marker === 0x4b ? row : undefined, old: marker === 0x4f ? row : undefined };
         break;
       }
       case 0x54: {
@@ -119,7 +147,7 @@ export class PgoutputDecoder {
         if (count > c.remaining / 4) throw c.error(`relation count ${count} exceeds the frame`);
         const relations: RelationInfo[] = [];
         for (let i = 0; i < count; i++) relations.push(this.relationFor(c.u32('relation OID')));
-        msg = { type: 'truncate', lsn, xid, inStream: this.inStream, relations, cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0 };
+        msg = { type: 'truncate', lsn, xid, inStream: this.inStream, topXid: this.topXid, relations, cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0 };
         break;
       }
       case 0x4d: {
@@ -129,7 +157,7 @@ export class PgoutputDecoder {
         const messageLsn = c.lsnField('message LSN');
         const prefix = c.cstring('prefix');
         const content = c.bytes(c.i32('content length'), 'content');
-        msg = { type: 'message', lsn, xid, inStream: this.inStream, transactional: (flags & 1) !== 0, messageLsn, prefix, content };
+        msg = { type: 'message', lsn, xid, inStream: this.inStream, topXid: this.topXid, transactional: (flags & 1) !== 0, messageLsn, prefix, content };
         break;
       }
       case 0x53: {
@@ -138,11 +166,13 @@ export class PgoutputDecoder {
         const first = c.u8('first segment');
         c.done();
         this.inStream = true;
+        this.topXid = xid;
         return { type: 'streamStart', lsn, xid, firstSegment: first === 1 };
       }
       case 0x45: // E
         c.done();
         this.inStream = false;
+        this.topXid = undefined;
         return { type: 'streamStop', lsn };
       case 0x63: // c
         msg = { type: 'streamCommit', lsn, xid: c.u32('xid'), flags: c.u8('flags'), commitLsn: c.lsnField('commit LSN'), endLsn: c.lsnField('end LSN'), commitTime: c.time('commit time') };
@@ -214,8 +244,8 @@ export class PgoutputDecoder {
     const identity = String.fromCharCode(c.u8('replica identity'));
     if (!REPLICA_IDENTITIES.has(identity)) throw c.error(`unknown replica identity ${JSON.stringify(identity)}`, c.offset - 1);
     const count = c.i16('column count');
-    // Each column takes at least 11 bytes: flags, an empty name, type OID, type modifier.
-    if (count < 0 || count * 11 > c.remaining) throw c.error(`column count ${count} exceeds the frame`, c.offset - 2);
+    // Each column takes at least 10 bytes: flags, an empty name's NUL, type OID, type modifier.
+    if (count < 0 || count * 10 > c.remaining) throw c.error(`column count ${count} exceeds the frame`, c.offset - 2);
     const columns: Column[] = [];
     const keyColumns: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -225,7 +255,7 @@ export class PgoutputDecoder {
       if (col.isKey) keyColumns.push(col.name);
     }
     const relation: RelationInfo = { oid, schema, name, replicaIdentity: identity as ReplicaIdentity, columns, keyColumns };
-    return { type: 'relation', lsn, xid, inStream: this.inStream, relation };
+    return { type: 'relation', lsn, xid, inStream: this.inStream, topXid: this.topXid, relation };
   }
 
   private tuple(relation: RelationInfo): Row {
@@ -241,15 +271,15 @@ export class PgoutputDecoder {
       throw c.error(end === -1 ? 'frame ends inside TupleData' : `unknown TupleData kind ${JSON.stringify(String.fromCharCode(c.buf[at]))}`, at);
     }
     c.pos = end;
-    return new Row(relation, c.buf, start, count);
+    return new Row(relation, c.buf, start, count, this.typeRegistry);
   }
 
   private streamAbort(lsn: Lsn): StreamAbortMessage {
     const c = this.c;
     const xid = c.u32('xid');
     const subXid = c.u32('subtransaction xid');
-    // Protocol v4 with streaming = parallel adds abort LSN and time; their presence shows in the length.
-    const parallel = c.remaining >= 16;
+    // Protocol v4 with streaming = parallel adds abort LSN and time (proto.c, logicalrep_write_stream_abort).
+    const parallel = this.abortInfo ?? c.remaining >= 16;
     return { type: 'streamAbort', lsn, xid, subXid, abortLsn: parallel ? c.lsnField('abort LSN') : undefined, abortTime: parallel ? c.time('abort time') : undefined };
   }
 }

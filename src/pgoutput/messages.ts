@@ -18,10 +18,20 @@ interface MessageBase {
 
 /** Messages that may appear inside a streamed transaction block (protocol v2+) carry its xid. */
 interface StreamableBase extends MessageBase {
-  /** The transaction's xid, present only between Stream Start and Stream Stop. */
+  /**
+   * The xid the server wrote on the message: present only between Stream Start and Stream Stop.
+   * It is the xid of the (sub)transaction that made the change, so inside a subtransaction it is
+   * the subtransaction's, not the streamed transaction's; see `topXid`.
+   */
   readonly xid: number | undefined;
   /** True between Stream Start and Stream Stop, where blocks of several transactions interleave. */
   readonly inStream: boolean;
+  /**
+   * The streamed top-level transaction the message belongs to: the xid of the Stream Start that
+   * opened the block, matched later by Stream Commit, Stream Prepare or Stream Abort. Group by this,
+   * not by `xid`. Undefined outside a stream block (the decoder always sets the key).
+   */
+  readonly topXid?: number;
 }
 
 /** A column of a published relation. */

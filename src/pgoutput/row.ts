@@ -1,3 +1,6 @@
+import { BinaryFormatError } from '../values/binary';
+import { ColumnValueError } from '../values/errors';
+import { TypeRegistry } from '../values/registry';
 import type { Column, RelationInfo } from './messages';
 
 /**
@@ -20,18 +23,25 @@ const K_BINARY = 0x62;
 
 const columnIndexes = new WeakMap<RelationInfo, Map<string, number>>();
 
+/** Rows built without a registry (tests, hand-made decoders) decode with the defaults. */
+const DEFAULT_TYPES = new TypeRegistry();
+
 /**
  * One tuple of an Insert, Update or Delete, bound to its relation's columns.
  *
  * Decoding is lazy: the decoder only checks the tuple's bounds, and the column offsets are found
  * on first access, so a pipeline that filters on the relation pays nothing for values it never reads.
- * The bytes are a view of the received frame and stay valid.
+ * A value is decoded each time {@link get} reads it, by the parsers of the stream's
+ * {@link TypeRegistry} (see docs/types.md). The bytes are a view of the received frame and stay valid.
+ *
+ * Iterating a row gives `[name, value]` pairs in column order, so `new Map(row)` and
+ * `Object.fromEntries(row)` work.
  *
  * @example
- * if (msg.type === 'insert') console.log(msg.new.raw('id'), msg.new.isNull('note'));
+ * if (msg.type === 'insert') console.log(msg.new.get('id'), msg.new.toObject());
  */
-export class Row {
-  private offsets: Int32Array | undefined;
+export class Row implements Iterable<[string, unknown]> {
+  private offsets: number[] | undefined;
 
   /** @internal Built by the decoder, which has checked that `buf[start, end)` holds `count` columns. */
   constructor(
@@ -39,6 +49,7 @@ export class Row {
     private readonly buf: Buffer,
     private readonly start: number,
     readonly length: number,
+    private readonly types: TypeRegistry = DEFAULT_TYPES,
   ) {}
 
   get columns(): readonly Column[] {
@@ -86,6 +97,47 @@ export class Row {
     return kind === K_TEXT ? this.buf.toString('utf8', s, e) : this.buf.subarray(s, e);
   }
 
+  /**
+   * The column's value as a JavaScript value: `null` for SQL NULL, {@link UNCHANGED_TOAST} for a
+   * TOASTed value the server did not send, otherwise the value parsed for its type (text or binary
+   * format alike; a binary value of a type without a reader is a `BinaryValue`).
+   * @throws {RangeError} for a column the relation does not have.
+   * @throws {ColumnValueError} when the value's bytes do not fit its type, or a user parser throws.
+   */
+  get(column: string | number): unknown {
+    const o = this.table();
+    const i = this.indexOf(column);
+    const at = i * 3;
+    const kind = o[at];
+    if (kind === K_NULL) return null;
+    if (kind === K_TOAST) return UNCHANGED_TOAST;
+    const s = o[at + 1];
+    const e = s + o[at + 2];
+    const oid = this.relation.columns[i].typeOid;
+    try {
+      return kind === K_TEXT ? this.types.text(oid)(this.buf.toString('utf8', s, e)) : this.types.binary(oid)(this.buf.subarray(s, e));
+    } catch (err) {
+      const r = this.relation;
+      const location = { schema: r.schema, table: r.name, column: r.columns[i].name, typeOid: oid };
+      const what = err instanceof BinaryFormatError ? err.message : `the ${kind === K_TEXT ? 'text' : 'binary'} parser failed: ${err instanceof Error ? err.message : String(err)}`;
+      throw new ColumnValueError(location, what, { cause: err });
+    }
+  }
+
+  /** Every column's value by name, decoded as {@link get} does. */
+  toObject(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const cols = this.relation.columns;
+    for (let i = 0; i < this.length; i++) out[cols[i].name] = this.get(i);
+    return out;
+  }
+
+  /** `[name, value]` pairs in column order. */
+  *[Symbol.iterator](): Iterator<[string, unknown]> {
+    const cols = this.relation.columns;
+    for (let i = 0; i < this.length; i++) yield [cols[i].name, this.get(i)];
+  }
+
   /** The raw bytes of a text or binary value, `null` otherwise. */
   bytes(column: string | number): Buffer | null {
     const o = this.table();
@@ -102,22 +154,28 @@ export class Row {
   }
 
   /** The offsets table: [kind, start, length] for each column, found on first use. */
-  private table(): Int32Array {
+  private table(): number[] {
     return this.offsets ?? (this.offsets = this.scan());
   }
 
-  private scan(): Int32Array {
-    const out = new Int32Array(this.length * 3);
+  private scan(): number[] {
+    // A plain array of small integers allocates faster than an Int32Array; the decoder has checked
+    // every length against the frame, so the big-endian lengths are read without bounds checks.
+    const n = this.length;
+    const out: number[] = new Array(n * 3);
     const buf = this.buf;
     let pos = this.start;
-    for (let i = 0; i < this.length; i++) {
+    for (let i = 0; i < n; i++) {
       const kind = buf[pos++];
       out[i * 3] = kind;
       if (kind === K_TEXT || kind === K_BINARY) {
-        const len = buf.readInt32BE(pos);
+        const len = ((buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]) >>> 0;
         out[i * 3 + 1] = pos + 4;
         out[i * 3 + 2] = len;
         pos += 4 + len;
+      } else {
+        out[i * 3 + 1] = 0;
+        out[i * 3 + 2] = 0;
       }
     }
     return out;

@@ -6,7 +6,9 @@ import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdat
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
+import { endCopyBoth } from './copy-both';
 import { LsnFeedback } from './feedback';
+import { type FlowControlOptions, FlowWindow } from './flow-control';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
 
 /** Options of {@link logicalReplication}. */
@@ -20,7 +22,11 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
   startLsn?: Lsn | string;
   /** Where the consumer acknowledges finished work; reported as flushed and applied. Default: a fresh one. */
   feedback?: LsnFeedback;
-  /** Milliseconds between standby status updates, sent whether or not data flows. Default 10000. */
+  /**
+   * Milliseconds between standby status updates, sent whether or not data flows, and also while
+   * flow control has paused reading. Default 10000, and never more than a third of the server's
+   * `wal_sender_timeout` (read with SHOW on connect), so a paused stream is not timed out.
+   */
   statusInterval?: number;
   /**
    * When everything received has been acknowledged, confirm up to a primary keepalive's WAL end.
@@ -38,6 +44,21 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    * silently skipping the WAL written in between.
    */
   createSlot?: boolean | CreateLogicalSlotOptions;
+  /**
+   * Flow control: stop reading from the socket while too much finished work is unacknowledged, so
+   * that TCP and the server's WAL hold the backlog of a slow consumer instead of our heap; resume
+   * once acknowledgments bring it down to half. Counts finished transactions (Commit, Stream
+   * Commit, Prepare, Commit/Rollback Prepared) and non-transactional messages, never a transaction
+   * still being received, so one transaction larger than the window cannot deadlock.
+   * Standby status updates keep going on the `statusInterval` timer while reading is paused (at
+   * least every third of `wal_sender_timeout`), so the walsender does not time the stream out.
+   * A consumer that never acknowledges (a `filter` before `ackOnCommit`, say) stalls the stream
+   * once the window is full.
+   *
+   * Default: `{ maxPendingTransactions: 1000, maxPendingBytes: 64 MiB }` when you pass `feedback`
+   * (someone acknowledges), `false` (off) when you don't.
+   */
+  flowControl?: FlowControlOptions | false;
 }
 
 // Teardowns still under way, per slot: a new subscription waits for the old walsender to let go of
@@ -76,6 +97,12 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     let received = Lsn.ZERO; // highest position of data received
     let idleConfirmed = Lsn.ZERO;
     let serverEnded: (() => void) | undefined;
+    const flowOptions = options.flowControl ?? (options.feedback === undefined ? false : {});
+    const flow = flowOptions === false ? undefined : new FlowWindow(flowOptions);
+    // Acknowledgments reopen the flow-control window.
+    const ackSubscription = flow === undefined ? undefined : feedback.acknowledged$.subscribe((lsn) => {
+      if (flow.onAcknowledged(lsn) && !done) conn?.resume();
+    });
 
     const sendStatus = (replyRequested = false) => {
       if (conn === undefined || !streaming) return;
@@ -97,6 +124,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     const cleanup = () => {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
+      ackSubscription?.unsubscribe();
     };
 
     const run = async () => {
@@ -107,6 +135,11 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
         await conn.end();
         return;
       }
+      // While flow control pauses reading we never see a keepalive asking for a reply, so the
+      // timer alone must keep the walsender's wal_sender_timeout from expiring.
+      const senderTimeout = await walSenderTimeout(conn);
+      const interval = senderTimeout > 0 ? Math.min(statusInterval, Math.max(100, Math.floor(senderTimeout / 3))) : statusInterval;
+      if (done) return;
       if (options.createSlot) await createSlot(conn, options.slot, options.createSlot === true ? {} : options.createSlot, feedback);
       if (done) return;
       const start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
@@ -114,6 +147,9 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       await conn.startCopy(sql, {
         onData(buf, s, e) {
           if (done) return;
+          // Data can arrive in the same chunk as CopyBothResponse, before startCopy's promise
+          // settles; a consumer that unsubscribes then must still send its final status update.
+          streaming = true;
           let frame: ReplicationFrame;
           try {
             frame = decodeReplicationFrame(buf, s, e);
@@ -123,6 +159,11 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
           if (frame.type === 'xlogdata') {
             if (frame.walEnd.value > written.value) written = frame.walEnd;
             if (frame.walStart.value > received.value) received = frame.walStart;
+            // Pause before handing the frame on: acknowledging it downstream may resume at once.
+            if (flow !== undefined) {
+              const wasPaused = flow.paused;
+              if (flow.onXLogData(frame.walStart, frame.data) && !wasPaused) conn?.pause();
+            }
           } else {
             if (confirmIdle && feedback.acknowledged.value >= received.value && frame.walEnd.value > idleConfirmed.value) {
               idleConfirmed = frame.walEnd;
@@ -148,7 +189,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       });
       if (done) return;
       streaming = true;
-      timer = setInterval(() => sendStatus(), statusInterval);
+      timer = setInterval(() => sendStatus(), interval);
       timer.unref();
     };
 
@@ -160,7 +201,8 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       cleanup();
       const c = conn;
       if (c === undefined) return; // connect still under way: run() closes it
-      const teardown = endStream(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
+      c.resume(); // read the server's end of stream even when flow control had paused reading
+      const teardown = endCopyBoth(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
         serverEnded = resolve;
       });
       closing.set(options.slot, teardown);
@@ -171,20 +213,17 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
   });
 }
 
-/** Sends a last status update and CopyDone, waits for the server to finish, then closes. Never rejects. */
-async function endStream(conn: PgConnection, streaming: boolean, sendStatus: () => void, timeout: number, onEnd: (resolve: () => void) => void): Promise<void> {
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** The server's `wal_sender_timeout` in milliseconds (0 = disabled); 0 when it cannot be read. */
+async function walSenderTimeout(conn: PgConnection): Promise<number> {
   try {
-    if (streaming && !conn.isClosed) {
-      sendStatus();
-      const ended = new Promise<void>((resolve) => onEnd(resolve));
-      conn.sendCopyDone();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([ended, conn.whenClosed(), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
-      clearTimeout(timer);
-    }
-    await conn.end();
-  } catch {
-    conn.destroy();
+    const [result] = await conn.query('SHOW wal_sender_timeout');
+    const m = /^(\d+)\s*(us|ms|s|min|h|d)?$/.exec(result?.rows[0]?.[0] ?? '');
+    return m === null ? 0 : Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 0);
+  } catch (err) {
+    if (err instanceof PgError) return 0; // a server or pooler that refuses SHOW here
+    throw err;
   }
 }
 

@@ -1,16 +1,32 @@
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigurationError } from '../errors';
 
+/** libpq's `sslmode`: how hard to insist on TLS and how much of the server certificate to check. */
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+/** libpq's `sslnegotiation`: `postgres` sends SSLRequest first; `direct` starts TLS at once (PostgreSQL 17+). */
+export type SslNegotiation = 'postgres' | 'direct';
+/** libpq's `channel_binding` for SCRAM-SHA-256-PLUS. */
+export type ChannelBinding = 'disable' | 'prefer' | 'require';
+/** TLS protocol versions, as libpq's `ssl_min_protocol_version` and Node spell them. */
+export type TlsProtocolVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
 /**
- * Where and as whom to connect. Explicit fields win over `connectionString`, which wins over the
- * libpq environment variables `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE`.
+ * Where and as whom to connect, and how to secure it. Explicit fields win over `connectionString`,
+ * which wins over the libpq environment variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+ * `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT`, ... — see docs/security.md). TLS and authentication
+ * settings follow libpq ("Database Connection Control Functions" and "SSL Support" in the libpq docs).
  *
  * @example
- * const options: ConnectionOptions = { connectionString: 'postgres://repl@db:5432/app', password: () => vault.get('repl') };
+ * const options: ConnectionOptions = {
+ *   connectionString: 'postgres://repl@db.example.com:5432/app?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem',
+ *   password: () => vault.get('repl'),
+ *   channelBinding: 'require',
+ * };
  */
 export interface ConnectionOptions {
-  /** A `postgres://` URL or a libpq keyword string, parsed by `pg-connection-string`. */
+  /** A `postgres://` URL, parsed by `pg-connection-string`; libpq's TLS and auth keywords go in its query string. */
   connectionString?: string;
   /** Host name or IP address; a value starting with `/` is the directory of a Unix-domain socket. Default `localhost`. */
   host?: string;
@@ -18,19 +34,65 @@ export interface ConnectionOptions {
   port?: number;
   /** Role name. Default: `PGUSER`, then the operating system user. */
   user?: string;
-  /** Password, or a function that produces one at each connection attempt. Never logged or shown. */
+  /** Password, or a function that produces one at each connection attempt. Never logged or shown. Default: `PGPASSWORD`, then the password file. */
   password?: string | (() => string | Promise<string>);
   /** Database. Default: `PGDATABASE`, then the user name. */
   database?: string;
   /** `application_name`, shown in `pg_stat_replication`. Default `pg-walstream`. */
   applicationName?: string;
-  /** Milliseconds to wait for the TCP connection and authentication. Default 30000; 0 waits forever. */
+  /** Milliseconds to wait for the TCP connection, TLS and authentication, per attempt. Default 30000; 0 waits forever. */
   connectTimeout?: number;
   /** Upper bound on the SCRAM iteration count a server may demand, so a hostile server cannot burn CPU. Default 1000000. */
   maxScramIterations?: number;
+  /** libpq `sslmode`. Default `prefer` (`verify-full` when `sslRootCert` is `system`). */
+  sslMode?: SslMode;
+  /** libpq `sslnegotiation`. Default `postgres`; `direct` needs `sslMode` `require` or stronger. */
+  sslNegotiation?: SslNegotiation;
+  /** libpq `sslrootcert`: a PEM file of trusted CAs, `system` for the system's store, or the PEM itself as a Buffer. Default `~/.postgresql/root.crt` if it exists. */
+  sslRootCert?: string | Buffer;
+  /** libpq `sslcert`: client certificate (PEM file, or Buffer). Default `~/.postgresql/postgresql.crt` if it exists. */
+  sslCert?: string | Buffer;
+  /** libpq `sslkey`: the client certificate's private key (PEM file, or Buffer). Default `~/.postgresql/postgresql.key`. */
+  sslKey?: string | Buffer;
+  /** libpq `sslpassword`: passphrase of an encrypted `sslKey`. Never logged or shown. */
+  sslPassword?: string;
+  /** libpq `sslcrl`: a PEM file of revoked certificates (or Buffer). Default `~/.postgresql/root.crl` if it exists. */
+  sslCrl?: string | Buffer;
+  /** libpq `sslcrldir`: a directory whose every file is a PEM CRL. */
+  sslCrlDir?: string;
+  /** libpq `sslsni`: send the host name as TLS SNI (never for an IP address). Default true. */
+  sslSni?: boolean;
+  /** libpq `ssl_min_protocol_version`. Default `TLSv1.2`. */
+  sslMinProtocolVersion?: TlsProtocolVersion;
+  /** libpq `ssl_max_protocol_version`. Default: no limit. */
+  sslMaxProtocolVersion?: TlsProtocolVersion;
+  /** libpq `channel_binding`. Default `prefer`: SCRAM-SHA-256-PLUS whenever TLS is on and the server offers it. */
+  channelBinding?: ChannelBinding;
+  /** libpq `require_auth`: methods the server may use (`password`, `md5`, `scram-sha-256`, `gss`, `sspi`, `none`), or all of them negated with `!`. */
+  requireAuth?: string | string[];
+  /** libpq `passfile`. Default: `PGPASSFILE`, then `~/.pgpass`. */
+  passfile?: string;
 }
 
-/** The settings actually used; `password` is kept out of enumeration so it never lands in logs. */
+/** TLS settings after defaults; `password` and `key` are kept out of enumeration. */
+export interface TlsSettings {
+  mode: SslMode;
+  negotiation: SslNegotiation;
+  /** An explicit root certificate (path, `system`, or PEM bytes); else `defaultDir/root.crt` when it exists. */
+  rootCert?: string | Buffer;
+  cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly password?: string;
+  crl?: string | Buffer;
+  crlDir?: string;
+  sni: boolean;
+  minProtocolVersion: TlsProtocolVersion;
+  maxProtocolVersion?: TlsProtocolVersion;
+  /** `~/.postgresql`, where libpq looks for default certificate files. */
+  defaultDir: string;
+}
+
+/** The settings actually used; secrets are kept out of enumeration so they never land in logs. */
 export interface ResolvedConfig {
   host: string;
   port: number;
@@ -39,39 +101,180 @@ export interface ResolvedConfig {
   applicationName: string;
   connectTimeout: number;
   maxScramIterations: number;
+  ssl: TlsSettings;
+  channelBinding: ChannelBinding;
+  /** The `require_auth` text as given, validated; undefined allows every method. */
+  requireAuth?: string;
+  /** The password file to consult when no password is given. */
+  passfile: string;
   readonly password?: string | (() => string | Promise<string>);
 }
 
+/** Connection-string keywords handled here rather than by pg-connection-string (which would read certificate files itself). */
+const LIBPQ_KEYWORDS = [
+  'sslmode',
+  'sslnegotiation',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'channel_binding',
+  'require_auth',
+  'passfile',
+  'connect_timeout',
+] as const;
+type LibpqKeyword = (typeof LIBPQ_KEYWORDS)[number];
+
+const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+const TLS_VERSIONS: readonly TlsProtocolVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
 /**
  * Resolves options, connection string and environment into one configuration.
- * @throws {ConfigurationError} for an unparsable connection string or port.
+ * @throws {ConfigurationError} for an unparsable connection string or port, an unknown `sslmode`,
+ * `sslnegotiation`, `channel_binding` or `require_auth` value, or a combination libpq refuses
+ * (`sslnegotiation=direct` or `sslrootcert=system` with a weak `sslmode`).
  */
 export function resolveConfig(options: ConnectionOptions | string = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const opts: ConnectionOptions = typeof options === 'string' ? { connectionString: options } : options;
-  let fromString: ReturnType<typeof parseConnectionString> = {} as ReturnType<typeof parseConnectionString>;
-  if (opts.connectionString !== undefined) {
-    try {
-      fromString = parseConnectionString(opts.connectionString);
-    } catch (err) {
-      throw new ConfigurationError(`invalid connection string: ${(err as Error).message}`);
-    }
-  }
+  let keywords: Partial<Record<LibpqKeyword, string>> = {};
+  let rest = opts.connectionString;
+  if (rest !== undefined) ({ rest, keywords } = splitLibpqKeywords(rest));
+  const fromString = parseUrl(rest);
   const user = opts.user ?? fromString.user ?? env.PGUSER ?? osUser();
   const portText = opts.port ?? fromString.port ?? env.PGPORT ?? 5432;
   const port = Number(portText);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigurationError(`invalid port ${JSON.stringify(String(portText))}`);
+  const home = env.HOME ?? safeHomedir();
+  const timeoutText = keywords.connect_timeout;
+  // libpq's connect_timeout is in seconds.
+  const connectTimeout = opts.connectTimeout ?? (timeoutText !== undefined ? Number(timeoutText) * 1000 : 30_000);
+  if (!Number.isFinite(connectTimeout) || connectTimeout < 0) throw new ConfigurationError(`invalid connect_timeout ${JSON.stringify(String(timeoutText))}`);
   const config: ResolvedConfig = {
     host: opts.host ?? fromString.host ?? env.PGHOST ?? 'localhost',
     port,
     user,
     database: opts.database ?? fromString.database ?? env.PGDATABASE ?? user,
     applicationName: opts.applicationName ?? fromString.application_name ?? 'pg-walstream',
-    connectTimeout: opts.connectTimeout ?? 30_000,
+    connectTimeout,
     maxScramIterations: opts.maxScramIterations ?? 1_000_000,
+    ssl: resolveTls(opts, keywords, env, home),
+    channelBinding: oneOf('channel_binding', opts.channelBinding ?? keywords.channel_binding ?? env.PGCHANNELBINDING ?? 'prefer', ['disable', 'prefer', 'require']),
+    passfile: opts.passfile ?? keywords.passfile ?? env.PGPASSFILE ?? join(home, '.pgpass'),
   };
+  const requireAuth = opts.requireAuth ?? keywords.require_auth ?? env.PGREQUIREAUTH;
+  if (requireAuth !== undefined && requireAuth !== '') {
+    config.requireAuth = Array.isArray(requireAuth) ? requireAuth.join(',') : requireAuth;
+    parseRequireAuth(config.requireAuth); // validates
+  }
   const password = opts.password ?? fromString.password ?? env.PGPASSWORD;
   if (password !== undefined) Object.defineProperty(config, 'password', { value: password, enumerable: false });
   return config;
+}
+
+function resolveTls(opts: ConnectionOptions, kw: Partial<Record<LibpqKeyword, string>>, env: NodeJS.ProcessEnv, home: string): TlsSettings {
+  const rootCert = opts.sslRootCert ?? kw.sslrootcert ?? env.PGSSLROOTCERT;
+  const explicitMode = opts.sslMode ?? kw.sslmode ?? env.PGSSLMODE;
+  // libpq: sslrootcert=system makes verify-full the default and refuses anything weaker.
+  const system = rootCert === 'system';
+  const mode = oneOf('sslmode', explicitMode ?? (system ? 'verify-full' : 'prefer'), SSL_MODES);
+  if (system && mode !== 'verify-full') {
+    throw new ConfigurationError(`weak sslmode "${mode}" may not be used with sslrootcert=system (use "verify-full")`);
+  }
+  const negotiation = oneOf('sslnegotiation', opts.sslNegotiation ?? kw.sslnegotiation ?? env.PGSSLNEGOTIATION ?? 'postgres', ['postgres', 'direct']);
+  if (negotiation === 'direct' && !['require', 'verify-ca', 'verify-full'].includes(mode)) {
+    throw new ConfigurationError(`weak sslmode "${mode}" may not be used with sslnegotiation=direct (use "require", "verify-ca", or "verify-full")`);
+  }
+  const sniText = opts.sslSni ?? kw.sslsni ?? env.PGSSLSNI ?? true;
+  const minProtocolVersion = oneOf('ssl_min_protocol_version', opts.sslMinProtocolVersion ?? kw.ssl_min_protocol_version ?? env.PGSSLMINPROTOCOLVERSION ?? 'TLSv1.2', TLS_VERSIONS);
+  const maxText = opts.sslMaxProtocolVersion ?? kw.ssl_max_protocol_version ?? env.PGSSLMAXPROTOCOLVERSION;
+  const settings: TlsSettings = {
+    mode,
+    negotiation,
+    rootCert: nonEmpty(rootCert),
+    cert: nonEmpty(opts.sslCert ?? kw.sslcert ?? env.PGSSLCERT),
+    crl: nonEmpty(opts.sslCrl ?? kw.sslcrl ?? env.PGSSLCRL),
+    crlDir: nonEmpty(opts.sslCrlDir ?? kw.sslcrldir ?? env.PGSSLCRLDIR),
+    sni: sniText !== false && sniText !== '0',
+    minProtocolVersion,
+    maxProtocolVersion: maxText === undefined || maxText === '' ? undefined : oneOf('ssl_max_protocol_version', maxText, TLS_VERSIONS),
+    defaultDir: join(home, '.postgresql'),
+  };
+  if (settings.maxProtocolVersion !== undefined && TLS_VERSIONS.indexOf(settings.maxProtocolVersion) < TLS_VERSIONS.indexOf(minProtocolVersion)) {
+    throw new ConfigurationError(`invalid SSL protocol version range: ${minProtocolVersion} to ${settings.maxProtocolVersion}`);
+  }
+  const key = nonEmpty(opts.sslKey ?? kw.sslkey ?? env.PGSSLKEY);
+  if (key !== undefined) Object.defineProperty(settings, 'key', { value: key, enumerable: false });
+  const sslPassword = opts.sslPassword ?? kw.sslpassword;
+  if (sslPassword !== undefined && sslPassword !== '') Object.defineProperty(settings, 'password', { value: sslPassword, enumerable: false });
+  return settings;
+}
+
+/** A `require_auth` value taken apart: the methods listed, and whether they are forbidden (`!`) rather than allowed. */
+export interface RequireAuth {
+  negated: boolean;
+  methods: ReadonlySet<AuthMethodName>;
+}
+export type AuthMethodName = 'password' | 'md5' | 'gss' | 'sspi' | 'scram-sha-256' | 'none';
+const AUTH_METHODS: readonly AuthMethodName[] = ['password', 'md5', 'gss', 'sspi', 'scram-sha-256', 'none'];
+
+/**
+ * Parses libpq's `require_auth`: a comma-separated list of methods, all plain or all negated with `!`.
+ * @throws {ConfigurationError} for an unknown method, a repeated one, or a mix of negated and plain methods.
+ */
+export function parseRequireAuth(text: string): RequireAuth {
+  const methods = new Set<AuthMethodName>();
+  let negated: boolean | undefined;
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    const neg = item.startsWith('!');
+    const name = (neg ? item.slice(1) : item) as AuthMethodName;
+    if (!AUTH_METHODS.includes(name)) throw new ConfigurationError(`invalid require_auth value: "${item}"`);
+    if (negated !== undefined && negated !== neg) {
+      throw new ConfigurationError(`${neg ? 'negative' : 'non-negative'} require_auth method "${item}" cannot be mixed with ${neg ? 'non-negative' : 'negative'} methods`);
+    }
+    negated = neg;
+    if (methods.has(name)) throw new ConfigurationError(`require_auth method "${name}" is specified more than once`);
+    methods.add(name);
+  }
+  return { negated: negated ?? false, methods };
+}
+
+/**
+ * Takes libpq keywords out of a URL's query string, leaving the rest to pg-connection-string,
+ * which would otherwise read certificate files itself and warn about libpq's sslmode semantics.
+ */
+function splitLibpqKeywords(connectionString: string): { rest: string; keywords: Partial<Record<LibpqKeyword, string>> } {
+  const q = connectionString.indexOf('?');
+  if (connectionString.startsWith('/') || q < 0) return { rest: connectionString, keywords: {} };
+  const params = new URLSearchParams(connectionString.slice(q + 1));
+  if (params.has('ssl')) {
+    // node-postgres's `ssl=true` has no libpq meaning; ignoring it would silently weaken what the user asked for.
+    throw new ConfigurationError('the connection string parameter "ssl" is not a libpq keyword: use sslmode=require, verify-ca or verify-full');
+  }
+  const keywords: Partial<Record<LibpqKeyword, string>> = {};
+  for (const key of LIBPQ_KEYWORDS) {
+    const value = params.get(key);
+    if (value !== null) keywords[key] = value;
+    params.delete(key);
+  }
+  const query = params.toString();
+  return { rest: connectionString.slice(0, q) + (query === '' ? '' : `?${query}`), keywords };
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigurationError(`invalid ${name} value: "${value}" (expected ${allowed.join(', ')})`);
+  }
+  return value as T;
+}
+
+function nonEmpty<T extends string | Buffer>(value: T | undefined): T | undefined {
+  return value === undefined || (typeof value === 'string' && value === '') ? undefined : value;
 }
 
 /** Produces the password for one attempt, or undefined when none was configured. */
@@ -80,10 +283,34 @@ export async function passwordOf(config: ResolvedConfig): Promise<string | undef
   return typeof p === 'function' ? await p() : p;
 }
 
+type Parsed = { host?: string; port?: string; user?: string; password?: string; database?: string; application_name?: string };
+
+/** Parses a connection string, dropping the empty values pg-connection-string gives for absent parts. */
+function parseUrl(text: string | undefined): Parsed {
+  if (text === undefined) return {};
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseConnectionString(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigurationError(`invalid connection string: ${(err as Error).message}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string' && v !== '') out[k] = v;
+  return out as Parsed;
+}
+
 function osUser(): string {
   try {
     return userInfo().username;
   } catch {
     return 'postgres';
+  }
+}
+
+function safeHomedir(): string {
+  try {
+    return homedir();
+  } catch {
+    return '/';
   }
 }

@@ -1,12 +1,17 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
-import { AuthenticationError, ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
+import { AuthenticationError, ConnectionError, PgError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
+import { AuthPolicy } from './auth-policy';
+import { tlsServerEndPoint } from './channel-binding';
 import { type ResolvedConfig, passwordOf } from './config';
 import { MessageFramer } from './framer';
+import { passwordFromFile } from './pgpass';
 import { ReadCoalescer } from './read-coalescer';
 import { ScramSession, md5Password } from './scram';
+import { type Encryption, describeTarget, encryptionPlan, openTransport } from './tls';
 
 /** One result set of a simple query: column names and text values (null for SQL NULL). */
 export interface QueryResult {
@@ -23,6 +28,8 @@ export interface CopyHandler {
   onServerCopyDone?(): void;
   /** A result set or CopyOut that follows in the same command (timeline switch, BASE_BACKUP headers). */
   onResult?(result: QueryResult): void;
+  /** A CommandComplete in the command, with its tag (a walsender at shutdown ends the stream with `COPY 0`). */
+  onCommandComplete?(tag: string): void;
   /** A further CopyOutResponse in the same command (PostgreSQL 14's BASE_BACKUP, one per tablespace). */
   onCopyStart?(): void;
   /** The command finished (ReadyForQuery); `results` holds result sets received after the copy. */
@@ -36,6 +43,8 @@ export type ReplicationMode = 'database' | 'true';
 
 interface PendingQuery {
   kind: 'query';
+  /** Sent when the server answers with CopyInResponse (UPLOAD_MANIFEST). */
+  copyInData?: Buffer;
   results: QueryResult[];
   current?: QueryResult;
   error?: PgError;
@@ -56,6 +65,9 @@ interface PendingCopy {
 type Pending = PendingQuery | PendingCopy;
 
 const CODE_COPY_DATA = 0x64;
+const CODE_AUTHENTICATION = 0x52;
+/** Authentication requests pg-protocol cannot parse and we do not support (codes from the protocol's "Message Formats"). */
+const UNSUPPORTED_AUTH: Record<number, string> = { 2: 'kerberos v5', 6: 'scm credential', 7: 'gss', 9: 'sspi' };
 
 /**
  * A PostgreSQL frontend/backend connection ("Message Flow" in the protocol docs) for replication
@@ -75,13 +87,18 @@ export class PgConnection {
   private closed = false;
   private closeError: WalstreamError | undefined;
   private readonly closeWaiters: (() => void)[] = [];
-  private startup?: { resolve(): void; reject(err: WalstreamError): void; scram?: ScramSession };
+  private authenticationUsed = 'none';
+  private startupChain: Promise<void> = Promise.resolve();
+  private startup?: { resolve(): void; reject(err: WalstreamError): void; policy: AuthPolicy; scram?: ScramSession };
   private paused = false;
   private readonly coalescer: ReadCoalescer;
 
   private constructor(
     private readonly socket: Socket,
     private readonly config: ResolvedConfig,
+    /** The TLS socket when the connection is encrypted (the same object as `socket`). */
+    private readonly tls: TLSSocket | undefined,
+    private readonly replication: ReplicationMode | undefined,
   ) {
     this.framer = new MessageFramer((code, buf, start, end) => this.onMessage(code, buf, start, end));
     this.coalescer = new ReadCoalescer(socket, () => this.paused);
@@ -93,30 +110,53 @@ export class PgConnection {
         this.fail(err instanceof WalstreamError ? err : new ProtocolError(String(err)));
       }
     });
-    socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${describe(config)} failed: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.fail(new ConnectionError(`connection to ${describe(config)} closed`, { code: 'ECONNRESET' })));
+    socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${describeTarget(config)} failed: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.fail(new ConnectionError(`connection to ${describeTarget(config)} closed`, { code: 'ECONNRESET' })));
+    socket.resume(); // negotiation may have paused it
   }
 
   /**
-   * Opens a connection and authenticates (trust, cleartext password, MD5, SCRAM-SHA-256).
+   * Opens a connection, negotiates TLS as `config.ssl` says (libpq's sslmode, sslnegotiation and
+   * certificate checks, see src/wire/tls.ts) and authenticates (trust, cleartext password, MD5,
+   * SCRAM-SHA-256, SCRAM-SHA-256-PLUS with tls-server-end-point channel binding, TLS client
+   * certificates), refusing what `require_auth` and `channel_binding` forbid. Without a configured
+   * password, the password file is consulted. `sslmode=prefer` retries in plain text after a failed
+   * TLS handshake and `allow` retries with TLS after a pg_hba.conf refusal (28000); no other
+   * failure is retried, so a wrong password costs one attempt.
    * @throws {PgError} for a server refusal such as a wrong password (SQLSTATE 28P01) or a missing database (3D000).
-   * @throws {ConnectionError} when the socket cannot be opened or closes during startup, or on timeout.
-   * @throws {AuthenticationError} for an unsupported method or a failed SCRAM verification.
+   * @throws {ConnectionError} when the socket cannot be opened, TLS is required and refused, the TLS handshake or certificate check fails ({@link TlsHandshakeError}), or on timeout.
+   * @throws {AuthenticationError} for an unsupported or forbidden method, or a failed SCRAM verification.
+   * @throws {ConfigurationError} when a certificate, key or CRL file cannot be used.
    */
   static async connect(config: ResolvedConfig, replication?: ReplicationMode): Promise<PgConnection> {
-    const socket = config.host.startsWith('/')
-      ? netConnect({ path: `${config.host}/.s.PGSQL.${config.port}` })
-      : netConnect({ host: config.host, port: config.port });
-    socket.setNoDelay(true);
-    const conn = new PgConnection(socket, config);
-    let timer: NodeJS.Timeout | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      conn.startup = { resolve, reject };
-    });
-    if (config.connectTimeout > 0) {
-      timer = setTimeout(() => conn.fail(new ConnectionError(`timeout after ${config.connectTimeout} ms connecting to ${describe(config)}`, { code: 'ETIMEDOUT' })), config.connectTimeout);
+    const plan = encryptionPlan(config);
+    for (let i = 0; ; i++) {
+      try {
+        return await PgConnection.attempt(config, replication, plan[i]);
+      } catch (err) {
+        const retry = i + 1 < plan.length && (plan[i] === 'plain' ? err instanceof PgError && err.code === '28000' : err instanceof TlsHandshakeError);
+        if (!retry) throw err;
+      }
     }
-    socket.once('connect', () => {
+  }
+
+  private static async attempt(config: ResolvedConfig, replication: ReplicationMode | undefined, encryption: Encryption): Promise<PgConnection> {
+    const timeout = new AbortController();
+    let conn: PgConnection | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    if (config.connectTimeout > 0) {
+      timer = setTimeout(() => {
+        const err = new ConnectionError(`timeout after ${config.connectTimeout} ms connecting to ${describeTarget(config)}`, { code: 'ETIMEDOUT' });
+        if (conn !== undefined) conn.fail(err);
+        else timeout.abort(err);
+      }, config.connectTimeout);
+    }
+    try {
+      const transport = await openTransport(config, encryption, timeout.signal);
+      conn = new PgConnection(transport.socket, config, transport.tls, replication);
+      const ready = new Promise<void>((resolve, reject) => {
+        conn!.startup = { resolve, reject, policy: new AuthPolicy(config.requireAuth, config.channelBinding) };
+      });
       const params: Record<string, string> = {
         user: config.user,
         database: config.database,
@@ -125,17 +165,27 @@ export class PgConnection {
         DateStyle: 'ISO',
       };
       if (replication !== undefined) params.replication = replication;
-      socket.write(serialize.startup(params));
-    });
-    try {
-      await ready;
+      transport.socket.write(serialize.startup(params));
+      try {
+        await ready;
+      } catch (err) {
+        transport.socket.destroy();
+        throw err;
+      }
       return conn;
-    } catch (err) {
-      socket.destroy();
-      throw err;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Whether the connection is encrypted with TLS. */
+  get encrypted(): boolean {
+    return this.tls !== undefined;
+  }
+
+  /** How the server authenticated the client: `none` (trust, or a TLS client certificate alone), `password`, `md5`, `SCRAM-SHA-256` or `SCRAM-SHA-256-PLUS`. */
+  get authentication(): string {
+    return this.authenticationUsed;
   }
 
   /** The server's version as `server_version_num` would give it, e.g. 180004 or 150018. */
@@ -173,6 +223,19 @@ export class PgConnection {
     return new Promise<void>((resolveStart, rejectStart) => {
       if (this.closed) return rejectStart(this.closeError ?? new ConnectionError('connection is closed'));
       this.queue.push({ kind: 'copy', handler, started: false, resolveStart, rejectStart });
+      this.socket.write(serialize.query(sql));
+    });
+  }
+
+  /**
+   * Runs a command that answers with CopyInResponse (UPLOAD_MANIFEST), sends `data` as CopyData
+   * followed by CopyDone, and resolves with the command's result sets.
+   * @throws {PgError} when the server refuses the command or the data.
+   */
+  copyIn(sql: string, data: Buffer): Promise<QueryResult[]> {
+    return new Promise<QueryResult[]>((resolve, reject) => {
+      if (this.closed) return reject(this.closeError ?? new ConnectionError('connection is closed'));
+      this.queue.push({ kind: 'query', copyInData: data, results: [], resolve, reject });
       this.socket.write(serialize.query(sql));
     });
   }
@@ -224,12 +287,31 @@ export class PgConnection {
       copy.handler.onData(buf, start, end);
       return;
     }
+    if (code === CODE_AUTHENTICATION && this.startup !== undefined && end - start >= 4) {
+      const method = UNSUPPORTED_AUTH[buf.readInt32BE(start)];
+      if (method !== undefined) {
+        const startup = this.startup;
+        try {
+          if (method === 'gss' || method === 'sspi') startup.policy.allow(method);
+          throw new AuthenticationError(`the server asks for ${method.toUpperCase()} authentication, which pg-walstream does not support`);
+        } catch (err) {
+          return this.fail(toWalstreamError(err));
+        }
+      }
+    }
     this.parser.parse(buf.subarray(start - 5, end), (msg) => this.onBackendMessage(msg));
   }
 
   private onBackendMessage(msg: BackendMessage): void {
     if (this.startup !== undefined) {
-      this.onStartupMessage(msg).catch((err: unknown) => this.fail(toWalstreamError(err)));
+      // One at a time: a check that fails on AuthenticationOk must win over the ReadyForQuery in the same chunk.
+      this.startupChain = this.startupChain
+        .then(() => {
+          if (this.closed) return;
+          if (this.startup === undefined) return this.onBackendMessage(msg);
+          return this.onStartupMessage(msg);
+        })
+        .catch((err: unknown) => this.fail(toWalstreamError(err)));
       return;
     }
     const op = this.queue[0];
@@ -273,10 +355,18 @@ export class PgConnection {
         result.command = (msg as unknown as { text: string }).text;
         op.current = undefined;
         if (op.kind === 'query') op.results.push(result);
-        else if (result.fields.length > 0) op.handler.onResult?.(result);
+        else {
+          op.handler.onCommandComplete?.(result.command);
+          if (result.fields.length > 0) op.handler.onResult?.(result);
+        }
         return;
       }
       case 'emptyQuery':
+        return;
+      case 'copyInResponse':
+        if (op.kind !== 'query' || op.copyInData === undefined) return this.fail(new ProtocolError('unexpected CopyInResponse'));
+        for (let i = 0; i < op.copyInData.length; i += 65536) this.socket.write(serialize.copyData(op.copyInData.subarray(i, i + 65536)));
+        this.socket.write(serialize.copyDone());
         return;
       case 'replicationStart':
       case 'copyOutResponse':
@@ -318,19 +408,22 @@ export class PgConnection {
     const startup = this.startup!;
     switch (msg.name) {
       case 'authenticationCleartextPassword':
+        startup.policy.allow('password');
         this.socket.write(serialize.password(await this.requirePassword()));
+        this.authenticationUsed = 'password';
+        startup.policy.markFinished();
         return;
       case 'authenticationMD5Password': {
+        startup.policy.allow('md5');
         const salt = (msg as unknown as { salt: Buffer }).salt;
         this.socket.write(serialize.password(md5Password(this.config.user, await this.requirePassword(), salt)));
+        this.authenticationUsed = 'md5';
+        startup.policy.markFinished();
         return;
       }
       case 'authenticationSASL': {
-        const mechanisms = (msg as unknown as { mechanisms: string[] }).mechanisms;
-        if (!mechanisms.includes('SCRAM-SHA-256')) {
-          throw new AuthenticationError(`the server offers only SASL mechanisms ${mechanisms.join(', ')}; SCRAM-SHA-256 is supported`);
-        }
-        startup.scram = new ScramSession(await this.requirePassword(), this.config.maxScramIterations);
+        startup.policy.allow('scram-sha-256');
+        startup.scram = await this.scramSession((msg as unknown as { mechanisms: string[] }).mechanisms);
         this.socket.write(serialize.sendSASLInitialResponseMessage(startup.scram.mechanism, startup.scram.clientFirstMessage()));
         return;
       }
@@ -343,8 +436,14 @@ export class PgConnection {
       case 'authenticationSASLFinal':
         if (startup.scram === undefined) throw new ProtocolError('SASLFinal before SASL');
         startup.scram.verifyServerFinal((msg as unknown as { data: string }).data);
+        this.authenticationUsed = startup.scram.mechanism;
+        startup.policy.markFinished();
         return;
       case 'authenticationOk':
+        // A server that skips SASLFinal has not proven it knows the password.
+        if (startup.scram !== undefined && !startup.scram.finished) throw new AuthenticationError('SCRAM: the server accepted the client before proving it knows the password');
+        startup.policy.onAuthenticationOk(startup.scram?.channelBound ?? false);
+        return;
       case 'backendKeyData':
       case 'notice':
         return;
@@ -364,9 +463,51 @@ export class PgConnection {
     }
   }
 
+  /**
+   * Picks the SASL mechanism as libpq does (`pg_SASL_init` in `fe-auth.c`): SCRAM-SHA-256-PLUS with
+   * tls-server-end-point over TLS unless channel_binding=disable; else SCRAM-SHA-256 with the GS2
+   * flag `y` over TLS (the client could bind, the server did not offer it) or `n` without TLS.
+   */
+  private async scramSession(mechanisms: string[]): Promise<ScramSession> {
+    const binding = this.config.channelBinding;
+    let plus = false;
+    if (mechanisms.includes('SCRAM-SHA-256-PLUS')) {
+      if (this.tls === undefined) throw new AuthenticationError('server offered SCRAM-SHA-256-PLUS authentication over a non-SSL connection');
+      plus = binding !== 'disable';
+    }
+    if (binding === 'require' && !plus) {
+      throw new AuthenticationError(
+        this.tls === undefined
+          ? 'channel binding is required, but the connection is not encrypted (SCRAM-SHA-256-PLUS needs TLS)'
+          : 'channel binding is required, but server did not offer an authentication method that supports channel binding',
+      );
+    }
+    if (!plus && !mechanisms.includes('SCRAM-SHA-256')) {
+      throw new AuthenticationError(`none of the server's SASL authentication mechanisms are supported: ${mechanisms.join(', ')}`);
+    }
+    const password = await this.requirePassword();
+    if (plus) {
+      const cert = this.tls!.getPeerCertificate(false);
+      if (cert === null || cert.raw === undefined) throw new AuthenticationError('channel binding: the server sent no certificate');
+      return new ScramSession(password, this.config.maxScramIterations, 'p=tls-server-end-point,,', tlsServerEndPoint(cert.raw));
+    }
+    return new ScramSession(password, this.config.maxScramIterations, this.tls !== undefined && binding !== 'disable' ? 'y,,' : 'n,,');
+  }
+
+  /** The configured password, else the password file's entry (`database` is `replication` for a physical connection, as pg_receivewal looks it up). */
   private async requirePassword(): Promise<string> {
-    const password = await passwordOf(this.config);
-    if (password === undefined) throw new AuthenticationError(`the server asks for a password for user "${this.config.user}" and none was given`);
+    let password: string | undefined;
+    try {
+      password = await passwordOf(this.config);
+    } catch (err) {
+      throw new AuthenticationError(`the password function failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (password === undefined || password === '') {
+      const c = this.config;
+      password = await passwordFromFile(c.passfile, { host: c.host, port: c.port, database: this.replication === 'true' ? 'replication' : c.database, user: c.user });
+    }
+    // Like libpq, an empty password counts as none.
+    if (password === undefined || password === '') throw new AuthenticationError(`the server asks for a password for user "${this.config.user}" and none was given`);
     return password;
   }
 
@@ -398,10 +539,6 @@ export class PgConnection {
       });
     }
   }
-}
-
-function describe(config: ResolvedConfig): string {
-  return config.host.startsWith('/') ? `${config.host}/.s.PGSQL.${config.port}` : `${config.host}:${config.port}`;
 }
 
 function toPgError(e: DatabaseError): PgError {

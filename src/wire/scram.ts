@@ -11,7 +11,10 @@ const pbkdf2Async = promisify(pbkdf2);
  * for every password that SASLprep leaves unchanged, which includes all ASCII passwords.
  */
 export class ScramSession {
-  readonly mechanism = 'SCRAM-SHA-256';
+  /** `SCRAM-SHA-256-PLUS` when the GS2 header binds the channel (`p=...`), else `SCRAM-SHA-256`. */
+  readonly mechanism: string;
+  /** True once the server signature has been verified. */
+  finished = false;
   private readonly clientNonce = randomBytes(18).toString('base64');
   private readonly clientFirstBare: string;
   private serverSignature: Buffer | undefined;
@@ -24,6 +27,12 @@ export class ScramSession {
     private readonly channelBindingData: Buffer = Buffer.alloc(0),
   ) {
     this.clientFirstBare = `n=*,r=${this.clientNonce}`;
+    this.mechanism = gs2Header.startsWith('p=') ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256';
+  }
+
+  /** Whether this exchange binds the TLS channel and has completed. */
+  get channelBound(): boolean {
+    return this.finished && this.mechanism === 'SCRAM-SHA-256-PLUS';
   }
 
   clientFirstMessage(): string {
@@ -76,6 +85,7 @@ export class ScramSession {
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
       throw new AuthenticationError('SCRAM: the server signature does not match');
     }
+    this.finished = true;
   }
 }
 

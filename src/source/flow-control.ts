@@ -1,0 +1,126 @@
+import type { Lsn } from '../lsn';
+
+/**
+ * Flow control of a logical replication source: how much finished-but-unacknowledged work may be
+ * in flight before the source stops reading from the socket.
+ *
+ * Only *finished units* count: a transaction counts once its Commit (or Stream Commit, Prepare,
+ * Stream Prepare, Commit Prepared, Rollback Prepared) has arrived, and a non-transactional logical
+ * message counts at once. A transaction still being received never counts, so one transaction
+ * larger than the window cannot deadlock the source: it is read to its end, handed downstream, and
+ * only then can the window close.
+ */
+export interface FlowControlOptions {
+  /** Pause reading when this many finished transactions are unacknowledged. Default 1000. */
+  maxPendingTransactions?: number;
+  /**
+   * Pause reading when the XLogData bytes (payload plus 25-byte header) of the finished,
+   * unacknowledged transactions reach this many bytes. Default 64 MiB.
+   */
+  maxPendingBytes?: number;
+}
+
+export const DEFAULT_MAX_PENDING_TRANSACTIONS = 1000;
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+// pgoutput tags that finish a unit of work the consumer acknowledges.
+const TAG_COMMIT = 0x43; // C
+const TAG_STREAM_COMMIT = 0x63; // c
+const TAG_PREPARE = 0x50; // P
+const TAG_STREAM_PREPARE = 0x70; // p
+const TAG_COMMIT_PREPARED = 0x4b; // K
+const TAG_ROLLBACK_PREPARED = 0x72; // r
+const TAG_MESSAGE = 0x4d; // M
+const TAG_STREAM_START = 0x53; // S
+const TAG_STREAM_STOP = 0x45; // E
+const XLOGDATA_HEADER = 25;
+
+/**
+ * Counts finished units from the raw pgoutput payloads and decides when to pause and resume.
+ * A unit sent at XLogData position `L` is done once the acknowledged LSN reaches `L`. Reading resumes once both counts fall to half their limit, so a busy stream does
+ * not pause and resume on every transaction.
+ */
+export class FlowWindow {
+  private readonly maxUnits: number;
+  private readonly maxBytes: number;
+  // Ring of finished units: the LSN at which each is done and the byte total when it finished.
+  private doneAt: bigint[] = [];
+  private bytesAt: number[] = [];
+  private head = 0;
+  private received = 0; // XLogData bytes received so far
+  private ackedBytes = 0; // bytes total at the last unit acknowledged
+  private inStream = false;
+  private acked = 0n;
+  paused = false;
+
+  constructor(options: FlowControlOptions = {}) {
+    this.maxUnits = options.maxPendingTransactions ?? DEFAULT_MAX_PENDING_TRANSACTIONS;
+    this.maxBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    if (!(this.maxUnits >= 1) || !(this.maxBytes >= 1)) throw new RangeError('flowControl limits must be at least 1');
+  }
+
+  /** Finished units not yet acknowledged. */
+  get pendingUnits(): number {
+    return this.doneAt.length - this.head;
+  }
+
+  /** Bytes of the finished units not yet acknowledged. */
+  get pendingBytes(): number {
+    return this.pendingUnits === 0 ? 0 : this.bytesAt[this.bytesAt.length - 1] - this.ackedBytes;
+  }
+
+  /** Accounts one XLogData frame; returns true when the source should pause reading now. */
+  onXLogData(walStart: Lsn, data: Buffer): boolean {
+    this.received += data.length + XLOGDATA_HEADER;
+    const tag = data.length > 0 ? data[0] : 0;
+    let doneAt: bigint | undefined;
+    switch (tag) {
+      case TAG_STREAM_START:
+        this.inStream = true;
+        break;
+      case TAG_STREAM_STOP:
+        this.inStream = false;
+        break;
+      case TAG_COMMIT:
+      case TAG_STREAM_COMMIT:
+      case TAG_PREPARE:
+      case TAG_STREAM_PREPARE:
+      case TAG_COMMIT_PREPARED:
+      case TAG_ROLLBACK_PREPARED:
+      // The walsender sends these at the record's end LSN (logical.c, `write_location = txn->end_lsn`),
+      // which is what the consumer acknowledges.
+        doneAt = walStart.value;
+        break;
+      case TAG_MESSAGE:
+        // Outside a stream block the flags byte follows the tag; bit 1 = transactional. Sent at
+        // the message's LSN, which is what the consumer acknowledges.
+        if (!this.inStream && data.length > 1 && (data[1] & 1) === 0) doneAt = walStart.value;
+        break;
+    }
+    if (doneAt !== undefined && doneAt > this.acked) {
+      this.doneAt.push(doneAt);
+      this.bytesAt.push(this.received);
+    }
+    if (!this.paused && (this.pendingUnits >= this.maxUnits || this.pendingBytes >= this.maxBytes)) this.paused = true;
+    return this.paused;
+  }
+
+  /** Accounts an acknowledgment; returns true when a paused source should resume reading now. */
+  onAcknowledged(lsn: Lsn): boolean {
+    if (lsn.value > this.acked) this.acked = lsn.value;
+    while (this.head < this.doneAt.length && this.doneAt[this.head] <= this.acked) {
+      this.ackedBytes = this.bytesAt[this.head];
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.doneAt.length) {
+      this.doneAt = this.doneAt.slice(this.head);
+      this.bytesAt = this.bytesAt.slice(this.head);
+      this.head = 0;
+    }
+    if (this.paused && this.pendingUnits <= this.maxUnits / 2 && this.pendingBytes <= this.maxBytes / 2) {
+      this.paused = false;
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,435 @@
+/**
+ * Binary-format readers: each turns a type's `*_send` bytes (`src/backend/utils/adt/`) into the
+ * exact text its `*_out` function prints, so a binary value goes through the same text parser as
+ * a text value and both formats give identical JavaScript values. Types whose text needs no
+ * parsing (integers, floats, text, bytea, json) also have direct readers, used when no user parser
+ * or option asks for the text.
+ *
+ * Text is formatted as with DateStyle ISO, IntervalStyle postgres and TimeZone UTC (a binary
+ * timestamptz carries no zone).
+ */
+
+/**
+ * A binary-format value of a type the decoder has no reader for (money, ranges, enums, user types):
+ * a copy of the `*_send` bytes, with the column's type OID. Register a parser to decode it.
+ *
+ * @example
+ * const v = row.get('mood');
+ * if (v instanceof BinaryValue) console.log(v.typeOid, v.bytes.toString('hex'));
+ */
+export class BinaryValue {
+  constructor(
+    readonly typeOid: number,
+    readonly bytes: Buffer,
+  ) {}
+}
+
+/** Thrown inside a reader when the bytes do not fit the type; the Row wraps it with table and column. */
+export class BinaryFormatError extends Error {}
+
+function need(b: Buffer, n: number, type: string): void {
+  if (b.length !== n) throw new BinaryFormatError(`binary ${type} must be ${n} bytes, got ${b.length}`);
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+const USECS_PER_DAY = 86_400_000_000n;
+const INT64_MAX = 0x7fffffffffffffffn;
+const INT64_MIN = -0x8000000000000000n;
+const INT32_MAX = 0x7fffffff;
+const INT32_MIN = -0x80000000;
+/** Days from 0000-03-01 (proleptic Gregorian) to 2000-01-01, PostgreSQL's epoch. */
+const DAYS_0000_03_01_TO_2000 = 730_425;
+
+/** Proleptic Gregorian date of a day count since 2000-01-01, for any range (H. Hinnant's civil_from_days). */
+function civil(days: number): [number, number, number] {
+  const z = days + DAYS_0000_03_01_TO_2000;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
+}
+
+/** `YYYY-MM-DD`, or `YYYY-MM-DD BC` for years before 1, as EncodeDateOnly (ISO) prints it. */
+function dateText(days: number): [string, string] {
+  const [y, m, d] = civil(days);
+  const year = y > 0 ? y : 1 - y;
+  return [`${String(year).padStart(4, '0')}-${pad2(m)}-${pad2(d)}`, y > 0 ? '' : ' BC'];
+}
+
+/** `HH:MM:SS` plus the fraction without trailing zeros (AppendSeconds). */
+function clockText(hours: number | bigint, minutes: number, seconds: number, micros: number): string {
+  const h = typeof hours === 'bigint' ? hours.toString().padStart(2, '0') : pad2(hours);
+  let s = `${h}:${pad2(minutes)}:${pad2(seconds)}`;
+  if (micros !== 0) s += `.${String(micros).padStart(6, '0').replace(/0+$/, '')}`;
+  return s;
+}
+
+function timeOfDay(us: number): string {
+  const micros = us % 1_000_000;
+  const secs = (us - micros) / 1_000_000;
+  return clockText(Math.floor(secs / 3600), Math.floor(secs / 60) % 60, secs % 60, micros);
+}
+
+/** date_send: Int32 days since 2000-01-01; INT32_MIN/MAX are -infinity/infinity. */
+export function dateToText(b: Buffer): string {
+  need(b, 4, 'date');
+  const days = b.readInt32BE(0);
+  if (days === INT32_MAX) return 'infinity';
+  if (days === INT32_MIN) return '-infinity';
+  const [date, era] = dateText(days);
+  return date + era;
+}
+
+/** timestamp_send: Int64 µs since 2000-01-01 00:00; the zone suffix is added for timestamptz. */
+function timestampText(b: Buffer, zone: string, type: string): string {
+  need(b, 8, type);
+  const us = b.readBigInt64BE(0);
+  if (us === INT64_MAX) return 'infinity';
+  if (us === INT64_MIN) return '-infinity';
+  let days = us / USECS_PER_DAY;
+  let rest = us % USECS_PER_DAY;
+  if (rest < 0n) {
+    rest += USECS_PER_DAY;
+    days -= 1n;
+  }
+  const [date, era] = dateText(Number(days));
+  return `${date} ${timeOfDay(Number(rest))}${zone}${era}`;
+}
+
+/** Microseconds from 1970-01-01 to 2000-01-01. */
+const UNIX_EPOCH_OFFSET_US = 946_684_800_000_000n;
+
+/**
+ * timestamptz as the `Date` (or ±Infinity) postgres-date makes of its text: milliseconds rounded
+ * down, Invalid Date outside the range a Date can hold. Skips printing and parsing the text.
+ */
+export function timestamptzDate(b: Buffer): Date | number {
+  need(b, 8, 'timestamptz');
+  const us = b.readBigInt64BE(0);
+  if (us === INT64_MAX) return Infinity;
+  if (us === INT64_MIN) return -Infinity;
+  const unix = us + UNIX_EPOCH_OFFSET_US;
+  let ms = unix / 1000n;
+  if (unix < 0n && unix % 1000n !== 0n) ms -= 1n;
+  return new Date(Number(ms));
+}
+
+export const timestampToText = (b: Buffer) => timestampText(b, '', 'timestamp');
+export const timestamptzToText = (b: Buffer) => timestampText(b, '+00', 'timestamptz');
+
+/** time_send: Int64 µs since midnight. */
+export function timeToText(b: Buffer): string {
+  need(b, 8, 'time');
+  return timeOfDay(Number(b.readBigInt64BE(0)));
+}
+
+/** timetz_send: Int64 µs since midnight, Int32 zone in seconds west of UTC (EncodeTimezone). */
+export function timetzToText(b: Buffer): string {
+  need(b, 12, 'timetz');
+  const tz = b.readInt32BE(8);
+  let sec = Math.abs(tz);
+  let min = Math.floor(sec / 60);
+  sec -= min * 60;
+  const hour = Math.floor(min / 60);
+  min -= hour * 60;
+  let zone = (tz <= 0 ? '+' : '-') + pad2(hour);
+  if (sec !== 0) zone += `:${pad2(min)}:${pad2(sec)}`;
+  else if (min !== 0) zone += `:${pad2(min)}`;
+  return timeOfDay(Number(b.readBigInt64BE(0))) + zone;
+}
+
+/** interval_send: Int64 µs, Int32 days, Int32 months; printed as IntervalStyle postgres (EncodeInterval). */
+export function intervalToText(b: Buffer): string {
+  need(b, 16, 'interval');
+  const time = b.readBigInt64BE(0);
+  const days = b.readInt32BE(8);
+  const months = b.readInt32BE(12);
+  if (time === INT64_MAX && days === INT32_MAX && months === INT32_MAX) return 'infinity';
+  if (time === INT64_MIN && days === INT32_MIN && months === INT32_MIN) return '-infinity';
+  const parts: string[] = [];
+  let before = false;
+  const add = (value: number, unit: string) => {
+    if (value === 0) return;
+    parts.push(`${before && value > 0 ? '+' : ''}${value} ${unit}${value !== 1 ? 's' : ''}`);
+    before = value < 0;
+  };
+  add(Math.trunc(months / 12), 'year');
+  add(months % 12, 'mon');
+  add(days, 'day');
+  const hours = time / 3_600_000_000n;
+  const rest = Number(time % 3_600_000_000n);
+  const minutes = Math.trunc(rest / 60_000_000);
+  const seconds = Math.trunc((rest % 60_000_000) / 1_000_000);
+  const micros = rest % 1_000_000;
+  if (parts.length === 0 || time !== 0n) {
+    const sign = time < 0n ? '-' : before ? '+' : '';
+    const abs = (n: number) => Math.abs(n);
+    parts.push(sign + clockText(hours < 0n ? -hours : hours, abs(minutes), abs(seconds), abs(micros)));
+  }
+  return parts.join(' ');
+}
+
+const NUMERIC_NAN = 0xc000;
+const NUMERIC_PINF = 0xd000;
+const NUMERIC_NINF = 0xf000;
+const NUMERIC_NEG = 0x4000;
+
+/** numeric_send: Int16 ndigits, weight, sign, dscale, then base-10000 digits (get_str_from_var). */
+export function numericToText(b: Buffer): string {
+  if (b.length < 8) throw new BinaryFormatError(`binary numeric needs 8 header bytes, got ${b.length}`);
+  const ndigits = b.readUInt16BE(0);
+  const weight = b.readInt16BE(2);
+  const sign = b.readUInt16BE(4);
+  const dscale = b.readUInt16BE(6);
+  if (sign === NUMERIC_NAN) return 'NaN';
+  if (sign === NUMERIC_PINF) return 'Infinity';
+  if (sign === NUMERIC_NINF) return '-Infinity';
+  if (sign !== 0 && sign !== NUMERIC_NEG) throw new BinaryFormatError(`binary numeric has an invalid sign 0x${sign.toString(16)}`);
+  need(b, 8 + 2 * ndigits, 'numeric');
+  const digit = (i: number) => (i >= 0 && i < ndigits ? b.readUInt16BE(8 + 2 * i) : 0);
+  let s = sign === NUMERIC_NEG ? '-' : '';
+  if (weight < 0) s += '0';
+  else {
+    for (let i = 0; i <= weight; i++) s += i === 0 ? String(digit(i)) : String(digit(i)).padStart(4, '0');
+  }
+  if (dscale > 0) {
+    let frac = '';
+    for (let i = weight + 1; frac.length < dscale; i++) frac += String(digit(i)).padStart(4, '0');
+    s += `.${frac.slice(0, dscale)}`;
+  }
+  return s;
+}
+
+/** float4_send: the shortest decimal that reads back as the same float4, as float4out prints it. */
+export function float4Value(b: Buffer): number {
+  need(b, 4, 'float4');
+  const x = b.readFloatBE(0);
+  if (!Number.isFinite(x) || x === 0) return x;
+  for (let p = 1; p < 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x && !onBoundary(x, y)) return halfEven(x, p) ?? y;
+  }
+  return Number(x.toPrecision(9));
+}
+
+const f32 = new Float32Array(1);
+const f32bits = new Uint32Array(f32.buffer);
+
+/** float4out does not pick a decimal lying exactly halfway to a neighbouring float4, though it reads back. */
+function onBoundary(x: number, y: number): boolean {
+  const ax = Math.abs(x);
+  const ay = Math.abs(y);
+  f32[0] = ax;
+  const bits = f32bits[0];
+  f32bits[0] = bits + 1;
+  const up = f32[0];
+  f32bits[0] = bits - 1;
+  const down = f32[0];
+  return ay === (ax + up) / 2 || ay === (ax + down) / 2;
+}
+
+/**
+ * When `x` lies exactly halfway between two `p`-digit decimals, toPrecision rounds away from zero
+ * but float4out (Ryu) rounds to the even digit: returns that one, or undefined when there is no tie.
+ */
+function halfEven(x: number, p: number): number | undefined {
+  const [mantissa, exp] = Math.abs(x).toExponential(p).split('e');
+  if (!mantissa.endsWith('5') || Number(`${mantissa}e${exp}`) !== Math.abs(x)) return undefined;
+  const digits = BigInt(mantissa.replace('.', '').slice(0, p));
+  const even = digits % 2n === 0n ? digits : digits + 1n;
+  return Math.sign(x) * Number(`${even}e${Number(exp) - (p - 1)}`);
+}
+
+export function float8Value(b: Buffer): number {
+  need(b, 8, 'float8');
+  return b.readDoubleBE(0);
+}
+
+/** JS text of a float as float4out/float8out would print it: `NaN`, `Infinity`, `-0` included. */
+export function floatText(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
+export function boolValue(b: Buffer): boolean {
+  need(b, 1, 'bool');
+  return b[0] !== 0;
+}
+
+export function int2Value(b: Buffer): number {
+  need(b, 2, 'int2');
+  return b.readInt16BE(0);
+}
+
+export function int4Value(b: Buffer): number {
+  need(b, 4, 'int4');
+  return b.readInt32BE(0);
+}
+
+/** oid, xid and cid are unsigned 32-bit. */
+export function uint4Value(b: Buffer): number {
+  need(b, 4, 'oid');
+  return b.readUInt32BE(0);
+}
+
+export function int8Value(b: Buffer): bigint {
+  need(b, 8, 'int8');
+  return b.readBigInt64BE(0);
+}
+
+/** text, varchar, bpchar, name, json: the characters in the client encoding (UTF8 for the walsender). */
+export function utf8Text(b: Buffer): string {
+  return b.toString('utf8');
+}
+
+/** jsonb_send: a version byte (1) and the jsonb_out text. */
+export function jsonbText(b: Buffer): string {
+  if (b.length < 1 || b[0] !== 1) throw new BinaryFormatError(`unsupported binary jsonb version ${b[0]}`);
+  return b.toString('utf8', 1);
+}
+
+/** "char" (charout): the byte, a high-bit byte as `\ooo`, a zero byte as the empty string. */
+export function charText(b: Buffer): string {
+  need(b, 1, 'char');
+  const c = b[0];
+  if (c === 0) return '';
+  return c >= 0x80 ? `\\${c.toString(8).padStart(3, '0')}` : String.fromCharCode(c);
+}
+
+/** A copy of the bytes, so the value does not keep the whole replication frame alive. */
+export function byteaValue(b: Buffer): Buffer {
+  return Buffer.from(b);
+}
+
+export function byteaText(b: Buffer): string {
+  return `\\x${b.toString('hex')}`;
+}
+
+export function uuidText(b: Buffer): string {
+  need(b, 16, 'uuid');
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function macText(b: Buffer, n: number, type: string): string {
+  need(b, n, type);
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) parts.push(b[i].toString(16).padStart(2, '0'));
+  return parts.join(':');
+}
+
+export const macaddrText = (b: Buffer) => macText(b, 6, 'macaddr');
+export const macaddr8Text = (b: Buffer) => macText(b, 8, 'macaddr8');
+
+/** pg_lsn_send: UInt64, printed `X/Y`. */
+export function pgLsnText(b: Buffer): string {
+  need(b, 8, 'pg_lsn');
+  return `${b.readUInt32BE(0).toString(16).toUpperCase()}/${b.readUInt32BE(4).toString(16).toUpperCase()}`;
+}
+
+/** tid_send: UInt32 block, UInt16 offset, printed `(block,offset)`. */
+export function tidText(b: Buffer): string {
+  need(b, 6, 'tid');
+  return `(${b.readUInt32BE(0)},${b.readUInt16BE(4)})`;
+}
+
+/**
+ * inet_send/cidr_send: family (2 IPv4, 3 IPv6), bits, is_cidr, address length, address.
+ * Printed as network_out does (`src/port/inet_net_ntop.c`): inet omits a full-length mask, cidr
+ * always shows it; IPv6 compresses the first longest run of two or more zero groups and writes an
+ * embedded IPv4 address in dotted form.
+ */
+export function inetText(b: Buffer): string {
+  if (b.length < 4) throw new BinaryFormatError(`binary inet needs 4 header bytes, got ${b.length}`);
+  const family = b[0];
+  const bits = b[1];
+  const isCidr = b[2] !== 0;
+  const n = b[3];
+  if ((family !== 2 || n !== 4) && (family !== 3 || n !== 16)) throw new BinaryFormatError(`binary inet has family ${family} with ${n} address bytes`);
+  need(b, 4 + n, 'inet');
+  const addr = b.subarray(4);
+  let text: string;
+  if (family === 2) {
+    text = `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
+    if (bits !== 32 || isCidr) text += `/${bits}`;
+  } else {
+    text = ipv6Text(addr);
+    if (bits !== 128 || isCidr) text += `/${bits}`;
+  }
+  return text;
+}
+
+function ipv6Text(addr: Buffer): string {
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push(addr.readUInt16BE(i * 2));
+  let bestBase = -1;
+  let bestLen = 0;
+  let curBase = -1;
+  let curLen = 0;
+  for (let i = 0; i <= 8; i++) {
+    if (i < 8 && words[i] === 0) {
+      if (curBase === -1) {
+        curBase = i;
+        curLen = 1;
+      } else curLen++;
+    } else if (curBase !== -1) {
+      if (bestBase === -1 || curLen > bestLen) {
+        bestBase = curBase;
+        bestLen = curLen;
+      }
+      curBase = -1;
+    }
+  }
+  if (bestBase !== -1 && bestLen < 2) bestBase = -1;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase !== -1 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) s += ':';
+      continue;
+    }
+    if (i !== 0) s += ':';
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 7 && words[7] !== 1) || (bestLen === 5 && words[5] === 0xffff))) {
+      return `${s}${addr[12]}.${addr[13]}.${addr[14]}.${addr[15]}`;
+    }
+    s += words[i].toString(16);
+  }
+  if (bestBase !== -1 && bestBase + bestLen === 8) s += ':';
+  return s;
+}
+
+/**
+ * array_send: Int32 dimensions, Int32 has-nulls flag, element OID, per dimension Int32 size and
+ * lower bound, then each element as Int32 length (-1 for NULL) and bytes. Returns nested arrays
+ * (the lower bounds are dropped, as the text parser drops them).
+ */
+export function readArray(b: Buffer, element: (bytes: Buffer) => unknown): unknown[] {
+  if (b.length < 12) throw new BinaryFormatError(`binary array needs 12 header bytes, got ${b.length}`);
+  const ndim = b.readInt32BE(0);
+  if (ndim === 0) return [];
+  if (ndim < 0 || ndim > 6 || b.length < 12 + 8 * ndim) throw new BinaryFormatError(`binary array has ${ndim} dimensions in ${b.length} bytes`);
+  const dims: number[] = [];
+  for (let d = 0; d < ndim; d++) dims.push(b.readInt32BE(12 + 8 * d));
+  let pos = 12 + 8 * ndim;
+  const next = (): unknown => {
+    if (pos + 4 > b.length) throw new BinaryFormatError('binary array ends inside an element');
+    const len = b.readInt32BE(pos);
+    pos += 4;
+    if (len === -1) return null;
+    if (len < 0 || pos + len > b.length) throw new BinaryFormatError('binary array element overruns the value');
+    const v = element(b.subarray(pos, pos + len));
+    pos += len;
+    return v;
+  };
+  const build = (d: number): unknown[] => {
+    const out: unknown[] = new Array(dims[d]);
+    for (let i = 0; i < dims[d]; i++) out[i] = d + 1 === ndim ? next() : build(d + 1);
+    return out;
+  };
+  const result = build(0);
+  if (pos !== b.length) throw new BinaryFormatError(`binary array has ${b.length - pos} bytes after its last element`);
+  return result;
+}
