@@ -61,13 +61,18 @@ const CLIENTS = [
     supports: (s) => !s.options.streaming,
     command: (cfg) => [process.execPath, [join(here, 'clients/pglr.mjs'), JSON.stringify(cfg)]],
   },
-  // BENCH_COMPARE_DIST=<another build's dist/> adds that build as one more client (for example
-  // the library with a branch merged that is not on this one yet), measured in the same run.
-  process.env.BENCH_COMPARE_DIST && {
+  // BENCH_COMPARE_DIST=<another build's dist/> and/or BENCH_COMPARE_PIPELINE=parse (the client's
+  // fallback without bufferTransaction/ackOnCommit) add one more pg-walstream client, measured in
+  // the same run: another build (a branch not merged yet), or what the two operators cost.
+  (process.env.BENCH_COMPARE_DIST || process.env.BENCH_COMPARE_PIPELINE) && {
     name: `pg-walstream (${process.env.BENCH_COMPARE_LABEL ?? 'compare'})`,
     supports: () => true,
     command: (cfg) => [process.execPath, [join(here, 'clients/walstream.mjs'), JSON.stringify(cfg)]],
-    env: { ...process.env, WALSTREAM_DIST: resolve(process.env.BENCH_COMPARE_DIST) },
+    env: {
+      ...process.env,
+      ...(process.env.BENCH_COMPARE_DIST ? { WALSTREAM_DIST: resolve(process.env.BENCH_COMPARE_DIST) } : {}),
+      ...(process.env.BENCH_COMPARE_PIPELINE ? { WALSTREAM_PIPELINE: process.env.BENCH_COMPARE_PIPELINE } : {}),
+    },
   },
 ].filter(Boolean);
 

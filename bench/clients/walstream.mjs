@@ -26,7 +26,8 @@ const frames = ws
 const isDml = (t) => t === 'insert' || t === 'update' || t === 'delete';
 
 // ---- pipeline switch: the full pipeline once the operators branch has landed, else the fallback ----
-const FULL_PIPELINE = typeof ops.bufferTransaction === 'function' && typeof ops.ackOnCommit === 'function';
+// WALSTREAM_PIPELINE=parse forces the fallback, to measure what the two operators cost.
+const FULL_PIPELINE = process.env.WALSTREAM_PIPELINE !== 'parse' && typeof ops.bufferTransaction === 'function' && typeof ops.ackOnCommit === 'function';
 const pipeline = FULL_PIPELINE
   ? frames.pipe(
       ops.parsePgoutput(),
