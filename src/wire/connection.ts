@@ -9,6 +9,7 @@ import { tlsServerEndPoint } from './channel-binding';
 import { type ResolvedConfig, passwordOf } from './config';
 import { MessageFramer } from './framer';
 import { passwordFromFile } from './pgpass';
+import { ReadCoalescer } from './read-coalescer';
 import { ScramSession, md5Password } from './scram';
 import { type Encryption, describeTarget, encryptionPlan, openTransport } from './tls';
 
@@ -89,6 +90,8 @@ export class PgConnection {
   private authenticationUsed = 'none';
   private startupChain: Promise<void> = Promise.resolve();
   private startup?: { resolve(): void; reject(err: WalstreamError): void; policy: AuthPolicy; scram?: ScramSession };
+  private paused = false;
+  private readonly coalescer: ReadCoalescer;
 
   private constructor(
     private readonly socket: Socket,
@@ -98,7 +101,9 @@ export class PgConnection {
     private readonly replication: ReplicationMode | undefined,
   ) {
     this.framer = new MessageFramer((code, buf, start, end) => this.onMessage(code, buf, start, end));
+    this.coalescer = new ReadCoalescer(socket, () => this.paused);
     socket.on('data', (chunk: Buffer) => {
+      if (this.copy !== undefined) this.coalescer.onRead(chunk.length);
       try {
         this.framer.push(chunk);
       } catch (err) {
@@ -247,11 +252,13 @@ export class PgConnection {
 
   /** Stops reading from the socket, so TCP and the server hold the backlog (flow control). */
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.paused = false;
+    if (!this.coalescer.holding) this.socket.resume();
   }
 
   /** Sends Terminate and closes the socket; resolves once it is closed. */
@@ -392,6 +399,7 @@ export class PgConnection {
       return;
     }
     this.copy = undefined;
+    this.coalescer.release();
     if (!op.started) op.rejectStart(op.error ?? new ProtocolError('the server did not start a COPY stream'));
     else if (op.error === undefined) op.handler.onComplete();
   }
