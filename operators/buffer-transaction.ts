@@ -90,8 +90,8 @@ export interface BufferTransactionOptions {
   /** Most changes held at once, over all open transactions. Default 1 000 000. */
   maxChanges?: number;
   /**
-   * Most bytes of column values (text or binary, as received) held at once, over all open
-   * transactions, counting 64 bytes of overhead per change. Default 256 MiB.
+   * Most bytes of tuples (as received: each column's kind, length and value; `Row#byteLength`)
+   * held at once, over all open transactions, counting 64 bytes of overhead per change. Default 256 MiB.
    */
   maxBytes?: number;
   /**
@@ -351,9 +351,7 @@ function changeSize(change: ChangeMessage): number {
   }
 }
 
+/** The tuple's wire size, which the decoder already knows: reading every column's bytes here would undo the Row's laziness. */
 function rowSize(row: Row | undefined): number {
-  if (row === undefined) return 0;
-  let n = 0;
-  for (let i = 0; i < row.length; i++) n += row.bytes(i)?.length ?? 0;
-  return n;
+  return row === undefined ? 0 : row.byteLength;
 }

@@ -19,9 +19,9 @@ import type { Row } from '../../src/pgoutput/row';
 
 export const relation: RelationInfo = { oid: 1, schema: 'public', name: 't', replicaIdentity: 'd', columns: [], keyColumns: [] };
 
-/** A row of `size` bytes in one column. */
+/** A row that took `size` bytes on the wire. */
 export function fakeRow(size = 10): Row {
-  return { length: 1, relation, bytes: () => Buffer.alloc(size) } as unknown as Row;
+  return { length: 1, relation, byteLength: size } as unknown as Row;
 }
 
 const lsn = (n: number) => Lsn.from(n);

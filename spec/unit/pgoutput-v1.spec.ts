@@ -92,6 +92,7 @@ describe('pgoutput v1 decoding', () => {
     expect(msg.new.isNull('name')).toBe(true);
     expect(msg.new.raw('blob')).toEqual(Buffer.from([0xca, 0xfe]));
     expect(msg.new.kind(2)).toBe('b');
+    expect(msg.new.byteLength).toBe(7 + 1 + 7); // t + Int32 + "42", n, b + Int32 + 2 bytes
     const toast = new Bytes().u8('I').u32(16384).u8('N').i16(3).text('1').u8('u').u8('n').build();
     const t = decoderWithRelation().decode(toast, AT);
     if (t.type !== 'insert') throw new Error(t.type);

@@ -271,7 +271,7 @@ export class PgoutputDecoder {
       throw c.error(end === -1 ? 'frame ends inside TupleData' : `unknown TupleData kind ${JSON.stringify(String.fromCharCode(c.buf[at]))}`, at);
     }
     c.pos = end;
-    return new Row(relation, c.buf, start, count, this.typeRegistry);
+    return new Row(relation, c.buf, start, count, this.typeRegistry, end);
   }
 
   private streamAbort(lsn: Lsn): StreamAbortMessage {

@@ -50,7 +50,16 @@ export class Row implements Iterable<[string, unknown]> {
     private readonly start: number,
     readonly length: number,
     private readonly types: TypeRegistry = DEFAULT_TYPES,
+    private readonly end: number = buf.length,
   ) {}
+
+  /**
+   * Bytes this tuple took on the wire (TupleData after the column count: kinds, lengths, values),
+   * known without decoding anything; what `bufferTransaction()` counts against `maxBytes`.
+   */
+  get byteLength(): number {
+    return this.end - this.start;
+  }
 
   get columns(): readonly Column[] {
     return this.relation.columns;
