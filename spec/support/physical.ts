@@ -53,9 +53,8 @@ export function toolConnString(server: LocalServer): string {
 }
 
 /**
- * Waits until no walsender serves the server any more, then destroys it. `pg_ctl stop` runs
- * synchronously (execFileSync) and blocks this process: a fast shutdown waits for walsenders
- * until their client confirms the last WAL, which a blocked client in this process cannot do.
+ * Waits until no walsender serves the server any more, then destroys it, so that a test's own
+ * receivers have let go before the fast shutdown (which waits for walsenders to be confirmed).
  */
 export async function destroyWhenIdle(server: LocalServer | undefined): Promise<void> {
   if (server === undefined) return;
