@@ -3,13 +3,7 @@ import type { CreateReplicationSlotOptions } from '../control/client';
 import type { PgoutputOptions, ProtoVersion } from '../source/start-replication';
 
 /** The pgoutput and slot flags of `pg-walstream stream`, as commander parses them. */
-export interface StreamFlags {
-  protoVersion?: ProtoVersion | 'auto';
-  binary?: boolean;
-  messages?: boolean;
-  streaming?: 'off' | 'on' | 'parallel';
-  twoPhase?: boolean;
-  origin?: 'none' | 'any';
+export interface StreamFlags extends Omit<PgoutputOptions, 'publications'> {
   createSlot?: boolean;
   temporary?: boolean;
   failover?: boolean;
