@@ -28,3 +28,21 @@ export async function endCopyBoth(
     conn.destroy();
   }
 }
+
+// Teardowns still under way, per slot, across both sources: a new subscription waits for the old
+// walsender to let go of the slot instead of failing with 55006 ("replication slot is active").
+const releasing = new Map<string, Promise<void>>();
+
+/** Resolves once this process's last stream on `slot` has finished its teardown (at once if none). */
+export function slotReleased(slot: string | undefined): Promise<void> {
+  return (slot === undefined ? undefined : releasing.get(slot)) ?? Promise.resolve();
+}
+
+/** Records the teardown of a stream on `slot`, so {@link slotReleased} can wait for it. */
+export function trackSlotRelease(slot: string | undefined, teardown: Promise<void>): void {
+  if (slot === undefined) return;
+  releasing.set(slot, teardown);
+  void teardown.then(() => {
+    if (releasing.get(slot) === teardown) releasing.delete(slot);
+  });
+}

@@ -6,7 +6,7 @@ import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdat
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
-import { endCopyBoth } from './copy-both';
+import { endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 import { type FlowControlOptions, FlowWindow } from './flow-control';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
@@ -60,10 +60,6 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    */
   flowControl?: FlowControlOptions | false;
 }
-
-// Teardowns still under way, per slot: a new subscription waits for the old walsender to let go of
-// the slot instead of failing with 55006 ("replication slot is active").
-const closing = new Map<string, Promise<void>>();
 
 /**
  * Streams a logical replication slot as raw replication frames: a cold Observable that connects
@@ -128,7 +124,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     };
 
     const run = async () => {
-      await closing.get(options.slot);
+      await slotReleased(options.slot);
       if (done) return;
       conn = await PgConnection.connect(config, 'database');
       if (done) {
@@ -205,10 +201,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       const teardown = endCopyBoth(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
         serverEnded = resolve;
       });
-      closing.set(options.slot, teardown);
-      void teardown.then(() => {
-        if (closing.get(options.slot) === teardown) closing.delete(options.slot);
-      });
+      trackSlotRelease(options.slot, teardown);
     };
   });
 }

@@ -13,7 +13,7 @@ import { type ReplicationFrame, decodeReplicationFrame, encodeHotStandbyFeedback
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult } from '../wire/connection';
-import { endCopyBoth } from './copy-both';
+import { endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 
 /** The transaction horizons a hot standby asks the primary to keep (`h` message); 0 means "none". */
@@ -99,9 +99,6 @@ export interface TimelineSwitch {
 
 /** What {@link physicalReplication} emits: raw WAL in XLogData frames, keepalives, and the stream's structure. */
 export type PhysicalFrame = ReplicationFrame | PhysicalStreamStart | TimelineHistoryFile | TimelineSwitch;
-
-// Teardowns still under way, per slot, so a resubscription does not fail with 55006 (slot active).
-const closing = new Map<string, Promise<void>>();
 
 /**
  * Streams raw WAL from a physical walsender (`replication=true`): a cold Observable that connects
@@ -274,7 +271,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
     };
 
     const run = async () => {
-      if (options.slot !== undefined) await closing.get(options.slot);
+      await slotReleased(options.slot);
       if (done) return;
       const c = await PgConnection.connect(config, 'true');
       conn = c;
@@ -334,12 +331,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       const teardown = endCopyBoth(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
         serverEnded = resolve;
       });
-      if (options.slot === undefined) return;
-      const slot = options.slot;
-      closing.set(slot, teardown);
-      void teardown.then(() => {
-        if (closing.get(slot) === teardown) closing.delete(slot);
-      });
+      trackSlotRelease(options.slot, teardown);
     };
   });
 }
