@@ -221,7 +221,7 @@ describe('PgoutputDecoder: malformed frames', () => {
   const cases: [string, Buffer, RegExp][] = [
     ['an empty frame', Buffer.alloc(0), /empty/],
     ['an unknown tag', bytes(ascii('Z')), /unknown pgoutput message tag/],
-    ['a frame with bytes after the message', bytes(ascii('E'), '00'), /1 unexpected bytes/],
+    ['a frame with bytes after the message', bytes(ascii('S'), '00000005', '01', '00'), /1 unexpected bytes/],
     ['a row for an unknown relation', bytes(ascii('I'), '00009999', ascii('N'), '0000'), /no Relation message described/],
     ['a tuple with the wrong column count', bytes(ascii('I'), '00004001', ascii('N'), '0002', ascii('n'), ascii('n')), /tuple has 2 columns/],
     ['an unknown TupleData kind', bytes(ascii('I'), '00004001', ascii('N'), '0003', ascii('x'), ascii('n'), ascii('n')), /unknown TupleData kind/],
@@ -246,7 +246,7 @@ describe('PgoutputDecoder: malformed frames', () => {
     expect((err as ParseError).message).toMatch(message);
     expect((err as ParseError).lsn).toBe('0/1000');
     expect(typeof (err as ParseError).offset).toBe('number');
-    expect(d.decode(bytes(ascii('E')), WAL).type).toBe('streamStop');
+    expect(d.decode(bytes(ascii('S'), '00000005', '01'), WAL).type).toBe('streamStart');
   });
 
   it('reports the offset of the failing field', () => {

@@ -130,6 +130,8 @@ const caseArb: fc.Arbitrary<Case> = fc
 function primedDecoder({ relations, msg }: Case): PgoutputDecoder {
   const d = new PgoutputDecoder({ abortInfo: msg.type === 'streamAbort' ? msg.abortLsn !== undefined : undefined });
   for (const relation of relations) d.decode(encodePgoutput({ type: 'relation', lsn: msg.lsn, xid: undefined, inStream: false, topXid: undefined, relation }), msg.lsn);
+  // A Stream Stop closes a block, so it needs one open.
+  if (msg.type === 'streamStop') d.decode(encodePgoutput({ type: 'streamStart', lsn: msg.lsn, xid: 1, firstSegment: true }), msg.lsn);
   if ('inStream' in msg && msg.inStream) d.decode(encodePgoutput({ type: 'streamStart', lsn: msg.lsn, xid: msg.topXid as number, firstSegment: true }), msg.lsn);
   return d;
 }

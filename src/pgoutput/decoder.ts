@@ -53,6 +53,8 @@ export class PgoutputDecoder {
   /** Types announced by Type messages, by OID. */
   readonly types = new Map<number, TypeInfo>();
   private inStream = false;
+  /** Between Begin (or Begin Prepare) and its Commit (or Prepare), outside streamed blocks. */
+  private inTransaction = false;
   private topXid: number | undefined;
   private lastLsn = Lsn.ZERO;
   private readonly c = new Cursor();
@@ -87,6 +89,7 @@ export class PgoutputDecoder {
     let msg: PgoutputMessage;
     switch (tag) {
       case 0x42: // B
+        this.refuseInBlock('Begin');
         msg = { type: 'begin', lsn, finalLsn: c.lsnField('final LSN'), commitTime: c.time('commit time'), xid: c.u32('xid') };
         break;
       case 0x43: // C
@@ -162,6 +165,7 @@ export class PgoutputDecoder {
       }
       case 0x53: {
         // S
+        if (this.inStream) throw c.error(`Stream Start while the streamed block of xid ${this.topXid} is still open`, 0);
         const xid = c.u32('xid');
         const first = c.u8('first segment');
         c.done();
@@ -170,6 +174,7 @@ export class PgoutputDecoder {
         return { type: 'streamStart', lsn, xid, firstSegment: first === 1 };
       }
       case 0x45: // E
+        if (!this.inStream) throw c.error('Stream Stop outside a streamed block', 0);
         c.done();
         this.inStream = false;
         this.topXid = undefined;
@@ -181,6 +186,7 @@ export class PgoutputDecoder {
         msg = this.streamAbort(lsn);
         break;
       case 0x62: // b
+        this.refuseInBlock('Begin Prepare');
         msg = { type: 'beginPrepare', lsn, prepareLsn: c.lsnField('prepare LSN'), endLsn: c.lsnField('end LSN'), prepareTime: c.time('prepare time'), xid: c.u32('xid'), gid: c.cstring('GID') };
         break;
       case 0x50: // P
@@ -217,7 +223,19 @@ export class PgoutputDecoder {
     }
     c.done();
     if (msg.type === 'relation') this.relations.set(msg.relation.oid, msg.relation);
+    else if (msg.type === 'begin' || msg.type === 'beginPrepare') this.inTransaction = true;
+    else if (msg.type === 'commit' || msg.type === 'prepare') this.inTransaction = false;
     return msg;
+  }
+
+  /**
+   * A Begin opens a transaction only between others: the walsender sends each transaction whole
+   * (ReorderBufferCommit) and each streamed block for one transaction at a time, so a Begin inside
+   * a streamed block or an open transaction means a corrupted or misframed stream.
+   */
+  private refuseInBlock(what: string): void {
+    if (this.inStream) throw this.c.error(`${what} inside the streamed block of xid ${this.topXid}`, 0);
+    if (this.inTransaction) throw this.c.error(`${what} while a transaction is still open (no Commit or Prepare since the last Begin)`, 0);
   }
 
   private streamXid(): number | undefined {

@@ -412,8 +412,16 @@ export function readArray(b: Buffer, element: (bytes: Buffer) => unknown): unkno
   if (ndim === 0) return [];
   if (ndim < 0 || ndim > 6 || b.length < 12 + 8 * ndim) throw new BinaryFormatError(`binary array has ${ndim} dimensions in ${b.length} bytes`);
   const dims: number[] = [];
-  for (let d = 0; d < ndim; d++) dims.push(b.readInt32BE(12 + 8 * d));
   let pos = 12 + 8 * ndim;
+  // Every element takes at least its 4-byte length, so the bytes bound the element count: checked
+  // before allocating, a corrupted size fails here instead of building billions of slots.
+  let count = 1;
+  for (let d = 0; d < ndim; d++) {
+    const size = b.readInt32BE(12 + 8 * d);
+    count *= size;
+    if (size < 0 || count * 4 > b.length - pos) throw new BinaryFormatError(`binary array dimensions ${[...dims, size].join('×')} need more than the ${b.length} bytes of the value`);
+    dims.push(size);
+  }
   const next = (): unknown => {
     if (pos + 4 > b.length) throw new BinaryFormatError('binary array ends inside an element');
     const len = b.readInt32BE(pos);

@@ -1,4 +1,5 @@
 import { getTypeParser } from 'pg-types';
+import { checkByteaText } from './bytea-text';
 import * as postgresArray from 'postgres-array';
 import * as bin from './binary';
 import { BinaryValue } from './binary';
@@ -201,6 +202,7 @@ export class TypeRegistry {
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
     else if (TIMESTAMP_TYPES.has(oid) && timestamps === 'string') text = identity;
     else text = getTypeParser(oid, 'text') as TextParser;
+    if (oid === OID.bytea) text = checkedBytea(text);
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : (b: Buffer) => bin.int8Value(b).toString()) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
     if (binary === undefined) {
@@ -209,4 +211,12 @@ export class TypeRegistry {
     }
     return { text, binary: binary ?? ((b) => new BinaryValue(oid, Buffer.from(b))), binaryKnown: binary !== undefined };
   }
+}
+
+/** pg-types' bytea parser, run only on text it cannot loop forever on. */
+function checkedBytea(parse: TextParser): TextParser {
+  return (text) => {
+    checkByteaText(text);
+    return parse(text);
+  };
 }
