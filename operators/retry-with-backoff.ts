@@ -1,9 +1,9 @@
 import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
-import { ConnectionError, PgError } from '../src/errors';
+import { ConnectionError, PgError, TlsHandshakeError } from '../src/errors';
 
 /** One retry, as `onRetry` hears of it. */
 export interface RetryEvent {
-  /** 1 for the first retry after a failure, counting up until `resetAfter` of healthy streaming. */
+  /** 1 for the first retry after a failure, counting up until the source emits again (or lives `resetAfter` ms). */
   readonly attempt: number;
   /** Milliseconds until the resubscription. */
   readonly delay: number;
@@ -24,13 +24,17 @@ export interface RetryWithBackoffOptions {
   /** Give up (and pass the error on) after this many retries in a row. Default: never. */
   maxRetries?: number;
   /**
-   * Milliseconds a subscription must have lived before failing for the backoff to start over at
-   * `initialDelay` and attempt 1. Default 60000.
+   * The backoff starts over at `initialDelay` and attempt 1 as soon as a resubscribed source emits
+   * a value (the reconnection works and data flows), or once a subscription has lived this many
+   * milliseconds before failing (a reconnection to an idle slot). Default 10000.
    */
   resetAfter?: number;
   /** Which errors to retry. Default {@link isRetryableError}. */
   isRetryable?: (error: unknown) => boolean;
-  /** Called before each retry is scheduled. An exception thrown here ends the stream with it. */
+  /**
+   * Called before each retry is scheduled, with the attempt number, the delay in ms and the error:
+   * the place to log or count reconnections. An exception thrown here ends the stream with it.
+   */
   onRetry?: (event: RetryEvent) => void;
   /** Source of randomness for the jitter, in [0, 1). Default `Math.random`. */
   random?: () => number;
@@ -47,16 +51,26 @@ const RETRYABLE_SQLSTATES = new Set([
   '55006', // object_in_use: the slot is active for another process (the old walsender lingers)
 ]);
 
+// Socket failures that can cut a TLS handshake short with nothing wrong in the certificates.
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// Connection failures that repeat on every attempt: the server cannot do what sslmode requires.
+const PERMANENT_CONNECTION_CODES = new Set(['ESSLREQUIRED', 'ESSLNEGOTIATION']);
+
 /**
- * The default classification of {@link retryWithBackoff}: retry a lost connection
- * ({@link ConnectionError}), SQLSTATE class 08 (connection exception), 57P01/57P02/57P03
- * (shutdown, crash, cannot connect now), 53300 (too many connections) and 55006 (slot active for
- * another process). Everything else is fatal: class 28 (authentication), 3D000 (no such
- * database), 42704 (no such slot), 42P01, syntax errors, a `ParseError`, a `SlotLostError`, and
- * errors that are not pg-walstream's.
+ * The default classification of {@link retryWithBackoff}: retry a lost, refused, timed-out or
+ * dead connection ({@link ConnectionError}, including the receive timeout's `ETIMEDOUT`), SQLSTATE
+ * class 08 (connection exception), 57P01/57P02/57P03 (shutdown, crash, cannot connect now), 53300
+ * (too many connections) and 55006 (slot active for another process). Everything else is fatal,
+ * because it would fail the same way again: a TLS handshake or certificate verification failure
+ * ({@link TlsHandshakeError}, unless a reset socket cut it short), a server without the TLS that
+ * `sslmode` requires, class 28 (authentication: 28P01, 28000), an `AuthenticationError`, a
+ * `ConfigurationError`, 3D000 (no such database), 42704 (no such slot), syntax errors, a
+ * `ParseError` or `ProtocolError`, a `SlotLostError`, and errors that are not pg-walstream's
+ * (a `TypeError` is a bug, not a fault of the network).
  */
 export function isRetryableError(error: unknown): boolean {
-  if (error instanceof ConnectionError) return true;
+  if (error instanceof TlsHandshakeError) return TRANSIENT_SOCKET_CODES.has(error.code ?? '');
+  if (error instanceof ConnectionError) return !PERMANENT_CONNECTION_CODES.has(error.code ?? '');
   if (error instanceof PgError) return error.code.startsWith('08') || RETRYABLE_SQLSTATES.has(error.code);
   return false;
 }
@@ -91,7 +105,7 @@ export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): Mono
   const multiplier = options.multiplier ?? 2;
   const jitter = options.jitter ?? 0.3;
   const maxRetries = options.maxRetries ?? Infinity;
-  const resetAfter = options.resetAfter ?? 60_000;
+  const resetAfter = options.resetAfter ?? 10_000;
   const isRetryable = options.isRetryable ?? isRetryableError;
   const random = options.random ?? Math.random;
   const scheduler = options.scheduler ?? asyncScheduler;
@@ -113,7 +127,10 @@ export function retryWithBackoff<T>(options: RetryWithBackoffOptions = {}): Mono
         pending = undefined;
         startedAt = scheduler.now();
         inner = source.subscribe({
-          next: (value) => subscriber.next(value),
+          next: (value) => {
+            attempt = 0; // the reconnection works and data flows: the next fault starts the backoff over
+            subscriber.next(value);
+          },
           error: (error) => retry(error),
           complete: () => subscriber.complete(),
         });

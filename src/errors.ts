@@ -154,3 +154,16 @@ export class UnsupportedOptionError extends ConfigurationError {
 export class TlsHandshakeError extends ConnectionError {
   override name = 'TlsHandshakeError';
 }
+
+/**
+ * What a source reports for an exception that is not a {@link WalstreamError}: a system error of
+ * the socket (it carries `syscall`, e.g. `EPIPE` from `write`) becomes a {@link ConnectionError},
+ * which is retryable; anything else (a `TypeError` from a bug, say) passes on unchanged, so
+ * `retryWithBackoff` does not retry it forever. Internal: shared by the replication sources.
+ */
+export function streamFailure(err: unknown): unknown {
+  if (err instanceof WalstreamError) return err;
+  const sys = err as NodeJS.ErrnoException | undefined;
+  if (sys instanceof Error && typeof sys.syscall === 'string') return new ConnectionError(sys.message, { cause: sys });
+  return err;
+}

@@ -1,4 +1,5 @@
-import { ConnectionError, PgError, ParseError, SlotLostError } from '../../src';
+import { defer } from 'rxjs';
+import { AuthenticationError, ConfigurationError, ConnectionError, PgError, ParseError, ProtocolError, SlotLostError, TlsHandshakeError, UnsupportedOptionError } from '../../src';
 import { type RetryEvent, isRetryableError, retryWithBackoff } from '../../operators';
 import { testScheduler } from '../support/marbles';
 
@@ -19,11 +20,10 @@ describe('retryWithBackoff', () => {
 
   it('resubscribes after retryable errors with exponential delays, capped at maxDelay, and reports each retry', () =>
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const retries: RetryEvent[] = [];
-      const source = cold('a#', undefined, lost);
-      const out = source.pipe(retryWithBackoff({ initialDelay: 10, maxDelay: 25, jitter: 0, maxRetries: 3, onRetry: (e) => retries.push(e) }));
+      const source = cold('-#', undefined, lost);
+      const out = source.pipe(retryWithBackoff({ initialDelay: 10, maxDelay: 25, jitter: 0, maxRetries: 3 }));
       // Each subscription errors 1 frame after it starts; the next starts 10, 20, then 25 (not 40) frames later.
-      expectObservable(out).toBe('a 10ms a 20ms a 25ms a #', undefined, lost);
+      expectObservable(out).toBe('59ms #', undefined, lost);
       expectSubscriptions(source.subscriptions).toBe(['^!', '11ms ^!', '32ms ^!', '58ms ^!']);
     }));
 
@@ -66,6 +66,20 @@ describe('retryWithBackoff', () => {
       flush();
     });
     expect(attempts).toEqual([[1, 10], [2, 20], [1, 10], [2, 20], [3, 40], [4, 80]]);
+  });
+
+  it('starts the backoff over as soon as a resubscribed source emits: the reconnection works and data flows', () => {
+    const attempts: Array<[number, number]> = [];
+    testScheduler().run(({ cold, expectObservable }) => {
+      let n = 0;
+      // Fails at once twice, then reconnects and delivers a value before failing, then fails at once.
+      const out = defer(() => (++n === 3 ? cold('a#', undefined, lost) : cold('#', undefined, lost))).pipe(
+        retryWithBackoff({ initialDelay: 10, jitter: 0, maxRetries: 3, resetAfter: 1000, onRetry: (e) => attempts.push([e.attempt, e.delay]) }),
+      );
+      // Subscriptions at 0, 10, 30 (emits a, fails at 31), 41, 61, then the third retry in a row fails for good.
+      expectObservable(out).toBe('30ms a 70ms #', undefined, lost);
+    });
+    expect(attempts).toEqual([[1, 10], [2, 20], [1, 10], [2, 20], [3, 40]]);
   });
 
   it('passes a fatal error on at once', () =>
@@ -115,6 +129,15 @@ describe('isRetryableError', () => {
     ['42P01 no table', false, pg('42P01')],
     ['42601 syntax error', false, pg('42601')],
     ['a parse error', false, new ParseError('bad', 'I', '0/1', 3)],
+    ['a receive timeout on a dead connection', true, new ConnectionError('no data', { code: 'ETIMEDOUT' })],
+    ['a TLS certificate that does not verify', false, new TlsHandshakeError('TLS handshake failed: self-signed certificate in certificate chain', { code: 'SELF_SIGNED_CERT_IN_CHAIN' })],
+    ['a TLS host name mismatch', false, new TlsHandshakeError('TLS handshake failed', { code: 'ERR_TLS_CERT_ALTNAME_INVALID' })],
+    ['a TLS handshake cut by a reset socket', true, new TlsHandshakeError('TLS handshake failed: socket hang up', { code: 'ECONNRESET' })],
+    ['a server without the TLS sslmode requires', false, new ConnectionError('server does not support SSL', { code: 'ESSLREQUIRED' })],
+    ['an authentication failure', false, new AuthenticationError('SCRAM: server signature mismatch')],
+    ['a configuration error', false, new ConfigurationError('invalid sslmode value')],
+    ['an option the server lacks', false, new UnsupportedOptionError('twoPhase', { serverVersion: 150000 }, 'PostgreSQL 14')],
+    ['a protocol error', false, new ProtocolError('unexpected message')],
     ['a lost slot', false, new SlotLostError('s', '0/1')],
     ['a bug', false, new TypeError('x is undefined')],
   ])('%s → retryable %s', (_name, expected, error) => expect(isRetryableError(error)).toBe(expected));

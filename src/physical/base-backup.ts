@@ -1,5 +1,5 @@
 import { Observable, type Subscription } from 'rxjs';
-import { ConfigurationError, ConnectionError, ProtocolError, WalstreamError } from '../errors';
+import { ConfigurationError, ConnectionError, ProtocolError, WalstreamError, streamFailure } from '../errors';
 import { Lsn } from '../lsn';
 import { quoteLiteral } from '../sql';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
@@ -161,7 +161,7 @@ export function baseBackup(options: BaseBackupOptions): Observable<BaseBackupEve
     let conn: PgConnection | undefined;
     let done = false;
     let pausing: Subscription | undefined;
-    const fail = (err: WalstreamError) => {
+    const fail = (err: unknown) => {
       if (done) return;
       done = true;
       pausing?.unsubscribe();
@@ -334,7 +334,7 @@ export function baseBackup(options: BaseBackupOptions): Observable<BaseBackupEve
       });
     };
 
-    run().catch((err: unknown) => fail(err instanceof WalstreamError ? err : new ConnectionError(String(err), { cause: err })));
+    run().catch((err: unknown) => fail(streamFailure(err)));
     return () => {
       pausing?.unsubscribe();
       if (done) return;

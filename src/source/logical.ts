@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import { ConnectionError, PgError, SlotLostError, WalstreamError } from '../errors';
+import { ConnectionError, PgError, SlotLostError, type WalstreamError, streamFailure } from '../errors';
 import { type CreateLogicalSlotOptions, createSlotCommand } from '../control/client';
 import { Lsn } from '../lsn';
 import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdate } from '../protocol/frames';
@@ -109,7 +109,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       );
     };
 
-    const fail = (err: WalstreamError) => {
+    const fail = (err: unknown) => {
       if (done) return;
       done = true;
       cleanup();
@@ -189,7 +189,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       timer.unref();
     };
 
-    run().catch((err: unknown) => fail(err instanceof WalstreamError ? err : new ConnectionError(String(err), { cause: err })));
+    run().catch((err: unknown) => fail(streamFailure(err)));
 
     return () => {
       if (done) return;

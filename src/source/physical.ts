@@ -1,6 +1,6 @@
 import { createSlotCommand } from '../control/client';
 import { Observable, type Subscription, skip } from 'rxjs';
-import { ConfigurationError, ConnectionError, PgError, ProtocolError, WalstreamError } from '../errors';
+import { ConfigurationError, ConnectionError, PgError, ProtocolError, type WalstreamError, streamFailure } from '../errors';
 import { Lsn } from '../lsn';
 import {
   readReplicationSlot,
@@ -167,7 +167,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       ackSubscription?.unsubscribe();
     };
 
-    const fail = (err: WalstreamError) => {
+    const fail = (err: unknown) => {
       if (done) return;
       done = true;
       cleanup();
@@ -194,7 +194,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
         void c.end();
         return subscriber.complete();
       }
-      streamTimeline(c, roundDownToSegment(next.start, segmentSize), next.timeline).catch((err: unknown) => fail(asWalstreamError(err)));
+      streamTimeline(c, roundDownToSegment(next.start, segmentSize), next.timeline).catch((err: unknown) => fail(streamFailure(err)));
     };
 
     const streamTimeline = async (c: PgConnection, start: Lsn, tli: number): Promise<void> => {
@@ -320,7 +320,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       ackSubscription = feedback.acknowledged$.pipe(skip(1)).subscribe(() => sendStatus());
     };
 
-    run().catch((err: unknown) => fail(asWalstreamError(err)));
+    run().catch((err: unknown) => fail(streamFailure(err)));
 
     return () => {
       if (done) return;
@@ -336,6 +336,3 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
   });
 }
 
-function asWalstreamError(err: unknown): WalstreamError {
-  return err instanceof WalstreamError ? err : new ConnectionError(String(err), { cause: err });
-}
