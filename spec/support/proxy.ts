@@ -5,15 +5,23 @@ export interface CountingProxy {
   port: number;
   /** The first chunk the client sent on each connection, in order. */
   readonly firstChunks: Buffer[];
+  /**
+   * Stops forwarding on every open connection without closing anything, as a proxy or a network
+   * that silently drops packets: no FIN, no RST, bytes sent either way are swallowed. Connections
+   * opened afterwards are relayed normally.
+   */
+  blackhole(): void;
   close(): Promise<void>;
 }
 
 export async function countingProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<CountingProxy> {
   const firstChunks: Buffer[] = [];
   const sockets = new Set<Socket>();
+  const pairs: [Socket, Socket][] = [];
   const server: Server = createServer((client) => {
     const upstream = connect({ host: targetHost, port: targetPort });
     sockets.add(client).add(upstream);
+    pairs.push([client, upstream]);
     client.once('data', (chunk: Buffer) => firstChunks.push(Buffer.from(chunk)));
     client.pipe(upstream).pipe(client);
     const end = () => {
@@ -27,6 +35,15 @@ export async function countingProxy(targetPort: number, targetHost = '127.0.0.1'
   return {
     port: (server.address() as AddressInfo).port,
     firstChunks,
+    blackhole: () => {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        // Keep reading and drop the bytes, so neither peer sees back-pressure or a close.
+        client.on('data', () => {});
+        upstream.on('data', () => {});
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

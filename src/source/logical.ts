@@ -6,13 +6,13 @@ import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdat
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
-import { endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
+import { DEFAULT_RECEIVE_TIMEOUT, ReceiveWatchdog, type ReceiveTimeoutOptions, endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 import { type FlowControlOptions, FlowWindow } from './flow-control';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
 
 /** Options of {@link logicalReplication}. */
-export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOptions {
+export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOptions, ReceiveTimeoutOptions {
   /** The logical replication slot (created beforehand, e.g. with `ReplicationClient.createReplicationSlot`). */
   slot: string;
   /**
@@ -109,6 +109,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       );
     };
 
+    const watchdog = new ReceiveWatchdog(options.receiveTimeout ?? DEFAULT_RECEIVE_TIMEOUT, () => sendStatus(true), (err) => fail(err), () => flow?.paused === true);
     const fail = (err: unknown) => {
       if (done) return;
       done = true;
@@ -120,6 +121,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     const cleanup = () => {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
+      watchdog.stop();
       ackSubscription?.unsubscribe();
     };
 
@@ -143,6 +145,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       await conn.startCopy(sql, {
         onData(buf, s, e) {
           if (done) return;
+          watchdog.received();
           // Data can arrive in the same chunk as CopyBothResponse, before startCopy's promise
           // settles; a consumer that unsubscribes then must still send its final status update.
           streaming = true;
@@ -187,6 +190,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       streaming = true;
       timer = setInterval(() => sendStatus(), interval);
       timer.unref();
+      watchdog.start();
     };
 
     run().catch((err: unknown) => fail(streamFailure(err)));

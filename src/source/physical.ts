@@ -13,7 +13,7 @@ import { type ReplicationFrame, decodeReplicationFrame, encodeHotStandbyFeedback
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult } from '../wire/connection';
-import { endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
+import { DEFAULT_RECEIVE_TIMEOUT, ReceiveWatchdog, type ReceiveTimeoutOptions, endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 
 /** The transaction horizons a hot standby asks the primary to keep (`h` message); 0 means "none". */
@@ -28,7 +28,7 @@ export interface StandbyXmin {
 }
 
 /** Options of {@link physicalReplication}. */
-export interface PhysicalReplicationOptions extends ConnectionOptions {
+export interface PhysicalReplicationOptions extends ConnectionOptions, ReceiveTimeoutOptions {
   /** A physical replication slot: the server keeps WAL from the slot's `restart_lsn` (the flushed position reported). */
   slot?: string;
   /**
@@ -164,9 +164,11 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
     const cleanup = () => {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
+      watchdog.stop();
       ackSubscription?.unsubscribe();
     };
 
+    const watchdog = new ReceiveWatchdog(options.receiveTimeout ?? DEFAULT_RECEIVE_TIMEOUT, () => sendStatus(true), (err) => fail(err));
     const fail = (err: unknown) => {
       if (done) return;
       done = true;
@@ -210,6 +212,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       const started = c.startCopy(startPhysicalReplicationCommand(start, { slot: options.slot, timeline: tli }), {
         onData(buf, s, e) {
           if (done) return;
+          watchdog.received();
           // The copy has started even if startCopy's promise has not resolved yet (same socket
           // read): a consumer that unsubscribes now must still get the final status and CopyDone.
           streaming = true;
@@ -267,6 +270,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       }
       if (done) return;
       streaming = true;
+      watchdog.start();
       sendStatus(); // at once, as pg_receivewal and a standby do: hot standby feedback takes effect now
     };
 

@@ -72,6 +72,25 @@ export interface ConnectionOptions {
   requireAuth?: string | string[];
   /** libpq `passfile`. Default: `PGPASSFILE`, then `~/.pgpass`. */
   passfile?: string;
+  /** libpq `keepalives`: TCP keepalive on the socket. Default true. */
+  keepalives?: boolean;
+  /** libpq `keepalives_idle`: seconds of silence before the first TCP keepalive probe. Default 10 (libpq: the system's, often 7200). */
+  keepalivesIdle?: number;
+  /** libpq `keepalives_interval`: seconds between probes. Accepted and validated; Node cannot set it, so the system's value applies. */
+  keepalivesInterval?: number;
+  /** libpq `keepalives_count`: probes lost before the connection is dead. Accepted and validated; Node cannot set it, so the system's value applies. */
+  keepalivesCount?: number;
+  /** libpq `tcp_user_timeout`, in ms. Accepted and validated; Node cannot set TCP_USER_TIMEOUT, so the sources' `receiveTimeout` bounds a dead peer instead. */
+  tcpUserTimeout?: number;
+}
+
+/** TCP keepalive settings after defaults (libpq's keywords; seconds, and ms for `userTimeout`). */
+export interface KeepaliveSettings {
+  enabled: boolean;
+  idle: number;
+  interval?: number;
+  count?: number;
+  userTimeout?: number;
 }
 
 /** TLS settings after defaults; `password` and `key` are kept out of enumeration. */
@@ -107,6 +126,7 @@ export interface ResolvedConfig {
   requireAuth?: string;
   /** The password file to consult when no password is given. */
   passfile: string;
+  keepalive: KeepaliveSettings;
   readonly password?: string | (() => string | Promise<string>);
 }
 
@@ -127,6 +147,11 @@ const LIBPQ_KEYWORDS = [
   'require_auth',
   'passfile',
   'connect_timeout',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
 ] as const;
 type LibpqKeyword = (typeof LIBPQ_KEYWORDS)[number];
 
@@ -165,6 +190,7 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
     ssl: resolveTls(opts, keywords, env, home),
     channelBinding: oneOf('channel_binding', opts.channelBinding ?? keywords.channel_binding ?? env.PGCHANNELBINDING ?? 'prefer', ['disable', 'prefer', 'require']),
     passfile: opts.passfile ?? keywords.passfile ?? env.PGPASSFILE ?? join(home, '.pgpass'),
+    keepalive: resolveKeepalive(opts, keywords),
   };
   const requireAuth = opts.requireAuth ?? keywords.require_auth ?? env.PGREQUIREAUTH;
   if (requireAuth !== undefined && requireAuth !== '') {
@@ -212,6 +238,25 @@ function resolveTls(opts: ConnectionOptions, kw: Partial<Record<LibpqKeyword, st
   const sslPassword = opts.sslPassword ?? kw.sslpassword;
   if (sslPassword !== undefined && sslPassword !== '') Object.defineProperty(settings, 'password', { value: sslPassword, enumerable: false });
   return settings;
+}
+
+/** libpq's TCP keepalive keywords: `keepalives` is 0 or 1, the others non-negative integers. */
+function resolveKeepalive(opts: ConnectionOptions, kw: Partial<Record<LibpqKeyword, string>>): KeepaliveSettings {
+  const count = (name: string, value: number | string | undefined): number | undefined => {
+    if (value === undefined || value === '') return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigurationError(`invalid integer value "${value}" for connection option "${name}"`);
+    return n;
+  };
+  const enabledText = opts.keepalives ?? kw.keepalives;
+  if (enabledText !== undefined && ![true, false, '0', '1'].includes(enabledText)) throw new ConfigurationError(`invalid keepalives value: "${enabledText}" (expected 0 or 1)`);
+  return {
+    enabled: enabledText !== false && enabledText !== '0',
+    idle: count('keepalives_idle', opts.keepalivesIdle ?? kw.keepalives_idle) ?? 10,
+    interval: count('keepalives_interval', opts.keepalivesInterval ?? kw.keepalives_interval),
+    count: count('keepalives_count', opts.keepalivesCount ?? kw.keepalives_count),
+    userTimeout: count('tcp_user_timeout', opts.tcpUserTimeout ?? kw.tcp_user_timeout),
+  };
 }
 
 /** A `require_auth` value taken apart: the methods listed, and whether they are forbidden (`!`) rather than allowed. */

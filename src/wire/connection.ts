@@ -112,6 +112,8 @@ export class PgConnection {
     });
     socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${describeTarget(config)} failed: ${err.message}`, { cause: err })));
     socket.on('close', () => this.fail(new ConnectionError(`connection to ${describeTarget(config)} closed`, { code: 'ECONNRESET' })));
+    // TCP keepalive (libpq's keepalives, keepalives_idle): the kernel finds a peer host that is gone.
+    socket.setKeepAlive(config.keepalive.enabled, config.keepalive.idle * 1000);
     socket.resume(); // negotiation may have paused it
   }
 
