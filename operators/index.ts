@@ -1,8 +1,9 @@
 export { parsePgoutput } from './parse-pgoutput';
 export type { ParsePgoutputOptions } from './parse-pgoutput';
 export { forTable } from './for-table';
-export { bufferTransaction, TransactionTooLargeError, type Transaction, type TransactionChunk, type TransactionEvent, type BufferTransactionOptions } from './buffer-transaction';
-export { ackOnCommit, ackLsnOf, type Acknowledger } from './ack-on-commit';
+export { bufferTransaction, TransactionTooLargeError, UnknownPreparedTransactionError, type Ticketed, type Transaction, type TransactionChunk, type TransactionEvent, type BufferTransactionOptions } from './buffer-transaction';
+export { ackOnCommit, ackLsnOf, UnorderedEventError, type Acknowledger, type AckOnCommitOptions } from './ack-on-commit';
+export type { AckTicket } from './ack-ticket';
 export { retryWithBackoff, isRetryableError, type RetryEvent, type RetryWithBackoffOptions } from './retry-with-backoff';
 export { rateLimit, type RateLimitOptions } from './rate-limit';
 export { splitFeedback } from './split-feedback';
