@@ -6,6 +6,6 @@ export { ackOnCommit, ackLsnOf, UnorderedEventError, type Acknowledger, type Ack
 export type { AckTicket } from './ack-ticket';
 export { retryWithBackoff, isRetryableError, type RetryEvent, type RetryWithBackoffOptions } from './retry-with-backoff';
 export { rateLimit, type RateLimitOptions } from './rate-limit';
-export { splitFeedback } from './split-feedback';
+export { splitFeedback, FeedbackPart } from './split-feedback';
 export { writeWalSegments, type WriteWalSegmentsOptions, type WalWriterEvent } from './write-wal-segments';
 export { writeBaseBackup, type WriteBaseBackupOptions } from './write-base-backup';

@@ -47,7 +47,7 @@ function messagesOf(units: Unit[]): PgoutputMessage[] {
 
 /** The highest LSN the slot may be confirmed at while this event's work is unfinished. */
 function boundOf(e: TransactionEvent): bigint {
-  return e.type === 'transaction' ? e.commitLsn.value : e.lsn.value;
+  return e.type === 'transaction' ? e.commitLsn.value : e.type === 'transactionChunk' ? e.beginLsn.value : e.lsn.value;
 }
 
 describe('ackOnCommit (property)', () => {
