@@ -114,8 +114,9 @@ export interface BufferTransactionOptions {
    * - `hold` (default): a prepared transaction is held until its outcome. COMMIT PREPARED emits it
    *   as a `committed` transaction, in commit order; ROLLBACK PREPARED drops it and emits the
    *   `rollbackPrepared` message (nothing to undo). The PREPARE itself passes on as a `prepare`
-   *   (or `streamPrepare`) message without changes. Until the outcome, acknowledgments stop at the
-   *   PREPARE's LSN, so a restarted consumer or server sends the prepared transaction again.
+   *   (or `streamPrepare`) message without changes. Acknowledgments stop at the PREPARE's LSN
+   *   until nothing is held any more (prepared transactions that overlap keep them at the first
+   *   one), so a restarted consumer or server sends every held prepared transaction again, whole.
    * - `emit`: for consumers that manage prepared transactions themselves: the transaction is
    *   emitted at PREPARE with `state: 'prepared'` and acknowledged then; `commitPrepared` and
    *   `rollbackPrepared` follow as their own events. After a restart the server sends only the
@@ -227,12 +228,17 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
       let heldBytes = 0;
       // Prepared transactions held until their outcome (prepared: 'hold'), by GID.
       const prepared = new Map<string, { tx: OpenTransaction; prepareLsn: Lsn }>();
-
-      /** The lowest PREPARE LSN held: acknowledgments must not pass it. */
-      const limit = (): Lsn | undefined => {
-        let low: Lsn | undefined;
-        for (const p of prepared.values()) if (low === undefined || p.prepareLsn.value < low.value) low = p.prepareLsn;
-        return low;
+      // Acknowledgments stop at the first PREPARE held since nothing was held, until nothing is
+      // held again. Not at the lowest one still held: a slot confirmed between a transaction's
+      // PREPARE and its COMMIT PREPARED makes the server send that COMMIT PREPARED alone after a
+      // restart, and its changes would be unknown.
+      let holdFrom: Lsn | undefined;
+      const limit = (): Lsn | undefined => holdFrom;
+      const resolve = (gid: string) => {
+        const held = prepared.get(gid);
+        prepared.delete(gid);
+        if (prepared.size === 0) holdFrom = undefined;
+        return held;
       };
 
       const emit = (event: DistributiveOmit<TransactionEvent, 'ticket'>) => {
@@ -271,6 +277,7 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
       /** Prepare or Stream Prepare: emit the transaction as prepared, or hold it until its outcome. */
       const prepare = (tx: OpenTransaction, msg: PrepareMessage) => {
         if (!holdPrepared) return finish(tx, 'prepared', msg.prepareLsn, msg.endLsn, msg.prepareTime, msg.gid);
+        if (prepared.size === 0) holdFrom = msg.prepareLsn;
         prepared.set(msg.gid, { tx, prepareLsn: msg.prepareLsn }); // its bytes stay counted while held
         emit(msg);
       };
@@ -377,17 +384,13 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
           }
           case 'commitPrepared': {
             if (!holdPrepared) return emit(msg);
-            const held = prepared.get(msg.gid);
+            const held = resolve(msg.gid);
             if (held === undefined) throw new UnknownPreparedTransactionError(msg.gid, msg.xid, msg.commitLsn);
-            prepared.delete(msg.gid);
             return finish(held.tx, 'committed', msg.commitLsn, msg.endLsn, msg.commitTime, msg.gid, msg.commitLsn);
           }
           case 'rollbackPrepared': {
-            const held = prepared.get(msg.gid);
-            if (held !== undefined) {
-              prepared.delete(msg.gid);
-              release(held.tx);
-            }
+            const held = resolve(msg.gid);
+            if (held !== undefined) release(held.tx);
             return emit(msg);
           }
         }

@@ -1,7 +1,8 @@
 // Property: with mergeMap concurrency 4, random completion order and events copied between
 // bufferTransaction and ackOnCommit (spread, structuredClone), the acknowledged LSN never passes an
-// unfinished transaction, nor the PREPARE of a held prepared transaction whose outcome is unfinished;
-// and once everything is done, everything is acknowledged.
+// unfinished transaction, nor the PREPARE of a held prepared transaction whose outcome is unfinished,
+// nor sits between a PREPARE and its COMMIT PREPARED; and once everything is done, everything is
+// acknowledged.
 import fc from 'fast-check';
 import { delay, from, map, mergeMap, of, tap } from 'rxjs';
 import { Lsn, LsnFeedback } from '../../src';
@@ -63,7 +64,11 @@ describe('ackOnCommit (property)', () => {
           const heldPrepares = new Map<string, bigint>(); // gid → prepareLsn, until its outcome is done
           let highest = 0n;
           let violation: string | undefined;
+          const acks: bigint[] = [];
+          const prepares = new Map<string, bigint>(); // gid → prepareLsn
+          const lone: Array<{ gid: string; from: bigint; to: bigint }> = []; // PREPARE … COMMIT PREPARED
           feedback.acknowledged$.subscribe((a) => {
+            acks.push(a.value);
             for (const [seq, bound] of unfinished) if (a.value > bound) violation ??= `acknowledged ${a.toString()} past unfinished #${seq} (${Lsn.from(bound).toString()})`;
             for (const [gid, lsn] of heldPrepares) if (a.value > lsn) violation ??= `acknowledged ${a.toString()} past held PREPARE ${gid}`;
           });
@@ -73,7 +78,11 @@ describe('ackOnCommit (property)', () => {
                 bufferTransaction(),
                 tap((e) => {
                   unfinished.set(e.ticket.seq, boundOf(e));
-                  if (e.type === 'prepare') heldPrepares.set(e.gid, e.prepareLsn.value);
+                  if (e.type === 'prepare') {
+                    heldPrepares.set(e.gid, e.prepareLsn.value);
+                    prepares.set(e.gid, e.prepareLsn.value);
+                  }
+                  if (e.type === 'transaction' && e.gid !== undefined) lone.push({ gid: e.gid, from: prepares.get(e.gid) ?? 0n, to: e.commitLsn.value });
                   highest = ackLsnOf(e)?.value ?? highest;
                 }),
                 map((e) => {
@@ -91,6 +100,9 @@ describe('ackOnCommit (property)', () => {
             flush();
           });
           if (violation !== undefined) throw new Error(violation);
+          // Never confirmed between a PREPARE and its COMMIT PREPARED: a restarted server would
+          // send the COMMIT PREPARED alone.
+          for (const a of acks) for (const p of lone) if (a > p.from && a <= p.to) throw new Error(`acknowledged ${Lsn.from(a).toString()} between PREPARE and COMMIT PREPARED of ${p.gid}`);
           // Everything done: everything acknowledged.
           expect(feedback.acknowledged.value).toBe(highest);
           expect(feedback.finished.value).toBe(highest);

@@ -200,6 +200,21 @@ describe('ackOnCommit', () => {
     expect(finished).toEqual(['0/9E', '0/102', '0/134']);
   });
 
+  it('with overlapping prepared transactions, holds the acknowledgment at the first PREPARE until none is held', () => {
+    const { feedback, acks } = recorder();
+    testScheduler().run(({ cold, flush }) => {
+      cold('bipBjqKR|', {
+        b: m.beginPrepare(3, 100, 'g3'), i: m.insert(110), p: m.prepare(3, 150, 'g3'),
+        B: m.beginPrepare(4, 200, 'g4'), j: m.insert(210), q: m.prepare(4, 250, 'g4'),
+        K: m.commitPrepared(3, 300, 'g3'), R: m.rollbackPrepared(4, 400, 'g4'),
+      }).pipe(bufferTransaction(), ackOnCommit(feedback)).subscribe();
+      flush();
+    });
+    // Confirming g4's PREPARE (0/FA) after g3 committed would let a restarted server send g3's
+    // COMMIT PREPARED (0/12C) without its PREPARE: the acknowledgment waits at g3's PREPARE (0/96).
+    expect(acks).toEqual(['0/96', '0/198']);
+  });
+
   it('releases the hold at ROLLBACK PREPARED', () => {
     const { feedback, acks } = recorder();
     testScheduler().run(({ cold, flush }) => {
