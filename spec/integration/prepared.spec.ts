@@ -105,10 +105,14 @@ describe('prepared transactions through the README pipeline (two-phase decoding)
     console.log(`fast shutdown with two prepared transactions held: ${held} ms`);
     expect(held).toBeLessThan(5000);
     await sql.query(`COMMIT PREPARED 'g3'`);
+    // g3 applied while g4 is still held: the slot must stay at g3's PREPARE, or the restarted
+    // server would send g3's COMMIT PREPARED alone.
+    await applied([16, 17, 18], 'g3');
+    await new Promise((r) => setTimeout(r, 300));
     await restartServer();
     await sql.query(`ROLLBACK PREPARED 'g4'`);
     await commitRows(25, 27);
-    await applied([16, 17, 18, 25, 26, 27], 'g3 and T5');
+    await applied([25, 26, 27], 'T5');
     await new Promise((r) => setTimeout(r, 500));
 
     const j = readJournal(journal());
