@@ -1,28 +1,52 @@
+import { Lsn } from '../src/lsn';
+
 /**
- * The order in which `bufferTransaction` emitted its events, so that `ackOnCommit` placed after a
- * `mergeMap` can tell whether every earlier event is done.
+ * The place of an event in the order `bufferTransaction` emitted it, carried *in* the event (its
+ * `ticket` property), so that it survives a spread copy, `structuredClone` or a trip through a
+ * worker, and `ackOnCommit` placed after a `mergeMap` can tell whether every earlier event is done.
  *
- * Each subscription of `bufferTransaction` is an epoch (a new one after every reconnection); each
- * event it emits gets the next sequence number of its epoch. The tickets live in a WeakMap, so
- * events keep their plain shape and nothing leaks once they are gone.
- * @internal
+ * - `epoch`: one per subscription of `bufferTransaction` (a new one after every reconnection),
+ *   unique in this process;
+ * - `seq`: 0, 1, 2… in emission order within the epoch;
+ * - `limit`: set while `bufferTransaction` holds a prepared transaction (until its COMMIT or
+ *   ROLLBACK PREPARED): the lowest such PREPARE's LSN. The slot must not be confirmed past it
+ *   while this event is the last one done, or a restarted server would skip the held transaction.
  */
+export interface AckTicket {
+  readonly epoch: number;
+  readonly seq: number;
+  readonly limit?: Lsn;
+}
+
+let nextEpoch = 1;
+
+/** Issues the tickets of one subscription of `bufferTransaction`. @internal */
 export class AckEpoch {
+  readonly id = nextEpoch++;
   private next = 0;
-  /** Issues the next ticket of this epoch for `event`. */
-  issue(event: object): void {
-    tickets.set(event, { epoch: this, seq: this.next++ });
+  /** The next ticket of this epoch. */
+  issue(limit: Lsn | undefined): AckTicket {
+    const seq = this.next++;
+    return limit === undefined ? { epoch: this.id, seq } : { epoch: this.id, seq, limit };
   }
 }
 
-export interface AckTicket {
-  readonly epoch: AckEpoch;
-  readonly seq: number;
+/**
+ * The ticket an event carries, checked for shape, with `limit` rebuilt as an {@link Lsn} (a
+ * `structuredClone` keeps its `value` but not its class); undefined when it carries none.
+ * @internal
+ */
+export function ticketOf(event: unknown): AckTicket | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const t = (event as { ticket?: unknown }).ticket as { epoch?: unknown; seq?: unknown; limit?: unknown } | undefined;
+  if (typeof t !== 'object' || t === null || !Number.isSafeInteger(t.epoch) || !Number.isSafeInteger(t.seq)) return undefined;
+  const limit = asLsn(t.limit);
+  return limit === undefined ? { epoch: t.epoch as number, seq: t.seq as number } : { epoch: t.epoch as number, seq: t.seq as number, limit };
 }
 
-const tickets = new WeakMap<object, AckTicket>();
-
-/** The ticket `bufferTransaction` gave this event, if any. @internal */
-export function ticketOf(event: unknown): AckTicket | undefined {
-  return typeof event === 'object' && event !== null ? tickets.get(event) : undefined;
+/** An {@link Lsn}, or anything that kept its `value` through a copy, as an Lsn. @internal */
+export function asLsn(value: unknown): Lsn | undefined {
+  if (value instanceof Lsn) return value;
+  const v = typeof value === 'object' && value !== null ? (value as { value?: unknown }).value : undefined;
+  return typeof v === 'bigint' && v >= 0n && v <= 0xffffffffffffffffn ? Lsn.from(v) : undefined;
 }

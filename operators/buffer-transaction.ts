@@ -6,11 +6,12 @@ import type {
   CommitPreparedMessage,
   LogicalMessage,
   PgoutputMessage,
+  PrepareMessage,
   RollbackPreparedMessage,
   StreamAbortMessage,
 } from '../src/pgoutput/messages';
 import type { Row } from '../src/pgoutput/row';
-import { AckEpoch } from './ack-ticket';
+import { AckEpoch, type AckTicket } from './ack-ticket';
 
 /**
  * A whole transaction, as {@link bufferTransaction} emits it once its Commit (or Stream Commit,
@@ -53,6 +54,8 @@ export interface Transaction {
   readonly changes: readonly ChangeMessage[];
   /** Transactional logical decoding messages (`pg_logical_emit_message(true, ...)`). */
   readonly messages: readonly LogicalMessage[];
+  /** Its place in the emission order, for `ackOnCommit`: keep it when you copy the event. */
+  readonly ticket: AckTicket;
 }
 
 /**
@@ -70,7 +73,11 @@ export interface TransactionChunk {
   readonly streamed: boolean;
   readonly changes: readonly ChangeMessage[];
   readonly messages: readonly LogicalMessage[];
+  readonly ticket: AckTicket;
 }
+
+/** A pgoutput message passed on by {@link bufferTransaction}, with its place in the emission order (`ticket`). */
+export type Ticketed<M> = M & { readonly ticket: AckTicket };
 
 /**
  * What {@link bufferTransaction} emits: whole transactions, the outcome of prepared transactions,
@@ -80,10 +87,11 @@ export interface TransactionChunk {
 export type TransactionEvent =
   | Transaction
   | TransactionChunk
-  | CommitPreparedMessage
-  | RollbackPreparedMessage
-  | LogicalMessage
-  | StreamAbortMessage;
+  | Ticketed<PrepareMessage>
+  | Ticketed<CommitPreparedMessage>
+  | Ticketed<RollbackPreparedMessage>
+  | Ticketed<LogicalMessage>
+  | Ticketed<StreamAbortMessage>;
 
 /** Options of {@link bufferTransaction}. */
 export interface BufferTransactionOptions {
@@ -100,6 +108,37 @@ export interface BufferTransactionOptions {
    * goes on, so the consumer sees the transaction in pieces, before it is known to commit.
    */
   onOverflow?: 'error' | 'chunk';
+  /**
+   * Prepared transactions (two-phase decoding: the stream's `twoPhase` option, or a slot created
+   * with `twoPhase`):
+   * - `hold` (default): a prepared transaction is held until its outcome. COMMIT PREPARED emits it
+   *   as a `committed` transaction, in commit order; ROLLBACK PREPARED drops it and emits the
+   *   `rollbackPrepared` message (nothing to undo). The PREPARE itself passes on as a `prepare`
+   *   (or `streamPrepare`) message without changes. Acknowledgments stop at the PREPARE's LSN
+   *   until nothing is held any more (prepared transactions that overlap keep them at the first
+   *   one), so a restarted consumer or server sends every held prepared transaction again, whole.
+   * - `emit`: for consumers that manage prepared transactions themselves: the transaction is
+   *   emitted at PREPARE with `state: 'prepared'` and acknowledged then; `commitPrepared` and
+   *   `rollbackPrepared` follow as their own events. After a restart the server sends only the
+   *   outcome, so the consumer must have made the prepared transaction durable.
+   */
+  prepared?: 'hold' | 'emit';
+}
+
+/**
+ * A COMMIT PREPARED arrived for a transaction whose PREPARE this subscription never received, so
+ * its changes are unknown. It happens when the slot was confirmed past the PREPARE earlier (a
+ * consumer with `prepared: 'emit'`). Not retryable: the changes cannot be read from this slot again.
+ */
+export class UnknownPreparedTransactionError extends WalstreamError {
+  override name = 'UnknownPreparedTransactionError';
+  constructor(
+    readonly gid: string,
+    readonly xid: number,
+    readonly lsn: Lsn,
+  ) {
+    super(`COMMIT PREPARED of '${gid}' (xid ${xid}) at ${lsn.toString()}, but its PREPARE was never received: its changes are unknown`);
+  }
 }
 
 /** A transaction (or several open at once) outgrew `maxChanges` or `maxBytes` of {@link bufferTransaction}. */
@@ -141,8 +180,11 @@ interface OpenTransaction {
  *   are collected per xid; the transaction is emitted once, at Stream Commit, and dropped at Stream
  *   Abort. A Stream Abort naming a subtransaction (`subXid !== xid`) drops only the changes that
  *   carry that subtransaction's xid.
- * - **Two-phase** (protocol v3+ `two_phase`): Prepare (or Stream Prepare) emits the transaction with
- *   `state: 'prepared'`; Commit Prepared and Rollback Prepared pass through as their own events.
+ * - **Two-phase** (protocol v3+ `two_phase`): by default a prepared transaction never looks
+ *   committed: it is held until COMMIT PREPARED, then emitted as a `committed` transaction, or
+ *   dropped at ROLLBACK PREPARED (see the `prepared` option; `emit` hands it on at PREPARE).
+ * - **Order for `ackOnCommit`**: every event carries a `ticket` (see `AckTicket`), its place in the
+ *   emission order; copies keep it.
  * - **Non-transactional logical messages** pass through at once; Relation, Type and stream block
  *   boundaries are consumed.
  * - **Memory** is bounded by `maxChanges` and `maxBytes` over everything held.
@@ -156,6 +198,7 @@ interface OpenTransaction {
  *
  * @throws {TransactionTooLargeError} when a limit is reached and `onOverflow` is `error`.
  * @throws {ProtocolError} for a change or Commit outside any transaction.
+ * @throws {UnknownPreparedTransactionError} for COMMIT PREPARED of a transaction it holds nothing of (`prepared: 'hold'`).
  *
  * @example
  * const feedback = new LsnFeedback();
@@ -174,6 +217,7 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
   const maxChanges = options.maxChanges ?? 1_000_000;
   const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
   const chunked = options.onOverflow === 'chunk';
+  const holdPrepared = (options.prepared ?? 'hold') === 'hold';
   return (source) =>
     new Observable<TransactionEvent>((subscriber) => {
       const epoch = new AckEpoch();
@@ -182,10 +226,23 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
       let block: OpenTransaction | undefined; // the streamed transaction of the current block
       let heldChanges = 0;
       let heldBytes = 0;
+      // Prepared transactions held until their outcome (prepared: 'hold'), by GID.
+      const prepared = new Map<string, { tx: OpenTransaction; prepareLsn: Lsn }>();
+      // Acknowledgments stop at the first PREPARE held since nothing was held, until nothing is
+      // held again. Not at the lowest one still held: a slot confirmed between a transaction's
+      // PREPARE and its COMMIT PREPARED makes the server send that COMMIT PREPARED alone after a
+      // restart, and its changes would be unknown.
+      let holdFrom: Lsn | undefined;
+      const limit = (): Lsn | undefined => holdFrom;
+      const resolve = (gid: string) => {
+        const held = prepared.get(gid);
+        prepared.delete(gid);
+        if (prepared.size === 0) holdFrom = undefined;
+        return held;
+      };
 
-      const emit = (event: TransactionEvent) => {
-        epoch.issue(event);
-        subscriber.next(event);
+      const emit = (event: DistributiveOmit<TransactionEvent, 'ticket'>) => {
+        subscriber.next({ ...event, ticket: epoch.issue(limit()) } as TransactionEvent);
       };
 
       const release = (tx: OpenTransaction) => {
@@ -200,7 +257,7 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
       const flushChunk = (tx: OpenTransaction) => {
         if (tx.changes.length === 0 && tx.messages.length === 0) return;
         release(tx);
-        const chunk: TransactionChunk = {
+        const chunk: Omit<TransactionChunk, 'ticket'> = {
           type: 'transactionChunk', xid: tx.xid, index: tx.chunks++, beginLsn: tx.beginLsn, streamed: tx.streamed, changes: tx.changes, messages: tx.messages,
         };
         tx.changes = [];
@@ -209,12 +266,20 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
         emit(chunk);
       };
 
-      const finish = (tx: OpenTransaction, state: 'committed' | 'prepared', commitLsn: Lsn, endLsn: Lsn, commitTime: bigint, gid: string | undefined) => {
+      const finish = (tx: OpenTransaction, state: 'committed' | 'prepared', commitLsn: Lsn, endLsn: Lsn, commitTime: bigint, gid: string | undefined, finalLsn = tx.finalLsn ?? commitLsn) => {
         release(tx);
         emit({
-          type: 'transaction', state, xid: tx.xid, gid, beginLsn: tx.beginLsn, finalLsn: tx.finalLsn ?? commitLsn, commitLsn, endLsn, commitTime,
+          type: 'transaction', state, xid: tx.xid, gid, beginLsn: tx.beginLsn, finalLsn, commitLsn, endLsn, commitTime,
           origin: tx.origin, streamed: tx.streamed, partial: tx.chunks > 0, changes: tx.changes, messages: tx.messages,
         });
+      };
+
+      /** Prepare or Stream Prepare: emit the transaction as prepared, or hold it until its outcome. */
+      const prepare = (tx: OpenTransaction, msg: PrepareMessage) => {
+        if (!holdPrepared) return finish(tx, 'prepared', msg.prepareLsn, msg.endLsn, msg.prepareTime, msg.gid);
+        if (prepared.size === 0) holdFrom = msg.prepareLsn;
+        prepared.set(msg.gid, { tx, prepareLsn: msg.prepareLsn }); // its bytes stay counted while held
+        emit(msg);
       };
 
       const target = (msg: { inStream: boolean; lsn: Lsn }, what: string): OpenTransaction => {
@@ -274,7 +339,7 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
             const tx = current;
             if (tx === undefined) throw new ProtocolError(`Prepare at ${msg.lsn.toString()} without Begin Prepare`);
             current = undefined;
-            return finish(tx, 'prepared', msg.prepareLsn, msg.endLsn, msg.prepareTime, msg.gid);
+            return prepare(tx, msg);
           }
           case 'streamStart': {
             let tx = streams.get(msg.xid);
@@ -297,7 +362,7 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
             const tx = streams.get(msg.xid) ?? open(msg.xid, msg.lsn, undefined, true);
             streams.delete(msg.xid);
             if (msg.type === 'streamCommit') return finish(tx, 'committed', msg.commitLsn, msg.endLsn, msg.commitTime, undefined);
-            return finish(tx, 'prepared', msg.prepareLsn, msg.endLsn, msg.prepareTime, msg.gid);
+            return prepare(tx, msg);
           }
           case 'streamAbort': {
             const tx = streams.get(msg.xid);
@@ -317,9 +382,17 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
             if (tx.chunks > 0) emit(msg);
             return;
           }
-          case 'commitPrepared':
-          case 'rollbackPrepared':
+          case 'commitPrepared': {
+            if (!holdPrepared) return emit(msg);
+            const held = resolve(msg.gid);
+            if (held === undefined) throw new UnknownPreparedTransactionError(msg.gid, msg.xid, msg.commitLsn);
+            return finish(held.tx, 'committed', msg.commitLsn, msg.endLsn, msg.commitTime, msg.gid, msg.commitLsn);
+          }
+          case 'rollbackPrepared': {
+            const held = resolve(msg.gid);
+            if (held !== undefined) release(held.tx);
             return emit(msg);
+          }
         }
       };
 
@@ -336,6 +409,8 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
       });
     });
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Bytes a change holds: its column values as received, plus a fixed overhead for the objects. */
 function changeSize(change: ChangeMessage): number {

@@ -1,10 +1,11 @@
 export { parsePgoutput } from './parse-pgoutput';
 export type { ParsePgoutputOptions } from './parse-pgoutput';
 export { forTable } from './for-table';
-export { bufferTransaction, TransactionTooLargeError, type Transaction, type TransactionChunk, type TransactionEvent, type BufferTransactionOptions } from './buffer-transaction';
-export { ackOnCommit, ackLsnOf, type Acknowledger } from './ack-on-commit';
+export { bufferTransaction, TransactionTooLargeError, UnknownPreparedTransactionError, type Ticketed, type Transaction, type TransactionChunk, type TransactionEvent, type BufferTransactionOptions } from './buffer-transaction';
+export { ackOnCommit, ackLsnOf, UnorderedEventError, type Acknowledger, type AckOnCommitOptions } from './ack-on-commit';
+export type { AckTicket } from './ack-ticket';
 export { retryWithBackoff, isRetryableError, type RetryEvent, type RetryWithBackoffOptions } from './retry-with-backoff';
 export { rateLimit, type RateLimitOptions } from './rate-limit';
-export { splitFeedback } from './split-feedback';
+export { splitFeedback, FeedbackPart } from './split-feedback';
 export { writeWalSegments, type WriteWalSegmentsOptions, type WalWriterEvent } from './write-wal-segments';
 export { writeBaseBackup, type WriteBaseBackupOptions } from './write-base-backup';

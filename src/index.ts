@@ -29,7 +29,7 @@ export {
 export * from './pgoutput/messages';
 export { Row, UNCHANGED_TOAST, type UnchangedToast, type RawValue, type ColumnKind } from './pgoutput/row';
 export { PgoutputDecoder, type TypeInfo } from './pgoutput/decoder';
-export { LsnFeedback } from './source/feedback';
+export { LsnFeedback, ConsumerFailedError } from './source/feedback';
 export { logicalReplication, type LogicalReplicationOptions } from './source/logical';
 export type { PgoutputOptions } from './source/start-replication';
 export {

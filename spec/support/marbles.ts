@@ -15,6 +15,9 @@ export function summary(e: TransactionEvent): string {
       return `C${e.xid}#${e.index}[${e.changes.map((c) => Number(c.lsn.value)).join(',')}]`;
     case 'message':
       return `M${Number(e.messageLsn.value)}`;
+    case 'prepare':
+    case 'streamPrepare':
+      return `H${e.xid}@${e.endLsn.toString()}`; // prepared, held until its outcome
     case 'commitPrepared':
       return `K${e.xid}`;
     case 'rollbackPrepared':

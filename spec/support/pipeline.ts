@@ -1,6 +1,6 @@
 // The pipeline the at-least-once tests run: source → parse → bufferTransaction → retry → work → ack.
 import { type MonoTypeOperatorFunction, type Observable, type Subscription, concatMap, identity, tap } from 'rxjs';
-import { type FlowControlOptions, LsnFeedback, logicalReplication } from '../../src';
+import { type FlowControlOptions, LsnFeedback, type PgoutputOptions, logicalReplication } from '../../src';
 import { type RetryEvent, type Transaction, type TransactionEvent, ackOnCommit, bufferTransaction, parsePgoutput, retryWithBackoff } from '../../operators';
 import { type Done, doneOf } from './delivery';
 
@@ -27,10 +27,12 @@ export interface ConsumerOptions {
   statusInterval?: number;
   /** Between bufferTransaction's retry and the work, e.g. rateLimit. */
   between?: MonoTypeOperatorFunction<TransactionEvent>;
+  /** pgoutput options (protoVersion, streaming, twoPhase…). */
+  pgoutput?: Omit<PgoutputOptions, 'publications'>;
 }
 
 export function events(o: ConsumerOptions, feedback: LsnFeedback, retries: RetryEvent[]): Observable<TransactionEvent> {
-  return logicalReplication({ connectionString: o.url, slot: o.slot, publications: o.publication, feedback, statusInterval: o.statusInterval ?? 100, flowControl: o.flowControl }).pipe(
+  return logicalReplication({ ...o.pgoutput, connectionString: o.url, slot: o.slot, publications: o.publication, feedback, statusInterval: o.statusInterval ?? 100, flowControl: o.flowControl }).pipe(
     parsePgoutput(),
     bufferTransaction(),
     retryWithBackoff({ initialDelay: 50, maxDelay: 500, onRetry: (e) => retries.push(e) }),

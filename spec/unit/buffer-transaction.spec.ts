@@ -1,6 +1,6 @@
 import { map } from 'rxjs';
 import { ProtocolError } from '../../src';
-import { TransactionTooLargeError, bufferTransaction, type Transaction, type BufferTransactionOptions } from '../../operators';
+import { TransactionTooLargeError, UnknownPreparedTransactionError, bufferTransaction, type Transaction, type BufferTransactionOptions } from '../../operators';
 import type { PgoutputMessage } from '../../src/pgoutput/messages';
 import * as m from '../support/messages';
 import { summary, testScheduler } from '../support/marbles';
@@ -73,15 +73,49 @@ describe('bufferTransaction', () => {
   it('discards a half-received transaction when a new Begin arrives (resent after a reconnection)', () =>
     run('biBjc', { b: m.begin(7, 100), i: m.insert(110), B: m.begin(7, 100), j: m.insert(111), c: m.commit(150) }, '----t', { t: 'T7[111]@0/9E' }));
 
-  it('emits a prepared transaction at Prepare and passes Commit Prepared and Rollback Prepared through', () =>
+  it("with prepared: 'emit', emits a prepared transaction at Prepare and passes Commit Prepared and Rollback Prepared through", () =>
     run('bipKBjqR', {
       b: m.beginPrepare(7, 100), i: m.insert(110), p: m.prepare(7, 150), K: m.commitPrepared(7, 300),
       B: m.beginPrepare(8, 400, 'h'), j: m.insert(410), q: m.prepare(8, 450, 'h'), R: m.rollbackPrepared(8, 500, 'h'),
-    }, '--PK--QR', { P: 'P7[110]@0/9E', K: 'K7', Q: 'P8[410]@0/1CA', R: 'R8' }));
+    }, '--PK--QR', { P: 'P7[110]@0/9E', K: 'K7', Q: 'P8[410]@0/1CA', R: 'R8' }, { prepared: 'emit' }));
 
-  it('emits a streamed prepared transaction at Stream Prepare', () =>
+  it("with prepared: 'emit', emits a streamed prepared transaction at Stream Prepare", () =>
     run('saep', { s: m.streamStart(3, 100, true), a: m.insert(101, { xid: 3, inStream: true }), e: m.streamStop(102), p: m.prepare(3, 150, 'g', 'streamPrepare') },
-      '---P', { P: 'P3[101]@0/9E' }));
+      '---P', { P: 'P3[101]@0/9E' }, { prepared: 'emit' }));
+
+  it('by default holds a prepared transaction until COMMIT PREPARED, then emits it as committed, in commit order', () =>
+    run('bipBjcK', {
+      b: m.beginPrepare(7, 100), i: m.insert(110), p: m.prepare(7, 150), B: m.begin(9, 200), j: m.insert(210), c: m.commit(250), K: m.commitPrepared(7, 300),
+    }, '--H--tT', { H: 'H7@0/9E', t: 'T9[210]@0/102', T: 'T7[110]@0/134' }, undefined));
+
+  it('by default drops a prepared transaction at ROLLBACK PREPARED and passes the rollback on', () =>
+    run('bipR', { b: m.beginPrepare(8, 400, 'h'), i: m.insert(410), p: m.prepare(8, 450, 'h'), R: m.rollbackPrepared(8, 500, 'h') },
+      '--HR', { H: 'H8@0/1CA', R: 'R8' }));
+
+  it('by default holds a streamed prepared transaction until COMMIT PREPARED', () =>
+    run('saepK', { s: m.streamStart(3, 100, true), a: m.insert(101, { xid: 3, inStream: true }), e: m.streamStop(102), p: m.prepare(3, 150, 'g', 'streamPrepare'), K: m.commitPrepared(3, 300) },
+      '---HT', { H: 'H3@0/9E', T: 'T3[101]@0/134' }));
+
+  it('marks committed the transaction it held, with the COMMIT PREPARED LSNs and the PREPARE as its beginning', () =>
+    testScheduler().run(({ cold, expectObservable }) => {
+      const out = cold('bipK|', { b: m.beginPrepare(7, 100), i: m.insert(110), p: m.prepare(7, 150), K: m.commitPrepared(7, 300) }).pipe(
+        bufferTransaction(),
+        map((e) => (e.type === 'transaction' ? [e.state, e.gid, e.beginLsn.toString(), e.commitLsn.toString(), e.endLsn.toString()] : e.type)),
+      );
+      expectObservable(out).toBe('--pT|', { p: 'prepare', T: ['committed', 'g', '0/64', '0/12C', '0/134'] });
+    }));
+
+  it('fails with UnknownPreparedTransactionError at COMMIT PREPARED of a transaction it never held', () =>
+    testScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('K', { K: m.commitPrepared(7, 300) }).pipe(bufferTransaction())).toBe('#', undefined, new UnknownPreparedTransactionError('g', 7, m.commitPrepared(7, 300).commitLsn));
+    }));
+
+  it('stamps every event with its place in the emission order, starting at 0 per subscription', () =>
+    testScheduler().run(({ cold, expectObservable }) => {
+      const source = cold('bcNbc|', { b: m.begin(7, 100), c: m.commit(150), N: m.message(160, false) });
+      const seqs = source.pipe(bufferTransaction(), map((e) => e.ticket.seq));
+      expectObservable(seqs).toBe('-ab-c|', { a: 0, b: 1, c: 2 } as never);
+    }));
 
   it('passes non-transactional messages through at once and keeps transactional ones with their transaction', () =>
     run('bMtc-N', { b: m.begin(7, 100), M: m.message(105, true), t: m.insert(110), c: m.commit(150), N: m.message(160, false) },

@@ -13,7 +13,11 @@ import {
   mapRow,
   relationKey,
 } from '../../src';
-import { forTable } from '../../operators';
+import { map } from 'rxjs';
+import { bufferTransaction, forTable } from '../../operators';
+
+const begin: PgoutputMessage = { type: 'begin', lsn: Lsn.ZERO, finalLsn: Lsn.ZERO, commitTime: 0n, xid: 1 };
+const commit: PgoutputMessage = { type: 'commit', lsn: Lsn.ZERO, flags: 0, commitLsn: Lsn.ZERO, endLsn: Lsn.ZERO, commitTime: 0n };
 
 type Cell = { t: string } | { b: Buffer } | 'n' | 'u';
 
@@ -123,9 +127,9 @@ describe('lazy decoding', () => {
     const msg: InsertMessage = { type: 'insert', lsn: Lsn.ZERO, xid: undefined, inStream: false, relation: orders, new: row([{ t: '7' }, { t: '1' }, { t: 'x' }, 'n', 'n'], types) };
     let seen = 0;
     new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable }) => {
-      const kept = cold('a|', { a: msg as PgoutputMessage }).pipe(forTable('public', 'orders'));
+      const kept = cold('bac|', { b: begin, a: msg as PgoutputMessage, c: commit }).pipe(bufferTransaction(), forTable('public', 'orders'), map((e) => (e.type === 'transaction' ? e.changes : [])));
       kept.subscribe(() => seen++);
-      expectObservable(kept).toBe('a|', { a: msg });
+      expectObservable(kept).toBe('--a|', { a: [msg] });
     });
     expect(seen).toBe(1);
     expect(calls).toEqual([]);
@@ -189,7 +193,7 @@ describe('routing', () => {
     expect(relationKey({ schema: 'x', name: 'Say "hi"' })).toBe('x."Say ""hi"""');
   });
 
-  it('forTable keeps the changes of one schema-qualified table and the truncates that include it', () => {
+  it('forTable narrows each transaction to the changes of one schema-qualified table and the truncates that include it, passing every transaction on', () => {
     const audit: RelationInfo = { ...orders, oid: 16500, schema: 'audit' };
     const insert = (relation: RelationInfo): InsertMessage => ({ type: 'insert', lsn: Lsn.ZERO, xid: undefined, inStream: false, relation, new: row(['n', 'n', 'n', 'n', 'n']) });
     const values: Record<string, PgoutputMessage> = {
@@ -199,8 +203,12 @@ describe('routing', () => {
       t: { type: 'truncate', lsn: Lsn.ZERO, xid: undefined, inStream: false, relations: [audit, orders], cascade: false, restartIdentity: false },
       u: { type: 'truncate', lsn: Lsn.ZERO, xid: undefined, inStream: false, relations: [audit], cascade: false, restartIdentity: false },
     };
+    values.c = commit;
+    values.B = { type: 'begin', lsn: Lsn.ZERO, finalLsn: Lsn.ZERO, commitTime: 0n, xid: 2 };
     new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable }) => {
-      expectObservable(cold('boatu|', values).pipe(forTable('public', 'orders'))).toBe('-o-t-|', values);
+      const out = cold('boatucBauc|', values).pipe(bufferTransaction(), forTable('public', 'orders'), map((e) => (e.type === 'transaction' ? e.changes : [])));
+      // The second transaction touches only audit.orders: it still comes through, empty, for ackOnCommit.
+      expectObservable(out).toBe('-----x---y|', { x: [values.o, values.t], y: [] });
     });
   });
 });

@@ -1,10 +1,30 @@
-import { BehaviorSubject, type Observable, distinctUntilChanged } from 'rxjs';
+import { BehaviorSubject, type Observable, distinctUntilChanged, filter, take } from 'rxjs';
+import { WalstreamError } from '../errors';
 import { Lsn } from '../lsn';
+
+/**
+ * A consumer sharing the replication stream failed (see `splitFeedback`): the stream ends with
+ * this error rather than holding the slot, and the other consumers, behind the failed one,
+ * forever. Not retryable; `cause` is the consumer's error.
+ */
+export class ConsumerFailedError extends WalstreamError {
+  override name = 'ConsumerFailedError';
+  constructor(cause: unknown) {
+    super(`a consumer of the replication stream failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
 
 /**
  * The position a consumer has finished with: what a replication source reports to the server as
  * flushed and applied, and therefore what becomes the slot's `confirmed_flush_lsn`.
  * Only moves forward; acknowledging an older LSN is ignored.
+ *
+ * Two positions, equal unless something is held:
+ * - `acknowledged`: what the server may forget (reported as flushed);
+ * - `finished`: how far the consumer has done its work. It runs ahead of `acknowledged` only while
+ *   `bufferTransaction` holds a prepared transaction until its COMMIT/ROLLBACK PREPARED: the slot
+ *   must not pass the PREPARE, but the work after it is done, so flow control and a server
+ *   shutdown need not wait for it.
  *
  * Acknowledge a transaction's `endLsn` (from Commit) only after its work is done; `ackOnCommit()`
  * does that in commit order. A reconnecting source resumes from `acknowledged`.
@@ -20,9 +40,13 @@ import { Lsn } from '../lsn';
  */
 export class LsnFeedback {
   private readonly subject: BehaviorSubject<Lsn>;
+  private readonly finishedSubject: BehaviorSubject<Lsn>;
+  private readonly failures = new BehaviorSubject<ConsumerFailedError | undefined>(undefined);
 
   constructor(initial: Lsn | string = Lsn.ZERO) {
-    this.subject = new BehaviorSubject(typeof initial === 'string' ? Lsn.parse(initial) : initial);
+    const lsn = typeof initial === 'string' ? Lsn.parse(initial) : initial;
+    this.subject = new BehaviorSubject(lsn);
+    this.finishedSubject = new BehaviorSubject(lsn);
   }
 
   /** The highest LSN acknowledged so far (0/0 when none). */
@@ -35,9 +59,40 @@ export class LsnFeedback {
     return this.subject.pipe(distinctUntilChanged((a, b) => a.equals(b)));
   }
 
-  /** Marks everything before `lsn` as done. Lower or equal values are ignored. */
+  /** How far the consumer has finished its work; at least `acknowledged`. */
+  get finished(): Lsn {
+    return this.finishedSubject.value;
+  }
+
+  /** Emits `finished` now and each time it advances. */
+  get finished$(): Observable<Lsn> {
+    return this.finishedSubject.pipe(distinctUntilChanged((a, b) => a.equals(b)));
+  }
+
+  /** Marks everything before `lsn` as done (and finished). Lower or equal values are ignored. */
   acknowledge(lsn: Lsn | string): void {
-    const value = typeof lsn === 'string' ? Lsn.parse(lsn) : lsn;
+    const value = toLsn(lsn);
+    this.finish(value);
     if (value.value > this.subject.value.value) this.subject.next(value);
   }
+
+  /** Marks the work before `lsn` as finished without letting the server forget it. Lower values are ignored. */
+  finish(lsn: Lsn | string): void {
+    const value = toLsn(lsn);
+    if (value.value > this.finishedSubject.value.value) this.finishedSubject.next(value);
+  }
+
+  /** The consumer failed: a source using this feedback ends with {@link ConsumerFailedError}, now or when it next connects. */
+  fail(error: unknown): void {
+    if (this.failures.value === undefined) this.failures.next(error instanceof ConsumerFailedError ? error : new ConsumerFailedError(error));
+  }
+
+  /** Emits the failure (once), when {@link fail} was or is called. */
+  get failure$(): Observable<ConsumerFailedError> {
+    return this.failures.pipe(filter((e): e is ConsumerFailedError => e !== undefined), take(1));
+  }
+}
+
+function toLsn(lsn: Lsn | string): Lsn {
+  return typeof lsn === 'string' ? Lsn.parse(lsn) : lsn;
 }

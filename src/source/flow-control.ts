@@ -51,6 +51,8 @@ export class FlowWindow {
   private ackedBytes = 0; // bytes total at the last unit acknowledged
   private inStream = false;
   private acked = 0n;
+  /** The LSN at which the last finished unit received is done (0 before any). */
+  lastUnit = 0n;
   paused = false;
 
   constructor(options: FlowControlOptions = {}) {
@@ -97,6 +99,7 @@ export class FlowWindow {
         if (!this.inStream && data.length > 1 && (data[1] & 1) === 0) doneAt = walStart.value;
         break;
     }
+    if (doneAt !== undefined && doneAt > this.lastUnit) this.lastUnit = doneAt;
     if (doneAt !== undefined && doneAt > this.acked) {
       this.doneAt.push(doneAt);
       this.bytesAt.push(this.received);
@@ -105,7 +108,11 @@ export class FlowWindow {
     return this.paused;
   }
 
-  /** Accounts an acknowledgment; returns true when a paused source should resume reading now. */
+  /**
+   * Accounts the consumer's progress (`LsnFeedback.finished`: work done, even where a held
+   * prepared transaction keeps the acknowledgment lower); returns true when a paused source should
+   * resume reading now.
+   */
   onAcknowledged(lsn: Lsn): boolean {
     if (lsn.value > this.acked) this.acked = lsn.value;
     while (this.head < this.doneAt.length && this.doneAt[this.head] <= this.acked) {

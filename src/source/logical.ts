@@ -29,9 +29,24 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    */
   statusInterval?: number;
   /**
-   * When everything received has been acknowledged, confirm up to a primary keepalive's WAL end.
-   * Without it an idle slot (no published changes) holds WAL forever and delays a clean server
-   * shutdown. Safe because the server only reports a WAL end after sending every change before it.
+   * Milliseconds after the acknowledged LSN advances before a standby status update reports it
+   * (acknowledgments within this window go in one update). Default 100; 0 sends on the next turn
+   * of the event loop. The slot's `confirmed_flush_lsn` then follows the consumer closely, so a
+   * restarted consumer receives again only what it had not acknowledged (or acknowledged in the
+   * last few ms). A last update is also sent when the stream is stopped.
+   */
+  statusDelay?: number;
+  /**
+   * When every finished unit (transaction, prepared transaction's outcome, non-transactional
+   * message) received before a primary keepalive has been acknowledged, confirm up to the
+   * keepalive's WAL end. Without it an idle slot (no published changes) holds WAL forever and
+   * makes a fast server shutdown wait. Data that needs no acknowledgment does not hold it back:
+   * an aborted streamed transaction, an empty one, or one still in progress. Safe because a
+   * keepalive's WAL end is never past the start of a record the server has not finished sending,
+   * and on restart the server skips only transactions whose commit lies before
+   * `confirmed_flush_lsn`. While `bufferTransaction` holds a prepared transaction and everything
+   * else is done, replies to keepalives report the WAL end as written and no flush position, so
+   * a fast shutdown completes without moving the slot past the PREPARE.
    * Default true.
    */
   confirmIdle?: boolean;
@@ -84,26 +99,54 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     const config = resolveConfig(options);
     const feedback = options.feedback ?? new LsnFeedback();
     const statusInterval = options.statusInterval ?? 10_000;
+    const statusDelay = options.statusDelay ?? 100;
     const confirmIdle = options.confirmIdle ?? true;
     let conn: PgConnection | undefined;
     let timer: NodeJS.Timeout | undefined;
     let streaming = false;
     let done = false;
     let written = Lsn.ZERO; // highest WAL position received
-    let received = Lsn.ZERO; // highest position of data received
+    let start = Lsn.ZERO; // where this stream started
     let idleConfirmed = Lsn.ZERO;
+    // The last keepalive's WAL end, and the last finished unit received before it.
+    let keepalive: { walEnd: Lsn; unitsBefore: bigint } | undefined;
+    let heldIdle = false; // everything before the keepalive is finished, but a held PREPARE keeps the acknowledgment lower
     let serverEnded: (() => void) | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
     const flowOptions = options.flowControl ?? (options.feedback === undefined ? false : {});
-    const flow = flowOptions === false ? undefined : new FlowWindow(flowOptions);
-    // Acknowledgments reopen the flow-control window.
-    const ackSubscription = flow === undefined ? undefined : feedback.acknowledged$.subscribe((lsn) => {
-      if (flow.onAcknowledged(lsn) && !done) conn?.resume();
-    });
+    const paces = flowOptions !== false;
+    // Also without flow control: it tells which finished units were received, for idle confirmation.
+    const flow = new FlowWindow(flowOptions === false ? { maxPendingTransactions: Infinity, maxPendingBytes: Infinity } : flowOptions);
 
-    const sendStatus = (replyRequested = false) => {
+    /** Confirms the last keepalive's WAL end once every finished unit received before it is acknowledged. */
+    const checkIdle = () => {
+      if (!confirmIdle || keepalive === undefined) return;
+      const before = keepalive.unitsBefore;
+      heldIdle = false;
+      if (feedback.acknowledged.value >= before) {
+        if (keepalive.walEnd.value > idleConfirmed.value) idleConfirmed = keepalive.walEnd;
+        if (keepalive.walEnd.value > written.value) written = keepalive.walEnd;
+      } else if (feedback.finished.value >= before) heldIdle = true;
+    };
+
+    let subscriptions: Array<{ unsubscribe(): void }> = [];
+
+    /**
+     * A standby status update. The flushed position is what was acknowledged or confirmed idle,
+     * never past what this stream received (or started at). `heldReply` answers a keepalive
+     * while a held PREPARE is all that is left: written = WAL end, flushed invalid, which lets a
+     * fast shutdown complete without confirming anything (walsender.c, WalSndDone).
+     */
+    const sendStatus = (replyRequested = false, heldReply = false) => {
       if (conn === undefined || !streaming) return;
-      const acked = feedback.acknowledged;
-      const flushed = Lsn.max(acked, idleConfirmed);
+      if (heldReply && keepalive !== undefined) {
+        const w = Lsn.max(written, keepalive.walEnd);
+        conn.sendCopyData(encodeStandbyStatusUpdate({ written: w, flushed: Lsn.ZERO, applied: Lsn.ZERO, clientTime: nowPgTimestamp(), replyRequested }));
+        return;
+      }
+      const reached = Lsn.max(start, written);
+      const wanted = Lsn.max(feedback.acknowledged, idleConfirmed);
+      const flushed = wanted.value > reached.value ? reached : wanted;
       conn.sendCopyData(
         encodeStandbyStatusUpdate({ written: Lsn.max(written, flushed), flushed, applied: flushed, clientTime: nowPgTimestamp(), replyRequested }),
       );
@@ -122,8 +165,29 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       watchdog.stop();
-      ackSubscription?.unsubscribe();
+      if (statusTimer !== undefined) clearTimeout(statusTimer);
+      statusTimer = undefined;
+      for (const sub of subscriptions) sub.unsubscribe();
     };
+
+    subscriptions = [
+      // Progress reopens the flow-control window and may make the stream idle.
+      feedback.finished$.subscribe((lsn) => {
+        if (flow.onAcknowledged(lsn) && paces && !done) conn?.resume();
+        checkIdle();
+      }),
+      // Acknowledgments reach the server soon, debounced.
+      feedback.acknowledged$.subscribe(() => {
+        checkIdle();
+        if (statusTimer !== undefined || !streaming) return;
+        statusTimer = setTimeout(() => {
+          statusTimer = undefined;
+          if (!done) sendStatus();
+        }, statusDelay);
+      }),
+      feedback.failure$.subscribe((err) => fail(err)),
+    ];
+    if (done) cleanup(); // the feedback had failed already
 
     const run = async () => {
       await slotReleased(options.slot);
@@ -140,7 +204,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       if (done) return;
       if (options.createSlot) await createSlot(conn, options.slot, options.createSlot === true ? {} : options.createSlot, feedback);
       if (done) return;
-      const start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
+      start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
       const sql = startLogicalReplicationCommand(options.slot, start, options, conn.serverVersionNum);
       await conn.startCopy(sql, {
         onData(buf, s, e) {
@@ -157,18 +221,13 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
           }
           if (frame.type === 'xlogdata') {
             if (frame.walEnd.value > written.value) written = frame.walEnd;
-            if (frame.walStart.value > received.value) received = frame.walStart;
             // Pause before handing the frame on: acknowledging it downstream may resume at once.
-            if (flow !== undefined) {
-              const wasPaused = flow.paused;
-              if (flow.onXLogData(frame.walStart, frame.data) && !wasPaused) conn?.pause();
-            }
+            const wasPaused = flow.paused;
+            if (flow.onXLogData(frame.walStart, frame.data) && paces && !wasPaused) conn?.pause();
           } else {
-            if (confirmIdle && feedback.acknowledged.value >= received.value && frame.walEnd.value > idleConfirmed.value) {
-              idleConfirmed = frame.walEnd;
-              if (frame.walEnd.value > written.value) written = frame.walEnd;
-            }
-            if (frame.replyRequested) sendStatus();
+            keepalive = { walEnd: frame.walEnd, unitsBefore: flow.lastUnit };
+            checkIdle();
+            if (frame.replyRequested) sendStatus(false, heldIdle);
           }
           subscriber.next(frame);
         },

@@ -126,7 +126,7 @@ function compile(schema: RowSchema): CompiledField[] {
  * @example
  * interface Order { id: number; total: string; note: string | null; placed: Date }
  * const toOrder: RowMapper<Order> = mapRow({ id: 'number', total: 'string', note: 'string?', placed: { column: 'placed_at', type: 'date' } });
- * changes.pipe(forTable('public', 'orders')).subscribe((m) => { if (m.type === 'insert') save(toOrder(m.new)); });
+ * changes.pipe(filter((m) => isChangeOf(m, 'public', 'orders'))).subscribe((m) => { if (m.type === 'insert') save(toOrder(m.new)); });
  */
 export function mapRow<S extends RowSchema>(schema: S, options?: MapRowOptions & { unchangedToast?: 'error' }): RowMapper<RowOf<S>>;
 export function mapRow<S extends RowSchema>(schema: S, options: MapRowOptions & { unchangedToast: 'keep' }): RowMapper<RowWithToastOf<S>>;
