@@ -9,7 +9,8 @@ import { AuthenticationError, ConfigurationError, ConnectionError, PgError, Repl
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
 import { type ConnectionOptions, resolveConfig } from '../../src/wire/config';
 import { PgConnection } from '../../src/wire/connection';
-import { type TestPki, makePki } from '../support/certs';
+import { type SignatureKind, type TestPki, makePki } from '../support/certs';
+import { signatureAlgorithmOid } from '../../src/wire/channel-binding';
 import { type CountingProxy, countingProxy } from '../support/proxy';
 import { allServers, uniqueName } from '../support/server';
 
@@ -347,6 +348,57 @@ describe('TLS against PostgreSQL 18 with ssl=on and hostssl-only pg_hba.conf', (
         await new Promise((r) => setTimeout(r, 300));
         await admin.end();
       }
+    });
+  });
+
+  describe('channel binding for every certificate signature the server accepts (hash as be_tls_get_certificate_hash picks it)', () => {
+    /** Serves `kind`'s certificate for the duration of `body` (ALTER SYSTEM + reload, as the ECDSA test above). */
+    async function withServerCertificate(kind: SignatureKind, body: () => Promise<void>): Promise<void> {
+      const admin = await connect();
+      try {
+        await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${pki.signed[kind].cert}'`);
+        await admin.query(`ALTER SYSTEM SET ssl_key_file = '${pki.signed[kind].key}'`);
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await body();
+      } finally {
+        await admin.query('ALTER SYSTEM RESET ssl_cert_file');
+        await admin.query('ALTER SYSTEM RESET ssl_key_file');
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await admin.end();
+      }
+    }
+    async function peerSignature(conn: PgConnection): Promise<string> {
+      const raw = (conn as unknown as { tls: import('node:tls').TLSSocket }).tls.getPeerCertificate().raw;
+      return signatureAlgorithmOid(raw);
+    }
+
+    it.each([
+      ['rsa-pss-sha384', '1.2.840.113549.1.1.10'],
+      ['ecdsa-p256', '1.2.840.10045.4.3.2'],
+      ['ecdsa-p384', '1.2.840.10045.4.3.3'],
+    ] as [SignatureKind, string][])('%s: binds with channel_binding=prefer and require', async (kind, oid) => {
+      await withServerCertificate(kind, async () => {
+        for (const channelBinding of ['prefer', 'require'] as const) {
+          const conn = await connect({ sslMode: 'verify-full', sslRootCert: pki.signed[kind].cert, channelBinding });
+          expect(await peerSignature(conn)).toBe(oid);
+          expect(conn.authentication).toBe('SCRAM-SHA-256-PLUS');
+          await conn.end();
+        }
+      });
+    });
+
+    it('ed25519: prefer connects without binding (the server has no hash for it either), require refuses', async () => {
+      await withServerCertificate('ed25519', async () => {
+        const conn = await connect({ sslMode: 'verify-full', sslRootCert: pki.signed.ed25519.cert, channelBinding: 'prefer' });
+        expect(await peerSignature(conn)).toBe('1.3.101.112');
+        expect(conn.authentication).toBe('SCRAM-SHA-256');
+        await conn.end();
+        const err = await failure(connect({ sslMode: 'verify-full', sslRootCert: pki.signed.ed25519.cert, channelBinding: 'require' }));
+        expect(err).toBeInstanceOf(AuthenticationError);
+        expect(err.message).toContain('no tls-server-end-point hash');
+      });
     });
   });
 

@@ -5,7 +5,7 @@ import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
 import { AuthenticationError, ConnectionError, PgError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import { AuthPolicy } from './auth-policy';
-import { tlsServerEndPoint } from './channel-binding';
+import { tlsServerEndPoint, tlsServerEndPointHash } from './channel-binding';
 import { type ResolvedConfig, passwordOf } from './config';
 import { MessageFramer } from './framer';
 import { passwordFromFile } from './pgpass';
@@ -485,13 +485,20 @@ export class PgConnection {
     if (!plus && !mechanisms.includes('SCRAM-SHA-256')) {
       throw new AuthenticationError(`none of the server's SASL authentication mechanisms are supported: ${mechanisms.join(', ')}`);
     }
-    const password = await this.requirePassword();
+    let bindingData: Buffer | undefined;
     if (plus) {
       const cert = this.tls!.getPeerCertificate(false);
       if (cert === null || cert.raw === undefined) throw new AuthenticationError('channel binding: the server sent no certificate');
-      return new ScramSession(password, this.config.maxScramIterations, 'p=tls-server-end-point,,', tlsServerEndPoint(cert.raw));
+      // Ed25519/Ed448 certificates have no tls-server-end-point hash and the server cannot bind
+      // them: `prefer` goes on unbound (GS2 flag n, which the server accepts), `require` fails.
+      if (binding === 'prefer' && tlsServerEndPointHash(cert.raw) === undefined) plus = false;
+      else bindingData = tlsServerEndPoint(cert.raw);
+      if (!plus && !mechanisms.includes('SCRAM-SHA-256')) throw new AuthenticationError(`channel binding: the server certificate's signature algorithm has no tls-server-end-point hash, and the server offers only ${mechanisms.join(', ')}`);
     }
-    return new ScramSession(password, this.config.maxScramIterations, this.tls !== undefined && binding !== 'disable' ? 'y,,' : 'n,,');
+    const password = await this.requirePassword();
+    if (plus) return new ScramSession(password, this.config.maxScramIterations, 'p=tls-server-end-point,,', bindingData);
+    const canBind = this.tls !== undefined && binding !== 'disable' && !mechanisms.includes('SCRAM-SHA-256-PLUS');
+    return new ScramSession(password, this.config.maxScramIterations, canBind ? 'y,,' : 'n,,');
   }
 
   /** The configured password, else the password file's entry (`database` is `replication` for a physical connection, as pg_receivewal looks it up). */
