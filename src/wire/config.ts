@@ -72,6 +72,12 @@ export interface ConnectionOptions {
   requireAuth?: string | string[];
   /** libpq `passfile`. Default: `PGPASSFILE`, then `~/.pgpass`. */
   passfile?: string;
+  /**
+   * Send a password in clear text over unencrypted TCP when the server asks for it (pg_hba.conf
+   * `password`). Default false: unlike libpq, that request is refused unless `requireAuth` lists
+   * `password` or this is true (see docs/security.md). TLS connections and Unix sockets are not affected.
+   */
+  allowCleartextPassword?: boolean;
 }
 
 /** TLS settings after defaults; `password` and `key` are kept out of enumeration. */
@@ -107,6 +113,8 @@ export interface ResolvedConfig {
   requireAuth?: string;
   /** The password file to consult when no password is given. */
   passfile: string;
+  /** Whether a cleartext password may travel over unencrypted TCP. */
+  allowCleartextPassword?: boolean;
   readonly password?: string | (() => string | Promise<string>);
 }
 
@@ -171,6 +179,7 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
     config.requireAuth = Array.isArray(requireAuth) ? requireAuth.join(',') : requireAuth;
     parseRequireAuth(config.requireAuth); // validates
   }
+  if (opts.allowCleartextPassword === true) config.allowCleartextPassword = true;
   const password = opts.password ?? fromString.password ?? env.PGPASSWORD;
   if (password !== undefined) Object.defineProperty(config, 'password', { value: password, enumerable: false });
   return config;

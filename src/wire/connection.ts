@@ -155,7 +155,7 @@ export class PgConnection {
       const transport = await openTransport(config, encryption, timeout.signal);
       conn = new PgConnection(transport.socket, config, transport.tls, replication);
       const ready = new Promise<void>((resolve, reject) => {
-        conn!.startup = { resolve, reject, policy: new AuthPolicy(config.requireAuth, config.channelBinding) };
+        conn!.startup = { resolve, reject, policy: new AuthPolicy(config.requireAuth, config.channelBinding, config.allowCleartextPassword) };
       });
       const params: Record<string, string> = {
         user: config.user,
@@ -409,6 +409,7 @@ export class PgConnection {
     switch (msg.name) {
       case 'authenticationCleartextPassword':
         startup.policy.allow('password');
+        startup.policy.allowCleartext(this.tls !== undefined ? 'tls' : this.config.host.startsWith('/') ? 'unix' : 'tcp');
         this.socket.write(serialize.password(await this.requirePassword()));
         this.authenticationUsed = 'password';
         startup.policy.markFinished();
