@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AuthenticationError } from '../errors';
+import { type Tlv, decodeOid, readTlv } from './der';
 
 /** Signature algorithm OIDs and the hash RFC 5929 section 4.1 prescribes for each (MD5 and SHA-1 become SHA-256). */
 const HASH_BY_SIGNATURE_OID: Record<string, string> = {
@@ -97,39 +98,5 @@ function signatureAlgorithm(der: Buffer): { oid: string; parameters?: Tlv } {
   const tbs = readTlv(der, cert.start, 0x30);
   const algorithm = readTlv(der, tbs.end, 0x30);
   const oid = readTlv(der, algorithm.start, 0x06);
-  return { oid: decodeOid(der.subarray(oid.start, oid.end)), parameters: oid.end < algorithm.end ? { start: oid.end, end: algorithm.end } : undefined };
-}
-
-interface Tlv {
-  start: number;
-  end: number;
-}
-
-function readTlv(der: Buffer, offset: number, tag: number): Tlv {
-  if (offset + 2 > der.length || der[offset] !== tag) throw new AuthenticationError('channel binding: the server certificate is not valid DER');
-  let length = der[offset + 1];
-  let start = offset + 2;
-  if (length & 0x80) {
-    const n = length & 0x7f;
-    if (n === 0 || n > 4 || start + n > der.length) throw new AuthenticationError('channel binding: the server certificate is not valid DER');
-    length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + der[start + i];
-    start += n;
-  }
-  if (start + length > der.length) throw new AuthenticationError('channel binding: the server certificate is not valid DER');
-  return { start, end: start + length };
-}
-
-function decodeOid(bytes: Buffer): string {
-  const parts: number[] = [];
-  let value = 0;
-  for (const byte of bytes) {
-    value = value * 128 + (byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-      else parts.push(value);
-      value = 0;
-    }
-  }
-  return parts.join('.');
+  return { oid: decodeOid(der.subarray(oid.start, oid.end)), parameters: oid.end < algorithm.end ? { tag: -1, start: oid.end, end: algorithm.end } : undefined };
 }

@@ -5,6 +5,7 @@ import * as tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import { ConfigurationError, ConnectionError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import type { ResolvedConfig, TlsSettings } from './config';
+import { hostMismatch } from './host-check';
 
 /**
  * How one connection attempt treats encryption: `plain` never asks for TLS; `tls` insists on it;
@@ -194,7 +195,15 @@ export async function tlsOptions(config: ResolvedConfig): Promise<tls.Connection
   };
   // libpq sends SNI for host names, never for IP addresses (RFC 6066 section 3).
   if (s.sni && isIP(config.host) === 0) options.servername = config.host;
-  if (s.mode !== 'verify-full') options.checkServerIdentity = () => undefined;
+  // verify-full: libpq's own host check (src/wire/host-check.ts), not Node's, whose rules differ
+  // (partial-label wildcards, no CN for IP hosts, IP SANs only for IP hosts).
+  options.checkServerIdentity =
+    s.mode !== 'verify-full'
+      ? () => undefined
+      : (_servername, cert) => {
+          const mismatch = hostMismatch(config.host, cert.raw);
+          return mismatch === undefined ? undefined : Object.assign(new Error(mismatch), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+        };
   return options;
 }
 
