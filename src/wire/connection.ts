@@ -6,7 +6,8 @@ import { Parser } from 'pg-protocol/dist/parser';
 import { AuthenticationError, ConnectionError, PgError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import { AuthPolicy } from './auth-policy';
 import { tlsServerEndPoint, tlsServerEndPointHash } from './channel-binding';
-import { type ResolvedConfig, passwordOf } from './config';
+import { type ResolvedConfig, configForHost, passwordOf } from './config';
+import { connectToAny, shuffled } from './multi-host';
 import { MessageFramer } from './framer';
 import { passwordFromFile } from './pgpass';
 import { ReadCoalescer } from './read-coalescer';
@@ -122,13 +123,21 @@ export class PgConnection {
    * certificates), refusing what `require_auth` and `channel_binding` forbid. Without a configured
    * password, the password file is consulted. `sslmode=prefer` retries in plain text after a failed
    * TLS handshake and `allow` retries with TLS after a pg_hba.conf refusal (28000); no other
-   * failure is retried, so a wrong password costs one attempt.
+   * failure is retried, so a wrong password costs one attempt. With several hosts (`host=a,b`),
+   * each is tried in turn (in random order with `load_balance_hosts=random`) until one connects
+   * and has the `target_session_attrs` asked for, as libpq does (see `connectToAny`).
    * @throws {PgError} for a server refusal such as a wrong password (SQLSTATE 28P01) or a missing database (3D000).
    * @throws {ConnectionError} when the socket cannot be opened, TLS is required and refused, the TLS handshake or certificate check fails ({@link TlsHandshakeError}), or on timeout.
    * @throws {AuthenticationError} for an unsupported or forbidden method, or a failed SCRAM verification.
    * @throws {ConfigurationError} when a certificate, key or CRL file cannot be used.
    */
   static async connect(config: ResolvedConfig, replication?: ReplicationMode): Promise<PgConnection> {
+    const hosts = config.loadBalanceHosts === 'random' ? shuffled(config.hosts) : config.hosts;
+    return connectToAny(hosts, config.targetSessionAttrs, (target) => PgConnection.connectHost(configForHost(config, target), replication), (target) => describeTarget(configForHost(config, target)));
+  }
+
+  /** One host of the list: the sslmode's attempts in turn (see {@link PgConnection.connect}). */
+  private static async connectHost(config: ResolvedConfig, replication?: ReplicationMode): Promise<PgConnection> {
     const plan = encryptionPlan(config);
     for (let i = 0; ; i++) {
       try {
@@ -165,6 +174,7 @@ export class PgConnection {
         DateStyle: 'ISO',
       };
       if (replication !== undefined) params.replication = replication;
+      if (config.options !== undefined) params.options = config.options;
       transport.socket.write(serialize.startup(params));
       try {
         await ready;

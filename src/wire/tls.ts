@@ -55,7 +55,7 @@ export async function openTransport(config: ResolvedConfig, encryption: Encrypti
   const secure = encryption === 'plain' ? undefined : await tlsOptions(config);
   const socket = config.host.startsWith('/')
     ? netConnect({ path: `${config.host}/.s.PGSQL.${config.port}` })
-    : netConnect({ host: config.host, port: config.port });
+    : netConnect({ host: config.hostaddr ?? config.host, port: config.port });
   socket.setNoDelay(true);
   let tlsSocket: tls.TLSSocket | undefined;
   const abort = () => {
@@ -240,6 +240,7 @@ async function revocationLists(s: TlsSettings): Promise<Buffer[]> {
 
 async function clientCertificate(s: TlsSettings): Promise<{ cert: Buffer; key: Buffer } | undefined> {
   let cert: Buffer;
+  if (s.certMode === 'disable') return undefined;
   if (s.cert !== undefined) cert = await readPem(s.cert, 'client certificate');
   else if (existsSync(join(s.defaultDir, 'postgresql.crt'))) cert = await readPem(join(s.defaultDir, 'postgresql.crt'), 'client certificate');
   else return undefined;
