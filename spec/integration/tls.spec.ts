@@ -351,6 +351,55 @@ describe('TLS against PostgreSQL 18 with ssl=on and hostssl-only pg_hba.conf', (
     });
   });
 
+  describe('verify-full host checks as libpq, against the server (certificates swapped with ALTER SYSTEM + reload)', () => {
+    async function withCertificate(cert: string, key: string, body: () => Promise<void>): Promise<void> {
+      const admin = await connect();
+      try {
+        await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${cert}'`);
+        await admin.query(`ALTER SYSTEM SET ssl_key_file = '${key}'`);
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await body();
+      } finally {
+        await admin.query('ALTER SYSTEM RESET ssl_cert_file');
+        await admin.query('ALTER SYSTEM RESET ssl_key_file');
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await admin.end();
+      }
+    }
+
+    it('a DNS SAN wildcard matches one whole left-most label (host named by host, dialled by hostaddr)', async () => {
+      await withCertificate(pki.wildcardCert, pki.wildcardKey, async () => {
+        const conn = await connect({ host: 'db.walstream.test', hostaddr: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca });
+        expect(conn.encrypted).toBe(true);
+        await conn.end();
+        const err = await failure(connect({ host: 'a.db.walstream.test', hostaddr: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca }));
+        expect(err).toBeInstanceOf(TlsHandshakeError);
+        expect(err.message).toContain('server certificate for "*.walstream.test" does not match host name "a.db.walstream.test"');
+      });
+    });
+
+    it('an IP SAN matches the IP host; the CN is not consulted next to it', async () => {
+      await withCertificate(pki.ipCert, pki.ipKey, async () => {
+        const conn = await connect({ host: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca });
+        expect(conn.encrypted).toBe(true);
+        await conn.end();
+        // localhost is the CN, but a DNS host only looks at the CN when there is no DNS SAN: here there is none, so it matches.
+        const byName = await connect({ host: 'localhost', sslMode: 'verify-full', sslRootCert: pki.ca });
+        await byName.end();
+        const err = await failure(connect({ host: '127.0.0.2', hostaddr: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca }));
+        expect(err.message).toContain('server certificate for "127.0.0.1" does not match host name "127.0.0.2"');
+      });
+    });
+
+    it('the CN is used for an IP host when the certificate has only DNS SANs (libpq, unlike Node)', async () => {
+      // The usual server certificate: CN=localhost, SAN DNS:localhost. For host 127.0.0.1 both are examined and fail.
+      const err = await failure(connect({ host: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca }));
+      expect(err.message).toContain('server certificate for "localhost" (and 1 other name) does not match host name "127.0.0.1"');
+    });
+  });
+
   describe('channel binding for every certificate signature the server accepts (hash as be_tls_get_certificate_hash picks it)', () => {
     /** Serves `kind`'s certificate for the duration of `body` (ALTER SYSTEM + reload, as the ECDSA test above). */
     async function withServerCertificate(kind: SignatureKind, body: () => Promise<void>): Promise<void> {

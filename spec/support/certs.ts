@@ -29,6 +29,11 @@ export interface TestPki {
    * its parameters, ECDSA P-256/SHA-256, ECDSA P-384/SHA-384, Ed25519.
    */
   signed: Record<SignatureKind, { cert: string; key: string }>;
+  /** Server certificates signed by `ca` for the host checks: SAN `DNS:*.walstream.test`, and SAN `IP:127.0.0.1` with CN `localhost`. */
+  wildcardCert: string;
+  wildcardKey: string;
+  ipCert: string;
+  ipKey: string;
   destroy(): void;
 }
 
@@ -56,6 +61,10 @@ export function makePki(): TestPki {
   };
   sign('server', '/CN=localhost', 'server.ext', ['-newkey', 'rsa:2048'], 'sha256');
   sign('server-ec', '/CN=localhost', 'server.ext', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], 'sha384');
+  writeFileSync(f('wildcard.ext'), 'subjectAltName=DNS:*.walstream.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(f('ip.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  sign('wildcard', '/CN=walstream.test', 'wildcard.ext', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'sha256');
+  sign('ip', '/CN=localhost', 'ip.ext', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'sha256');
   sign('client', '/CN=walstream_cert', 'client.ext', ['-newkey', 'rsa:2048'], 'sha256');
   const selfSigned: Record<SignatureKind, string[]> = {
     'rsa-pss-sha384': ['-newkey', 'rsa:2048', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:-1', '-sha384'],
@@ -81,7 +90,7 @@ export function makePki(): TestPki {
   ssl('ca', '-config', f('ca.cnf'), '-gencrl', '-out', f('revoking.crl'));
 
   for (const key of ['ca.key', 'wrong-ca.key', 'client.key', 'client-enc.key']) chmodSync(f(key), 0o600);
-  for (const key of ['server.key', 'server-ec.key', ...Object.keys(selfSigned).map((k) => `${k}.key`)]) {
+  for (const key of ['server.key', 'server-ec.key', 'wildcard.key', 'ip.key', ...Object.keys(selfSigned).map((k) => `${k}.key`)]) {
     chmodSync(f(key), 0o600);
     if (userInfo().uid === 0) {
       const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -89,7 +98,7 @@ export function makePki(): TestPki {
       chownSync(f(key), uid, gid);
     }
   }
-  for (const pub of ['ca.crt', 'server.crt', 'server-ec.crt', ...Object.keys(selfSigned).map((k) => `${k}.crt`)]) chmodSync(f(pub), 0o644);
+  for (const pub of ['ca.crt', 'server.crt', 'server-ec.crt', 'wildcard.crt', 'ip.crt', ...Object.keys(selfSigned).map((k) => `${k}.crt`)]) chmodSync(f(pub), 0o644);
 
   return {
     dir,
@@ -105,6 +114,10 @@ export function makePki(): TestPki {
     clientKeyPassword,
     emptyCrl: f('empty.crl'),
     revokingCrl: f('revoking.crl'),
+    wildcardCert: f('wildcard.crt'),
+    wildcardKey: f('wildcard.key'),
+    ipCert: f('ip.crt'),
+    ipKey: f('ip.key'),
     signed: Object.fromEntries(Object.keys(selfSigned).map((k) => [k, { cert: f(`${k}.crt`), key: f(`${k}.key`) }])) as TestPki['signed'],
     destroy: () => rmSync(dir, { recursive: true, force: true }),
   };
