@@ -200,6 +200,7 @@ export class TypeRegistry {
     let text: TextParser;
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
     else if (TIMESTAMP_TYPES.has(oid) && timestamps === 'string') text = identity;
+    else if (oid === OID.bytea) text = byteaEscapeChecked(getTypeParser(oid, 'text') as TextParser);
     else text = getTypeParser(oid, 'text') as TextParser;
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : (b: Buffer) => bin.int8Value(b).toString()) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
@@ -209,4 +210,22 @@ export class TypeRegistry {
     }
     return { text, binary: binary ?? ((b) => new BinaryValue(oid, Buffer.from(b))), binaryKnown: binary !== undefined };
   }
+}
+
+/**
+ * pg-types' bytea text parser loops forever on a backslash that starts no valid escape (a lone
+ * `\`), which PostgreSQL's `byteaout` never writes but a hostile server could: check the escape
+ * format (`\\` or `\ooo`) first, so such a value fails with a ColumnValueError instead of hanging.
+ */
+function byteaEscapeChecked(parse: TextParser): TextParser {
+  return (s: string) => {
+    if (!s.startsWith('\\x')) {
+      for (let i = s.indexOf('\\'); i >= 0; i = s.indexOf('\\', i)) {
+        if (s[i + 1] === '\\') i += 2;
+        else if (/^[0-3][0-7]{2}$/.test(s.slice(i + 1, i + 4))) i += 4;
+        else throw new TypeError(`invalid bytea escape at character ${i}`);
+      }
+    }
+    return parse(s);
+  };
 }
