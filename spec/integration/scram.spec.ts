@@ -42,4 +42,32 @@ describe('SCRAM against a hostile server', () => {
       await hostile.close();
     }
   });
+
+  async function attempt(scram: (clientFirst: string) => string) {
+    const hostile = await hostileServer({ auth: { scram } });
+    try {
+      const error = await PgConnection.connect(resolveConfig({ host: '127.0.0.1', port: hostile.port, user: 'u', password: 'pw', database: 'd', sslMode: 'disable' }, {})).then(
+        (conn) => conn.end().then(() => undefined),
+        (e: Error) => e,
+      );
+      return { error, proofs: hostile.received.filter(([t]) => t === 'p').length - 1 };
+    } finally {
+      await hostile.close();
+    }
+  }
+  const nonce = (clientFirst: string) => /r=([^,]+)/.exec(clientFirst)![1];
+
+  it('refuses an iteration count above maxScramIterations, so a server cannot burn the client\'s CPU', async () => {
+    const { error, proofs } = await attempt((c) => `r=${nonce(c)}abc,s=QUJDRA==,i=2000000000`);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toContain('maxScramIterations');
+    expect(proofs).toBe(0);
+  });
+
+  it('refuses AuthenticationOk from a server that never proved it knows the password (no SASLFinal)', async () => {
+    const { error, proofs } = await attempt((c) => `r=${nonce(c)}abc,s=QUJDRA==,i=4096`);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toContain('before proving it knows the password');
+    expect(proofs).toBe(1);
+  });
 });

@@ -11,6 +11,8 @@ import { type ConnectionOptions, resolveConfig } from '../../src/wire/config';
 import { PgConnection } from '../../src/wire/connection';
 import { type SignatureKind, type TestPki, makePki } from '../support/certs';
 import { signatureAlgorithmOid } from '../../src/wire/channel-binding';
+import { type AddressInfo, type Socket, connect as netConnect, createServer } from 'node:net';
+import * as tlsModule from 'node:tls';
 import { type CountingProxy, countingProxy } from '../support/proxy';
 import { allServers, uniqueName } from '../support/server';
 
@@ -448,6 +450,68 @@ describe('TLS against PostgreSQL 18 with ssl=on and hostssl-only pg_hba.conf', (
         expect(err).toBeInstanceOf(AuthenticationError);
         expect(err.message).toContain('no tls-server-end-point hash');
       });
+    });
+  });
+
+  describe('a man in the middle that terminates TLS with its own certificate and relays to the server', () => {
+    /** A relay on a free loopback port: TLS toward the client with `cert`, TLS toward the real server, bytes copied both ways. */
+    async function tlsRelay(cert: string, key: string): Promise<{ port: number; close(): Promise<void> }> {
+      const sockets = new Set<Socket>();
+      const relay = createServer((client) => {
+        sockets.add(client);
+        client.on('error', () => undefined);
+        client.once('data', (sslRequest: Buffer) => {
+          client.write('S');
+          const front = new tlsModule.TLSSocket(client, { isServer: true, cert: readFileSync(cert), key: readFileSync(key), ALPNProtocols: ['postgresql'] });
+          front.pause();
+          front.on('error', () => client.destroy());
+          const up = netConnect(server.port, '127.0.0.1', () => up.write(sslRequest));
+          sockets.add(up);
+          up.on('error', () => client.destroy());
+          up.once('data', () => {
+            const back = tlsModule.connect({ socket: up, rejectUnauthorized: false, ALPNProtocols: ['postgresql'] }, () => {
+              front.pipe(back).pipe(front);
+              front.resume();
+            });
+            back.on('error', () => client.destroy());
+          });
+        });
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+      return {
+        port: (relay.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((resolve) => {
+            for (const sock of sockets) sock.destroy();
+            relay.close(() => resolve());
+          }),
+      };
+    }
+
+    it('sslmode=require: reads everything once channel binding is disabled, and fails authentication under the default prefer', async () => {
+      const relay = await tlsRelay(pki.signed['ecdsa-p256'].cert, pki.signed['ecdsa-p256'].key);
+      try {
+        const unbound = await connect({ port: relay.port, sslMode: 'require', channelBinding: 'disable' });
+        expect(unbound.encrypted).toBe(true); // encrypted, but to the relay: it sees every byte
+        await unbound.end();
+        const err = await failure(connect({ port: relay.port, sslMode: 'require' }));
+        expect(err).toBeInstanceOf(PgError);
+        expect(err.message).toContain('channel binding');
+      } finally {
+        await relay.close();
+      }
+    });
+
+    it('sslmode=verify-ca and verify-full: the relay\'s certificate fails verification before anything is sent', async () => {
+      const relay = await tlsRelay(pki.signed['ecdsa-p256'].cert, pki.signed['ecdsa-p256'].key);
+      try {
+        for (const sslMode of ['verify-ca', 'verify-full'] as const) {
+          const err = await failure(connect({ port: relay.port, sslMode, sslRootCert: pki.ca }));
+          expect(err).toBeInstanceOf(TlsHandshakeError);
+        }
+      } finally {
+        await relay.close();
+      }
     });
   });
 
