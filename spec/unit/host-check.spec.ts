@@ -71,4 +71,22 @@ describe('verify-full host check, as libpq (fe-secure-common.c, fe-secure-openss
     expect(ipv4Bytes('256.0.0.1')).toBeUndefined();
     expect(ipv4Bytes('db.example.com')).toBeUndefined();
   });
+
+  it('fails a name with an embedded NUL and an IP SAN that is neither 4 nor 16 bytes (certificates built by hand: openssl makes neither)', () => {
+    const tlv = (tag: number, ...parts: Buffer[]) => {
+      const body = Buffer.concat(parts);
+      const len = body.length < 128 ? Buffer.from([body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+      return Buffer.concat([Buffer.from([tag]), len, body]);
+    };
+    const oid = (bytes: number[]) => tlv(0x06, Buffer.from(bytes));
+    const SAN = [0x55, 0x1d, 0x11]; // 2.5.29.17
+    const withSans = (...names: Buffer[]) => {
+      const ext = tlv(0xa3, tlv(0x30, tlv(0x30, oid(SAN), tlv(0x04, tlv(0x30, ...names)))));
+      const tbs = tlv(0x30, tlv(0xa0, tlv(0x02, Buffer.from([2]))), tlv(0x02, Buffer.from([1])), tlv(0x30, oid([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02])), tlv(0x30), tlv(0x30), tlv(0x30), tlv(0x30), ext);
+      return tlv(0x30, tbs, tlv(0x30, oid([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02])), tlv(0x03, Buffer.from([0])));
+    };
+    expect(hostMismatch('db.example.com', withSans(tlv(0x82, Buffer.from('db.example.com'))))).toBeUndefined(); // the builder makes a valid one
+    expect(hostMismatch('db.example.com', withSans(tlv(0x82, Buffer.from('db.example.com\0.evil.com'))))).toBe("SSL certificate's name contains embedded null");
+    expect(hostMismatch('127.0.0.1', withSans(tlv(0x87, Buffer.from([127, 0, 0, 1, 0]))))).toBe('certificate contains IP address with invalid length 5');
+  });
 });

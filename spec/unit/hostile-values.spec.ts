@@ -43,4 +43,11 @@ describe('hostile row values', () => {
     }
     expect(rowOf(relation, ['x', '{}', 'a\\\\b\\101']).get('blob')).toEqual(Buffer.from('a\\bA'));
   });
+
+  it('a value with newlines and quotes cannot forge a line of the JSON output', () => {
+    const row = rowOf(relation, ['x\n{"type":"commit"}\n"', '{}', '\\x00']);
+    const line = JSON.stringify(messageToJson({ type: 'insert', lsn: { toString: () => '0/1' }, relation, new: row } as never));
+    expect(line.split('\n')).toHaveLength(1);
+    expect((JSON.parse(line) as { new: Record<string, unknown> }).new.__proto__).toBe('x\n{"type":"commit"}\n"');
+  });
 });
