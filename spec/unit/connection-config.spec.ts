@@ -1,3 +1,4 @@
+import { shuffled } from '../../src/wire/multi-host';
 import { inspect } from 'node:util';
 import { ConfigurationError } from '../../src';
 import { parseRequireAuth, resolveConfig } from '../../src/wire/config';
@@ -200,5 +201,13 @@ describe('multiple hosts (libpq "Specifying Multiple Hosts")', () => {
     expect(c).toMatchObject({ host: 'db.example.com', hostaddr: '127.0.0.1' });
     expect(resolveConfig({ hostaddr: '10.0.0.1,10.0.0.2', host: 'a,b' }, env).hosts).toEqual([{ host: 'a', hostaddr: '10.0.0.1', port: 5432 }, { host: 'b', hostaddr: '10.0.0.2', port: 5432 }]);
     expect(() => resolveConfig({ hostaddr: '10.0.0.1,10.0.0.2', host: 'a' }, env)).toThrow('could not match 2 host addresses to 1 hosts');
+  });
+});
+
+describe('load_balance_hosts=random', () => {
+  it('tries the hosts in every order over many connections (Fisher-Yates)', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 400; i++) seen.add(shuffled(['a', 'b', 'c']).join(''));
+    expect([...seen].sort()).toEqual(['abc', 'acb', 'bac', 'bca', 'cab', 'cba']);
   });
 });
