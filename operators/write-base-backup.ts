@@ -1,14 +1,15 @@
 import { chmodSync, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, open, symlink, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Observable, type OperatorFunction } from 'rxjs';
 import * as tar from 'tar-stream';
-import { ConfigurationError, WalstreamError } from '../src/errors';
+import { ConfigurationError, ProtocolError, UnsafeBackupPathError, WalstreamError } from '../src/errors';
 import type { Backpressure } from '../src/physical/backpressure';
 import type { BackupTablespace, BaseBackupEvent } from '../src/physical/base-backup';
+import { checkArchiveName, checkTablespaceLocation, safeEntryPath } from '../src/physical/safe-paths';
 import { createZstdDecompress } from '../src/physical/zstd-stream';
 
 /** Options of {@link writeBaseBackup}. */
@@ -41,7 +42,11 @@ interface ArchiveSink {
  * written (and fsynced, unless `sync: false`). Archives go through tar-stream for `plain`;
  * gzip archives are decompressed with zlib, zstd ones with fzstd. lz4 archives can be kept
  * (`tar`) but not decompressed (no well-kept streaming lz4 frame decoder for Node.js): that fails
- * at `archiveStart` with a {@link ConfigurationError}. Entries that would escape their target directory fail the backup.
+ * at `archiveStart` with a {@link ConfigurationError}.
+ * Nothing is written outside the target directories: archive names are checked as pg_basebackup
+ * checks them, and plain extraction refuses absolute names, `..` components, paths through a link
+ * the archive created, hard links and special files, with an {@link UnsafeBackupPathError} (no
+ * file is ever opened through a link: files are created with `O_EXCL`).
  * With `backpressure` (shared with `baseBackup`), the source stops reading while an archive's
  * write stream is full, so a disk slower than the network does not fill memory.
  *
@@ -79,6 +84,7 @@ export function writeBaseBackup(options: WriteBaseBackupOptions): OperatorFuncti
       };
 
       const startArchive = (name: string, tablespace: BackupTablespace): ArchiveSink => {
+        checkArchiveName(name);
         const compression = compressionOf(name);
         const decompress = options.format === 'plain' || options.decompress === true;
         if (decompress && compression === 'lz4') {
@@ -95,18 +101,24 @@ export function writeBaseBackup(options: WriteBaseBackupOptions): OperatorFuncti
         if (options.format === 'tar') {
           const path = join(options.directory, decompress ? name.replace(/\.(gz|zst)$/, '') : name);
           done = ready.then(async () => {
-            await pipeline([...stages, createWriteStream(path, { mode: 0o600 })] as unknown as NodeJS.ReadWriteStream[]);
+            await pipeline([...stages, createWriteStream(path, { mode: 0o600, flags: 'wx' })] as unknown as NodeJS.ReadWriteStream[]).catch((err: NodeJS.ErrnoException) => {
+              throw err.code === 'EEXIST' ? new UnsafeBackupPathError(`archive ${name} already exists in "${options.directory}"`, name) : err;
+            });
             if (sync) await fsyncFile(path);
           });
         } else {
-          const target = tablespace.location === null ? options.directory : (options.tablespaceMapping?.[tablespace.location] ?? tablespace.location);
+          const mapped = tablespace.location === null ? undefined : options.tablespaceMapping?.[tablespace.location];
+          if (tablespace.location !== null && mapped === undefined) checkTablespaceLocation(tablespace.location, name);
+          const target = tablespace.location === null ? options.directory : (mapped ?? tablespace.location);
           const extract = tar.extract();
           done = ready.then(async () => {
             if (target !== options.directory) prepareDirectory(target);
-            await Promise.all([
+            // The extractor's own error (an unsafe entry) wins over the broken pipe it causes.
+            const settled = await Promise.allSettled([
+              extractEntries(extract, target, name, options.tablespaceMapping ?? {}, sync),
               pipeline([...stages, extract] as unknown as NodeJS.ReadWriteStream[]),
-              extractEntries(extract, target, options.tablespaceMapping ?? {}, sync),
             ]);
+            for (const r of settled) if (r.status === 'rejected') throw r.reason;
           });
         }
         track(done);
@@ -138,7 +150,8 @@ export function writeBaseBackup(options: WriteBaseBackupOptions): OperatorFuncti
               case 'manifestEnd': {
                 const path = join(options.directory, 'backup_manifest');
                 const content = Buffer.concat(manifest);
-                track(ready.then(() => writeFile(path, content, { mode: 0o600 })).then(() => (sync ? fsyncFile(path) : undefined)));
+                // O_EXCL: an archive may have put a link named backup_manifest in the directory.
+                track(ready.then(() => writeFile(path, content, { mode: 0o600, flag: 'wx' })).then(() => (sync ? fsyncFile(path) : undefined)));
                 break;
               }
               default:
@@ -185,10 +198,10 @@ function prepareDirectory(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
-async function extractEntries(extract: tar.Extract, target: string, mapping: Record<string, string>, sync: boolean): Promise<void> {
+async function extractEntries(extract: tar.Extract, target: string, archiveName: string, mapping: Record<string, string>, sync: boolean): Promise<void> {
   for await (const entry of extract) {
     const h = entry.header;
-    const path = safeJoin(target, h.name);
+    const path = await safeEntryPath(target, h.name, archiveName);
     const mode = (h.mode ?? 0o600) & 0o7777;
     switch (h.type) {
       case 'directory':
@@ -198,8 +211,11 @@ async function extractEntries(extract: tar.Extract, target: string, mapping: Rec
         break;
       case 'symlink':
         // pg_tblspc/<oid> → the tablespace, remapped like pg_basebackup --tablespace-mapping.
+        // Later entries never go through it (safeEntryPath), so its target cannot redirect writes.
         await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-        await symlink(mapping[h.linkname ?? ''] ?? h.linkname ?? '', path);
+        await symlink(mapping[h.linkname ?? ''] ?? h.linkname ?? '', path).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EEXIST' ? new UnsafeBackupPathError(`archive ${archiveName}: entry ${JSON.stringify(h.name)} already exists`, archiveName, h.name) : err;
+        });
         entry.resume();
         break;
       case 'file':
@@ -207,22 +223,22 @@ async function extractEntries(extract: tar.Extract, target: string, mapping: Rec
       case undefined:
       case null: {
         await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-        const out = createWriteStream(path, { mode: mode || 0o600 });
-        await pipeline(entry, out);
+        // O_EXCL: never open an existing file or a link (a symlink's target, a hard link's inode).
+        const out = createWriteStream(path, { mode: mode || 0o600, flags: 'wx' });
+        await pipeline(entry, out).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EEXIST' ? new UnsafeBackupPathError(`archive ${archiveName}: entry ${JSON.stringify(h.name)} already exists`, archiveName, h.name) : err;
+        });
         if (sync) await fsyncFile(path);
         break;
       }
+      case 'link':
+        // PostgreSQL never sends hard links; one could alias a file outside the directory.
+        throw new UnsafeBackupPathError(`archive ${archiveName}: entry ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname)}; nothing was written for it`, archiveName, h.name);
       default:
-        entry.resume();
-        break;
+        // Devices and FIFOs: PostgreSQL's tar writer never sends them; skipping would lose data silently.
+        throw new ProtocolError(`archive ${archiveName}: entry ${JSON.stringify(h.name)} has unsupported tar type ${JSON.stringify(h.type)}`);
     }
   }
-}
-
-function safeJoin(root: string, name: string): string {
-  const rel = normalize(name).replace(/[/\\]+$/, '');
-  if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) throw new WalstreamError(`archive entry "${name}" would be written outside "${root}"`);
-  return join(root, rel);
 }
 
 async function fsyncFile(path: string): Promise<void> {

@@ -167,3 +167,21 @@ export function streamFailure(err: unknown): unknown {
   if (sys instanceof Error && typeof sys.syscall === 'string') return new ConnectionError(sys.message, { cause: sys });
   return err;
 }
+
+/**
+ * A base backup named a file that would land outside its target directory: an archive name with a
+ * path separator or a leading dot, or a tar entry with `..`, an absolute name, a path through a
+ * link the archive itself created, or a hard link. Nothing is written for that entry, and the
+ * backup fails. `archiveName` is the archive, `entryName` the tar member (undefined for the
+ * archive name itself).
+ */
+export class UnsafeBackupPathError extends ProtocolError {
+  override name = 'UnsafeBackupPathError';
+  constructor(
+    message: string,
+    readonly archiveName: string,
+    readonly entryName?: string,
+  ) {
+    super(message);
+  }
+}

@@ -41,6 +41,7 @@ export {
 export { quoteIdent, quoteLiteral, quoteSlotName } from './sql';
 export { messageToJson, type JsonRecord } from './json';
 export { TlsHandshakeError } from './errors';
+export { UnsafeBackupPathError } from './errors';
 export type { SslMode, SslNegotiation, ChannelBinding, TlsProtocolVersion } from './wire/config';
 export { TypeRegistry, type TypeOptions, type TypeParser, type TextParser, type BinaryParser, type AnnouncedType } from './values/registry';
 export { BinaryValue } from './values/binary';

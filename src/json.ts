@@ -1,5 +1,5 @@
 import type { PgoutputMessage, RelationInfo } from './pgoutput/messages';
-import type { Row } from './pgoutput/row';
+import { type Row, setColumn } from './pgoutput/row';
 import { pgTimestampToIso } from './time';
 import { BinaryValue } from './values/binary';
 import type { TypeOptions } from './values/registry';
@@ -81,14 +81,14 @@ function rowJson(row: Row, keyOnly: boolean, raw: boolean): [JsonRecord, string[
     }
     if (raw) {
       const v = row.raw(i);
-      values[name] = Buffer.isBuffer(v) ? { base64: v.toString('base64') } : v;
+      setColumn(values, name, Buffer.isBuffer(v) ? { base64: v.toString('base64') } : v);
       continue;
     }
     const v = row.get(i);
     if (v instanceof BinaryValue) {
       binary.push(name);
-      values[name] = v.bytes.toString('base64');
-    } else values[name] = jsonValue(v);
+      setColumn(values, name, v.bytes.toString('base64'));
+    } else setColumn(values, name, jsonValue(v));
   }
   return [values, unchanged, binary];
 }

@@ -9,6 +9,7 @@ import { freePort } from '../../src/embedded';
 import { resolveConfig } from '../../src/wire/config';
 import { PgConnection } from '../../src/wire/connection';
 import { defaultServer, sqlClient, uniqueName } from '../support/server';
+import { hostileServer } from '../support/hostile-server';
 
 const run = promisify(execFile);
 const BIN = join(__dirname, '../../bin/pg-walstream.js');
@@ -158,5 +159,34 @@ describe('password file', () => {
     const client = await ReplicationClient.connect({ ...options(file), password });
     await client.close();
     await expect(ReplicationClient.connect(options(file))).rejects.toMatchObject({ code: '28P01' });
+  });
+});
+
+describe('no cleartext password over an unencrypted connection without consent', () => {
+  const SECRET = 'Cleartext-Canary-51c2';
+  /** A server (or a man in the middle) that answers SSLRequest with N and asks for the password in clear. */
+  async function attempt(extra: ConnectionOptions): Promise<{ error?: unknown; sent: string[] }> {
+    const hostile = await hostileServer({ auth: 'cleartext' });
+    try {
+      const error = await PgConnection.connect(resolveConfig({ host: '127.0.0.1', port: hostile.port, user: 'u', database: 'd', password: SECRET, ...extra }, {})).then(
+        (conn) => conn.end().then(() => undefined),
+        (err: unknown) => err,
+      );
+      return { error, sent: hostile.received.filter(([type]) => type === 'p').map(([, body]) => body.toString()) };
+    } finally {
+      await hostile.close();
+    }
+  }
+
+  it.each(['prefer', 'allow', 'disable'] as const)('sslmode=%s: refuses before sending the password', async (sslMode) => {
+    const { error, sent } = await attempt({ sslMode });
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toContain('in clear text over an unencrypted connection');
+    expect(sent).toEqual([]);
+  });
+
+  it('sends it when require_auth lists password, or with allowCleartextPassword', async () => {
+    expect(await attempt({ requireAuth: 'password' })).toEqual({ error: undefined, sent: [`${SECRET}\0`] });
+    expect(await attempt({ allowCleartextPassword: true })).toEqual({ error: undefined, sent: [`${SECRET}\0`] });
   });
 });

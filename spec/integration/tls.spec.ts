@@ -9,7 +9,10 @@ import { AuthenticationError, ConfigurationError, ConnectionError, PgError, Repl
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
 import { type ConnectionOptions, resolveConfig } from '../../src/wire/config';
 import { PgConnection } from '../../src/wire/connection';
-import { type TestPki, makePki } from '../support/certs';
+import { type SignatureKind, type TestPki, makePki } from '../support/certs';
+import { signatureAlgorithmOid } from '../../src/wire/channel-binding';
+import { type AddressInfo, type Socket, connect as netConnect, createServer } from 'node:net';
+import * as tlsModule from 'node:tls';
 import { type CountingProxy, countingProxy } from '../support/proxy';
 import { allServers, uniqueName } from '../support/server';
 
@@ -346,6 +349,168 @@ describe('TLS against PostgreSQL 18 with ssl=on and hostssl-only pg_hba.conf', (
         await admin.query('SELECT pg_reload_conf()');
         await new Promise((r) => setTimeout(r, 300));
         await admin.end();
+      }
+    });
+  });
+
+  describe('verify-full host checks as libpq, against the server (certificates swapped with ALTER SYSTEM + reload)', () => {
+    async function withCertificate(cert: string, key: string, body: () => Promise<void>): Promise<void> {
+      const admin = await connect();
+      try {
+        await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${cert}'`);
+        await admin.query(`ALTER SYSTEM SET ssl_key_file = '${key}'`);
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await body();
+      } finally {
+        await admin.query('ALTER SYSTEM RESET ssl_cert_file');
+        await admin.query('ALTER SYSTEM RESET ssl_key_file');
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await admin.end();
+      }
+    }
+
+    it('a DNS SAN wildcard matches one whole left-most label (host named by host, dialled by hostaddr)', async () => {
+      await withCertificate(pki.wildcardCert, pki.wildcardKey, async () => {
+        const conn = await connect({ host: 'db.walstream.test', hostaddr: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca });
+        expect(conn.encrypted).toBe(true);
+        await conn.end();
+        const err = await failure(connect({ host: 'a.db.walstream.test', hostaddr: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca }));
+        expect(err).toBeInstanceOf(TlsHandshakeError);
+        expect(err.message).toContain('server certificate for "*.walstream.test" does not match host name "a.db.walstream.test"');
+      });
+    });
+
+    it('an IP SAN matches the IP host; the CN is not consulted next to it', async () => {
+      await withCertificate(pki.ipCert, pki.ipKey, async () => {
+        const conn = await connect({ host: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca });
+        expect(conn.encrypted).toBe(true);
+        await conn.end();
+        // localhost is the CN, but a DNS host only looks at the CN when there is no DNS SAN: here there is none, so it matches.
+        const byName = await connect({ host: 'localhost', sslMode: 'verify-full', sslRootCert: pki.ca });
+        await byName.end();
+        const err = await failure(connect({ host: '127.0.0.2', hostaddr: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca }));
+        expect(err.message).toContain('server certificate for "127.0.0.1" does not match host name "127.0.0.2"');
+      });
+    });
+
+    it('the CN is used for an IP host when the certificate has only DNS SANs (libpq, unlike Node)', async () => {
+      // The usual server certificate: CN=localhost, SAN DNS:localhost. For host 127.0.0.1 both are examined and fail.
+      const err = await failure(connect({ host: '127.0.0.1', sslMode: 'verify-full', sslRootCert: pki.ca }));
+      expect(err.message).toContain('server certificate for "localhost" (and 1 other name) does not match host name "127.0.0.1"');
+    });
+  });
+
+  describe('channel binding for every certificate signature the server accepts (hash as be_tls_get_certificate_hash picks it)', () => {
+    /** Serves `kind`'s certificate for the duration of `body` (ALTER SYSTEM + reload, as the ECDSA test above). */
+    async function withServerCertificate(kind: SignatureKind, body: () => Promise<void>): Promise<void> {
+      const admin = await connect();
+      try {
+        await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${pki.signed[kind].cert}'`);
+        await admin.query(`ALTER SYSTEM SET ssl_key_file = '${pki.signed[kind].key}'`);
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await body();
+      } finally {
+        await admin.query('ALTER SYSTEM RESET ssl_cert_file');
+        await admin.query('ALTER SYSTEM RESET ssl_key_file');
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300));
+        await admin.end();
+      }
+    }
+    async function peerSignature(conn: PgConnection): Promise<string> {
+      const raw = (conn as unknown as { tls: import('node:tls').TLSSocket }).tls.getPeerCertificate().raw;
+      return signatureAlgorithmOid(raw);
+    }
+
+    it.each([
+      ['rsa-pss-sha384', '1.2.840.113549.1.1.10'],
+      ['ecdsa-p256', '1.2.840.10045.4.3.2'],
+      ['ecdsa-p384', '1.2.840.10045.4.3.3'],
+    ] as [SignatureKind, string][])('%s: binds with channel_binding=prefer and require', async (kind, oid) => {
+      await withServerCertificate(kind, async () => {
+        for (const channelBinding of ['prefer', 'require'] as const) {
+          const conn = await connect({ sslMode: 'verify-full', sslRootCert: pki.signed[kind].cert, channelBinding });
+          expect(await peerSignature(conn)).toBe(oid);
+          expect(conn.authentication).toBe('SCRAM-SHA-256-PLUS');
+          await conn.end();
+        }
+      });
+    });
+
+    it('ed25519: prefer connects without binding (the server has no hash for it either), require refuses', async () => {
+      await withServerCertificate('ed25519', async () => {
+        const conn = await connect({ sslMode: 'verify-full', sslRootCert: pki.signed.ed25519.cert, channelBinding: 'prefer' });
+        expect(await peerSignature(conn)).toBe('1.3.101.112');
+        expect(conn.authentication).toBe('SCRAM-SHA-256');
+        await conn.end();
+        const err = await failure(connect({ sslMode: 'verify-full', sslRootCert: pki.signed.ed25519.cert, channelBinding: 'require' }));
+        expect(err).toBeInstanceOf(AuthenticationError);
+        expect(err.message).toContain('no tls-server-end-point hash');
+      });
+    });
+  });
+
+  describe('a man in the middle that terminates TLS with its own certificate and relays to the server', () => {
+    /** A relay on a free loopback port: TLS toward the client with `cert`, TLS toward the real server, bytes copied both ways. */
+    async function tlsRelay(cert: string, key: string): Promise<{ port: number; close(): Promise<void> }> {
+      const sockets = new Set<Socket>();
+      const relay = createServer((client) => {
+        sockets.add(client);
+        client.on('error', () => undefined);
+        client.once('data', (sslRequest: Buffer) => {
+          client.write('S');
+          const front = new tlsModule.TLSSocket(client, { isServer: true, cert: readFileSync(cert), key: readFileSync(key), ALPNProtocols: ['postgresql'] });
+          front.pause();
+          front.on('error', () => client.destroy());
+          const up = netConnect(server.port, '127.0.0.1', () => up.write(sslRequest));
+          sockets.add(up);
+          up.on('error', () => client.destroy());
+          up.once('data', () => {
+            const back = tlsModule.connect({ socket: up, rejectUnauthorized: false, ALPNProtocols: ['postgresql'] }, () => {
+              front.pipe(back).pipe(front);
+              front.resume();
+            });
+            back.on('error', () => client.destroy());
+          });
+        });
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+      return {
+        port: (relay.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((resolve) => {
+            for (const sock of sockets) sock.destroy();
+            relay.close(() => resolve());
+          }),
+      };
+    }
+
+    it('sslmode=require: reads everything once channel binding is disabled, and fails authentication under the default prefer', async () => {
+      const relay = await tlsRelay(pki.signed['ecdsa-p256'].cert, pki.signed['ecdsa-p256'].key);
+      try {
+        const unbound = await connect({ port: relay.port, sslMode: 'require', channelBinding: 'disable' });
+        expect(unbound.encrypted).toBe(true); // encrypted, but to the relay: it sees every byte
+        await unbound.end();
+        const err = await failure(connect({ port: relay.port, sslMode: 'require' }));
+        expect(err).toBeInstanceOf(PgError);
+        expect(err.message).toContain('channel binding');
+      } finally {
+        await relay.close();
+      }
+    });
+
+    it('sslmode=verify-ca and verify-full: the relay\'s certificate fails verification before anything is sent', async () => {
+      const relay = await tlsRelay(pki.signed['ecdsa-p256'].cert, pki.signed['ecdsa-p256'].key);
+      try {
+        for (const sslMode of ['verify-ca', 'verify-full'] as const) {
+          const err = await failure(connect({ port: relay.port, sslMode, sslRootCert: pki.ca }));
+          expect(err).toBeInstanceOf(TlsHandshakeError);
+        }
+      } finally {
+        await relay.close();
       }
     });
   });

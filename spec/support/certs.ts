@@ -23,8 +23,21 @@ export interface TestPki {
   /** CRL from `ca` revoking nothing, and one revoking `serverCert`. */
   emptyCrl: string;
   revokingCrl: string;
+  /**
+   * Self-signed `localhost` server certificates whose *signature* algorithm is the one named
+   * (the signature, not the key, decides the tls-server-end-point hash): RSA-PSS with SHA-384 in
+   * its parameters, ECDSA P-256/SHA-256, ECDSA P-384/SHA-384, Ed25519.
+   */
+  signed: Record<SignatureKind, { cert: string; key: string }>;
+  /** Server certificates signed by `ca` for the host checks: SAN `DNS:*.walstream.test`, and SAN `IP:127.0.0.1` with CN `localhost`. */
+  wildcardCert: string;
+  wildcardKey: string;
+  ipCert: string;
+  ipKey: string;
   destroy(): void;
 }
+
+export type SignatureKind = 'rsa-pss-sha384' | 'ecdsa-p256' | 'ecdsa-p384' | 'ed25519';
 
 /**
  * Makes a CA, a wrong CA, server certificates for `localhost`, a client certificate and CRLs in a
@@ -48,7 +61,20 @@ export function makePki(): TestPki {
   };
   sign('server', '/CN=localhost', 'server.ext', ['-newkey', 'rsa:2048'], 'sha256');
   sign('server-ec', '/CN=localhost', 'server.ext', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], 'sha384');
+  writeFileSync(f('wildcard.ext'), 'subjectAltName=DNS:*.walstream.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(f('ip.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  sign('wildcard', '/CN=walstream.test', 'wildcard.ext', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'sha256');
+  sign('ip', '/CN=localhost', 'ip.ext', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'sha256');
   sign('client', '/CN=walstream_cert', 'client.ext', ['-newkey', 'rsa:2048'], 'sha256');
+  const selfSigned: Record<SignatureKind, string[]> = {
+    'rsa-pss-sha384': ['-newkey', 'rsa:2048', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:-1', '-sha384'],
+    'ecdsa-p256': ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-sha256'],
+    'ecdsa-p384': ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-sha384'],
+    ed25519: ['-newkey', 'ed25519'],
+  };
+  for (const [kind, args] of Object.entries(selfSigned)) {
+    ssl('req', '-x509', ...args, '-nodes', '-keyout', f(`${kind}.key`), '-out', f(`${kind}.crt`), '-subj', '/CN=localhost', '-days', '3', '-addext', 'subjectAltName=DNS:localhost');
+  }
   const clientKeyPassword = 'key-passphrase-Zq7';
   ssl('pkey', '-in', f('client.key'), '-out', f('client-enc.key'), '-aes256', '-passout', `pass:${clientKeyPassword}`);
 
@@ -64,7 +90,7 @@ export function makePki(): TestPki {
   ssl('ca', '-config', f('ca.cnf'), '-gencrl', '-out', f('revoking.crl'));
 
   for (const key of ['ca.key', 'wrong-ca.key', 'client.key', 'client-enc.key']) chmodSync(f(key), 0o600);
-  for (const key of ['server.key', 'server-ec.key']) {
+  for (const key of ['server.key', 'server-ec.key', 'wildcard.key', 'ip.key', ...Object.keys(selfSigned).map((k) => `${k}.key`)]) {
     chmodSync(f(key), 0o600);
     if (userInfo().uid === 0) {
       const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -72,7 +98,7 @@ export function makePki(): TestPki {
       chownSync(f(key), uid, gid);
     }
   }
-  for (const pub of ['ca.crt', 'server.crt', 'server-ec.crt']) chmodSync(f(pub), 0o644);
+  for (const pub of ['ca.crt', 'server.crt', 'server-ec.crt', 'wildcard.crt', 'ip.crt', ...Object.keys(selfSigned).map((k) => `${k}.crt`)]) chmodSync(f(pub), 0o644);
 
   return {
     dir,
@@ -88,6 +114,11 @@ export function makePki(): TestPki {
     clientKeyPassword,
     emptyCrl: f('empty.crl'),
     revokingCrl: f('revoking.crl'),
+    wildcardCert: f('wildcard.crt'),
+    wildcardKey: f('wildcard.key'),
+    ipCert: f('ip.crt'),
+    ipKey: f('ip.key'),
+    signed: Object.fromEntries(Object.keys(selfSigned).map((k) => [k, { cert: f(`${k}.crt`), key: f(`${k}.key`) }])) as TestPki['signed'],
     destroy: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -42,3 +42,14 @@ describe('AuthPolicy (libpq check_expected_areq)', () => {
     expect(() => p.onAuthenticationOk(true)).not.toThrow();
   });
 });
+
+describe('cleartext passwords and the transport', () => {
+  it('refuses cleartext over unencrypted TCP unless require_auth lists password or the option allows it', () => {
+    expect(() => new AuthPolicy(undefined, 'prefer').allowCleartext('tcp')).toThrow(/in clear text over an unencrypted connection/);
+    expect(() => new AuthPolicy('!md5', 'prefer').allowCleartext('tcp')).toThrow(AuthenticationError);
+    expect(() => new AuthPolicy('password,scram-sha-256', 'prefer').allowCleartext('tcp')).not.toThrow();
+    expect(() => new AuthPolicy(undefined, 'prefer', true).allowCleartext('tcp')).not.toThrow();
+    expect(() => new AuthPolicy(undefined, 'prefer').allowCleartext('tls')).not.toThrow();
+    expect(() => new AuthPolicy(undefined, 'prefer').allowCleartext('unix')).not.toThrow();
+  });
+});

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthenticationError } from '../../src';
-import { signatureAlgorithmOid, tlsServerEndPoint } from '../../src/wire/channel-binding';
+import { signatureAlgorithmOid, tlsServerEndPoint, tlsServerEndPointHash } from '../../src/wire/channel-binding';
 
 /** Self-signed certificates made with the openssl command, by key type and signature digest. */
 describe('tls-server-end-point (RFC 5929 section 4.1)', () => {
@@ -34,9 +34,22 @@ describe('tls-server-end-point (RFC 5929 section 4.1)', () => {
     expect(tlsServerEndPoint(der).equals(createHash(hash as string).update(der).digest())).toBe(true);
   });
 
+  it.each([
+    ['RSASSA-PSS, SHA-384 in the parameters', ['-newkey', 'rsa:2048', '-sigopt', 'rsa_padding_mode:pss', '-sha384'], 'sha384'],
+    ['RSASSA-PSS, SHA-512 in the parameters', ['-newkey', 'rsa:2048', '-sigopt', 'rsa_padding_mode:pss', '-sha512'], 'sha512'],
+    ['RSASSA-PSS, SHA-256 in the parameters', ['-newkey', 'rsa:2048', '-sigopt', 'rsa_padding_mode:pss', '-sha256'], 'sha256'],
+    ['an RSA-PSS key', ['-newkey', 'rsa-pss', '-pkeyopt', 'rsa_keygen_bits:2048', '-sha384'], 'sha384'],
+  ])('%s: hashes with the digest named in the PSS parameters', (name, args, hash) => {
+    const der = certificate(name.replace(/\W+/g, '-'), args as string[]);
+    expect(signatureAlgorithmOid(der)).toBe('1.2.840.113549.1.1.10');
+    expect(tlsServerEndPointHash(der)).toBe(hash);
+    expect(tlsServerEndPoint(der).equals(createHash(hash as string).update(der).digest())).toBe(true);
+  });
+
   it('refuses Ed25519, whose signature has no separate hash (PostgreSQL cannot bind it either)', () => {
     const der = certificate('ed25519', ['-newkey', 'ed25519']);
     expect(signatureAlgorithmOid(der)).toBe('1.3.101.112');
+    expect(tlsServerEndPointHash(der)).toBeUndefined();
     expect(() => tlsServerEndPoint(der)).toThrow(AuthenticationError);
   });
 

@@ -137,7 +137,7 @@ export class Row implements Iterable<[string, unknown]> {
   toObject(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const cols = this.relation.columns;
-    for (let i = 0; i < this.length; i++) out[cols[i].name] = this.get(i);
+    for (let i = 0; i < this.length; i++) setColumn(out, cols[i].name, this.get(i));
     return out;
   }
 
@@ -222,4 +222,13 @@ export function skipTuple(buf: Buffer, pos: number, end: number, count: number, 
     }
   }
   return pos;
+}
+
+/**
+ * `out[name] = value`, also for a column named `__proto__` (legal in PostgreSQL), which plain
+ * assignment would turn into a prototype change and silently drop from the object.
+ */
+export function setColumn(out: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  else out[name] = value;
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Observable, type Subscription } from 'rxjs';
 import * as tar from 'tar-stream';
 import { writeBaseBackup } from '../../operators/write-base-backup';
 import { writeWalSegments } from '../../operators/write-wal-segments';
-import { WalstreamError } from '../errors';
+import { UnsafeBackupPathError, WalstreamError } from '../errors';
 import type { Lsn } from '../lsn';
 import { physicalReplication } from '../source/physical';
 import { resolveConfig } from '../wire/config';
@@ -79,8 +79,10 @@ export function backupToDirectory(options: BackupToDirectoryOptions): Observable
       }
     };
     const startWalStream = (start: Lsn, timeline: number, segmentSize: number) => {
-      walDir = format === 'plain' ? join(options.directory, 'pg_wal') : join(options.directory, `.pg_wal.stream`);
-      mkdirSync(walDir, { recursive: true, mode: 0o700 });
+      // A fresh directory of our own (mkdir without `recursive` fails on anything already there,
+      // links included): the archive being extracted beside it cannot redirect the WAL writes.
+      walDir = join(options.directory, `.pg_wal.stream-${randomBytes(8).toString('hex')}`);
+      mkdirSync(walDir, { mode: 0o700 });
       const slot = options.slot ?? `pg_walstream_${process.pid}_${randomBytes(4).toString('hex')}`;
       walSubscription = physicalReplication({
         ...options,
@@ -128,10 +130,9 @@ export function backupToDirectory(options: BackupToDirectoryOptions): Observable
           const finish = async () => {
             if (walMethod === 'stream') {
               await walDone;
-              if (format === 'tar') {
-                await packDirectory(walDir, join(options.directory, 'pg_wal.tar'));
-                rmSync(walDir, { recursive: true, force: true });
-              }
+              if (format === 'tar') await packDirectory(walDir, join(options.directory, 'pg_wal.tar'));
+              else moveSegments(walDir, join(options.directory, 'pg_wal'), sync);
+              rmSync(walDir, { recursive: true, force: true });
             }
           };
           finish().then(
@@ -160,10 +161,33 @@ async function walSegmentSizeOf(options: BaseBackupOptions): Promise<number> {
   }
 }
 
+/**
+ * Moves the streamed segments into the extracted data directory's `pg_wal`, which must be a real
+ * directory (a link there came from the archive, and would take the WAL elsewhere).
+ * @throws {UnsafeBackupPathError} when `pg_wal` is a link or not a directory.
+ */
+function moveSegments(from: string, walDir: string, sync: boolean): void {
+  let st = lstatSync(walDir, { throwIfNoEntry: false });
+  if (st === undefined) {
+    mkdirSync(walDir, { mode: 0o700 });
+    st = lstatSync(walDir);
+  }
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new UnsafeBackupPathError(`the backup's pg_wal is not a directory (a link from the archive?); the streamed WAL stays out of it`, 'base.tar', 'pg_wal');
+  for (const name of readdirSync(from).sort()) renameSync(join(from, name), join(walDir, name));
+  if (sync) {
+    const fd = openSync(walDir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 /** Packs the files of `dir` into a tar file, as pg_basebackup's `pg_wal.tar`. */
 async function packDirectory(dir: string, tarPath: string): Promise<void> {
   const pack = tar.pack();
-  const out = pipeline(pack, createWriteStream(tarPath, { mode: 0o600 }));
+  const out = pipeline(pack, createWriteStream(tarPath, { mode: 0o600, flags: 'wx' }));
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
     const st = statSync(path);

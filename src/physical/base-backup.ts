@@ -5,6 +5,7 @@ import { quoteLiteral } from '../sql';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult } from '../wire/connection';
 import type { Backpressure } from './backpressure';
+import { checkArchiveName } from './safe-paths';
 
 /** Server-side compression methods of BASE_BACKUP (PostgreSQL 15+; lz4 and zstd where the server was built with them). */
 export type BackupCompression = 'none' | 'gzip' | 'lz4' | 'zstd';
@@ -149,7 +150,8 @@ const PROGRESS_STEP = 1024 * 1024;
  * Errors: {@link PgError} from the server (42501 without REPLICATION, 55000 when `wal_level` is
  * minimal, 0A000 for an unsupported compression), {@link ConfigurationError} for options the
  * server version lacks, {@link ConnectionError} when the connection breaks, {@link ProtocolError}
- * for a malformed message.
+ * for a malformed message, {@link UnsafeBackupPathError} for an archive name pg_basebackup would
+ * refuse (empty, a leading dot, `/` or `\\`).
  *
  * @example
  * baseBackup({ connectionString: url, checkpoint: 'fast', wal: true })
@@ -262,6 +264,7 @@ export function baseBackup(options: BaseBackupOptions): Observable<BaseBackupEve
             if (nameEnd < 0 || pathEnd < 0 || pathEnd >= e) throw new ProtocolError('malformed new-archive message in BASE_BACKUP stream');
             endCurrent();
             const name = buf.toString('utf8', s + 1, nameEnd);
+            checkArchiveName(name); // the name becomes a file name in the target directory
             const path = buf.toString('utf8', nameEnd + 1, pathEnd);
             const tablespace = tablespaces.find((t) => (t.location ?? '') === path) ?? { oid: null, location: path === '' ? null : path, sizeEstimate: null };
             current = { kind: 'archive', name, tablespace };

@@ -27,6 +27,8 @@ export class AuthPolicy {
   constructor(
     private readonly requireAuthText: string | undefined,
     private readonly channelBinding: ChannelBinding,
+    /** The user's explicit consent to send a cleartext password without TLS (`allowCleartextPassword`). */
+    private readonly allowCleartextPassword = false,
   ) {
     this.require = requireAuthText === undefined ? undefined : parseRequireAuth(requireAuthText);
     const r = this.require;
@@ -45,6 +47,24 @@ export class AuthPolicy {
     if (this.channelBinding === 'require' && request !== 'scram-sha-256') {
       throw new AuthenticationError(`channel binding required but not supported by server's authentication request (${DESCRIPTIONS[request]})`);
     }
+  }
+
+  /**
+   * Checks a cleartext password request against the transport. Unlike libpq, which sends it
+   * wherever the server asks, the password is refused over unencrypted TCP unless the user said
+   * so (`require_auth` listing `password`, or `allowCleartextPassword`): with `sslmode=prefer` or
+   * `allow`, a man in the middle can answer SSLRequest with `N` and ask for the password in clear.
+   * A Unix-domain socket never carries it over a network.
+   * @throws {AuthenticationError} before the password is sent.
+   */
+  allowCleartext(transport: 'tls' | 'tcp' | 'unix'): void {
+    if (transport !== 'tcp' || this.allowCleartextPassword) return;
+    const r = this.require;
+    if (r !== undefined && !r.negated && r.methods.has('password')) return;
+    throw new AuthenticationError(
+      'the server asks for the password in clear text over an unencrypted connection; refused so that the network never sees it. ' +
+        'Use sslmode=require or stronger, or allow it explicitly with require_auth=password (or the allowCleartextPassword option)',
+    );
   }
 
   /** The client has sent its last authentication message (password), or verified the SCRAM server signature. */

@@ -2,6 +2,8 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigurationError } from '../errors';
+import { DEAD_PEER_KEYWORDS, checkEnvironment, rejectKeyValueString, rejectKeyword, splitUrlHosts } from './libpq-keywords';
+import { type HostTarget, TARGET_SESSION_ATTRS, type TargetSessionAttrs, hostTargets } from './multi-host';
 
 /** libpq's `sslmode`: how hard to insist on TLS and how much of the server certificate to check. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -26,20 +28,33 @@ export type TlsProtocolVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
  * };
  */
 export interface ConnectionOptions {
-  /** A `postgres://` URL, parsed by `pg-connection-string`; libpq's TLS and auth keywords go in its query string. */
+  /**
+   * A `postgres://` URL, parsed by `pg-connection-string`; every other libpq keyword goes in its
+   * query string, and a keyword pg-walstream does not support is a {@link ConfigurationError}
+   * naming it. Several hosts are written `postgres://u@a:5432,b:5433/db`. libpq's `key=value`
+   * form is refused.
+   */
   connectionString?: string;
-  /** Host name or IP address; a value starting with `/` is the directory of a Unix-domain socket. Default `localhost`. */
+  /** Host name or IP address; a value starting with `/` is the directory of a Unix-domain socket; `a,b` lists hosts tried in turn. Default `localhost`. */
   host?: string;
-  /** TCP port, or the Unix socket's number. Default 5432. */
-  port?: number;
+  /** libpq `hostaddr`: the numeric address(es) to dial instead of resolving `host`, which still names the server for TLS checks and the password file. */
+  hostaddr?: string;
+  /** TCP port, or the Unix socket's number; `5432,5433` gives one per host. Default 5432. */
+  port?: number | string;
   /** Role name. Default: `PGUSER`, then the operating system user. */
   user?: string;
   /** Password, or a function that produces one at each connection attempt. Never logged or shown. Default: `PGPASSWORD`, then the password file. */
   password?: string | (() => string | Promise<string>);
   /** Database. Default: `PGDATABASE`, then the user name. */
   database?: string;
-  /** `application_name`, shown in `pg_stat_replication`. Default `pg-walstream`. */
+  /** `application_name`, shown in `pg_stat_replication`. Default: `PGAPPNAME`, libpq's `fallback_application_name`, then `pg-walstream`. */
   applicationName?: string;
+  /** libpq `options`: command-line options for the server, such as `-c wal_sender_timeout=10s`. Default `PGOPTIONS`. */
+  options?: string;
+  /** libpq `target_session_attrs`: which server of a host list to keep. Default `any`. */
+  targetSessionAttrs?: TargetSessionAttrs;
+  /** libpq `load_balance_hosts`: `random` tries the hosts in random order. Default `disable`. */
+  loadBalanceHosts?: 'disable' | 'random';
   /** Milliseconds to wait for the TCP connection, TLS and authentication, per attempt. Default 30000; 0 waits forever. */
   connectTimeout?: number;
   /** Upper bound on the SCRAM iteration count a server may demand, so a hostile server cannot burn CPU. Default 1000000. */
@@ -82,6 +97,12 @@ export interface ConnectionOptions {
   keepalivesCount?: number;
   /** libpq `tcp_user_timeout`, in ms. Accepted and validated; Node cannot set TCP_USER_TIMEOUT, so the sources' `receiveTimeout` bounds a dead peer instead. */
   tcpUserTimeout?: number;
+  /**
+   * Send a password in clear text over unencrypted TCP when the server asks for it (pg_hba.conf
+   * `password`). Default false: unlike libpq, that request is refused unless `requireAuth` lists
+   * `password` or this is true (see docs/security.md). TLS connections and Unix sockets are not affected.
+   */
+  allowCleartextPassword?: boolean;
 }
 
 /** TCP keepalive settings after defaults (libpq's keywords; seconds, and ms for `userTimeout`). */
@@ -109,12 +130,23 @@ export interface TlsSettings {
   maxProtocolVersion?: TlsProtocolVersion;
   /** `~/.postgresql`, where libpq looks for default certificate files. */
   defaultDir: string;
+  /** libpq `sslcertmode`: `disable` never sends a client certificate. Default `allow`. */
+  certMode?: 'disable' | 'allow';
 }
 
 /** The settings actually used; secrets are kept out of enumeration so they never land in logs. */
 export interface ResolvedConfig {
+  /** The host being connected to (the first of `hosts` until a connection picks another). */
   host: string;
+  /** Its `hostaddr`, when given. */
+  hostaddr?: string;
   port: number;
+  /** Every host to try, in order (libpq's multi-host lists). */
+  hosts: HostTarget[];
+  targetSessionAttrs: TargetSessionAttrs;
+  loadBalanceHosts: 'disable' | 'random';
+  /** libpq `options`, sent in the startup packet. */
+  options?: string;
   user: string;
   database: string;
   applicationName: string;
@@ -127,6 +159,8 @@ export interface ResolvedConfig {
   /** The password file to consult when no password is given. */
   passfile: string;
   keepalive: KeepaliveSettings;
+  /** Whether a cleartext password may travel over unencrypted TCP. */
+  allowCleartextPassword?: boolean;
   readonly password?: string | (() => string | Promise<string>);
 }
 
@@ -152,6 +186,23 @@ const LIBPQ_KEYWORDS = [
   'keepalives_interval',
   'keepalives_count',
   'tcp_user_timeout',
+  'host',
+  'hostaddr',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'target_session_attrs',
+  'load_balance_hosts',
+  'client_encoding',
+  'sslcompression',
+  'sslcertmode',
+  'gssencmode',
+  'min_protocol_version',
+  'max_protocol_version',
 ] as const;
 type LibpqKeyword = (typeof LIBPQ_KEYWORDS)[number];
 
@@ -166,25 +217,35 @@ const TLS_VERSIONS: readonly TlsProtocolVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.
  */
 export function resolveConfig(options: ConnectionOptions | string = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const opts: ConnectionOptions = typeof options === 'string' ? { connectionString: options } : options;
+  checkEnvironment(env);
   let keywords: Partial<Record<LibpqKeyword, string>> = {};
   let rest = opts.connectionString;
-  if (rest !== undefined) ({ rest, keywords } = splitLibpqKeywords(rest));
+  let urlHosts: { host: string; port: string } | undefined;
+  if (rest !== undefined) {
+    rejectKeyValueString(rest);
+    const split = splitUrlHosts(rest);
+    if (split !== undefined) ({ url: rest, ...urlHosts } = split);
+    ({ rest, keywords } = splitLibpqKeywords(rest));
+  }
   const fromString = parseUrl(rest);
-  const user = opts.user ?? fromString.user ?? env.PGUSER ?? osUser();
-  const portText = opts.port ?? fromString.port ?? env.PGPORT ?? 5432;
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigurationError(`invalid port ${JSON.stringify(String(portText))}`);
+  const user = opts.user ?? keywords.user ?? fromString.user ?? env.PGUSER ?? osUser();
+  const portText = String(opts.port ?? keywords.port ?? (urlHosts?.port || undefined) ?? fromString.port ?? env.PGPORT ?? '');
+  const hostText = opts.host ?? keywords.host ?? urlHosts?.host ?? fromString.host ?? env.PGHOST;
+  const hosts = hostTargets(hostText, opts.hostaddr ?? keywords.hostaddr ?? env.PGHOSTADDR, portText, 'localhost');
   const home = env.HOME ?? safeHomedir();
-  const timeoutText = keywords.connect_timeout;
-  // libpq's connect_timeout is in seconds.
-  const connectTimeout = opts.connectTimeout ?? (timeoutText !== undefined ? Number(timeoutText) * 1000 : 30_000);
-  if (!Number.isFinite(connectTimeout) || connectTimeout < 0) throw new ConfigurationError(`invalid connect_timeout ${JSON.stringify(String(timeoutText))}`);
+  const timeoutText = keywords.connect_timeout ?? env.PGCONNECT_TIMEOUT;
+  const connectTimeout = opts.connectTimeout ?? (timeoutText !== undefined ? libpqConnectTimeout(timeoutText) : 30_000);
+  if (!Number.isFinite(connectTimeout) || connectTimeout < 0) throw new ConfigurationError(`invalid connect_timeout ${JSON.stringify(String(opts.connectTimeout))}`);
+  checkUnsupportedValues(keywords, env);
   const config: ResolvedConfig = {
-    host: opts.host ?? fromString.host ?? env.PGHOST ?? 'localhost',
-    port,
+    host: hosts[0].host,
+    port: hosts[0].port,
+    hosts,
+    targetSessionAttrs: oneOf('target_session_attrs', opts.targetSessionAttrs ?? keywords.target_session_attrs ?? env.PGTARGETSESSIONATTRS ?? 'any', TARGET_SESSION_ATTRS),
+    loadBalanceHosts: oneOf('load_balance_hosts', opts.loadBalanceHosts ?? keywords.load_balance_hosts ?? env.PGLOADBALANCEHOSTS ?? 'disable', ['disable', 'random']),
     user,
-    database: opts.database ?? fromString.database ?? env.PGDATABASE ?? user,
-    applicationName: opts.applicationName ?? fromString.application_name ?? 'pg-walstream',
+    database: opts.database ?? keywords.dbname ?? fromString.database ?? env.PGDATABASE ?? user,
+    applicationName: opts.applicationName ?? keywords.application_name ?? env.PGAPPNAME ?? keywords.fallback_application_name ?? 'pg-walstream',
     connectTimeout,
     maxScramIterations: opts.maxScramIterations ?? 1_000_000,
     ssl: resolveTls(opts, keywords, env, home),
@@ -197,7 +258,11 @@ export function resolveConfig(options: ConnectionOptions | string = {}, env: Nod
     config.requireAuth = Array.isArray(requireAuth) ? requireAuth.join(',') : requireAuth;
     parseRequireAuth(config.requireAuth); // validates
   }
-  const password = opts.password ?? fromString.password ?? env.PGPASSWORD;
+  if (opts.allowCleartextPassword === true) config.allowCleartextPassword = true;
+  if (hosts[0].hostaddr !== undefined) config.hostaddr = hosts[0].hostaddr;
+  const serverOptions = opts.options ?? keywords.options ?? env.PGOPTIONS;
+  if (serverOptions !== undefined && serverOptions !== '') config.options = serverOptions;
+  const password = opts.password ?? keywords.password ?? fromString.password ?? env.PGPASSWORD;
   if (password !== undefined) Object.defineProperty(config, 'password', { value: password, enumerable: false });
   return config;
 }
@@ -233,6 +298,7 @@ function resolveTls(opts: ConnectionOptions, kw: Partial<Record<LibpqKeyword, st
   if (settings.maxProtocolVersion !== undefined && TLS_VERSIONS.indexOf(settings.maxProtocolVersion) < TLS_VERSIONS.indexOf(minProtocolVersion)) {
     throw new ConfigurationError(`invalid SSL protocol version range: ${minProtocolVersion} to ${settings.maxProtocolVersion}`);
   }
+  if ((kw.sslcertmode ?? env.PGSSLCERTMODE) === 'disable') settings.certMode = 'disable';
   const key = nonEmpty(opts.sslKey ?? kw.sslkey ?? env.PGSSLKEY);
   if (key !== undefined) Object.defineProperty(settings, 'key', { value: key, enumerable: false });
   const sslPassword = opts.sslPassword ?? kw.sslpassword;
@@ -297,18 +363,53 @@ function splitLibpqKeywords(connectionString: string): { rest: string; keywords:
   const q = connectionString.indexOf('?');
   if (connectionString.startsWith('/') || q < 0) return { rest: connectionString, keywords: {} };
   const params = new URLSearchParams(connectionString.slice(q + 1));
-  if (params.has('ssl')) {
-    // node-postgres's `ssl=true` has no libpq meaning; ignoring it would silently weaken what the user asked for.
-    throw new ConfigurationError('the connection string parameter "ssl" is not a libpq keyword: use sslmode=require, verify-ca or verify-full');
-  }
   const keywords: Partial<Record<LibpqKeyword, string>> = {};
   for (const key of LIBPQ_KEYWORDS) {
     const value = params.get(key);
     if (value !== null) keywords[key] = value;
     params.delete(key);
   }
+  // No keyword is silently dropped: what is left must belong to the dead-peer settings.
+  for (const key of new Set(params.keys())) if (!DEAD_PEER_KEYWORDS.includes(key)) rejectKeyword(key);
   const query = params.toString();
   return { rest: connectionString.slice(0, q) + (query === '' ? '' : `?${query}`), keywords };
+}
+
+/** libpq's connect_timeout: whole seconds; 0 or less waits forever; 1 counts as 2 (`PQconnectPoll`). */
+function libpqConnectTimeout(text: string): number {
+  if (!/^\s*[-+]?\d+\s*$/.test(text)) throw new ConfigurationError(`invalid connect_timeout value "${text}": an integer number of seconds`);
+  const seconds = Number(text);
+  return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1000;
+}
+
+/**
+ * Keywords whose accepted values are what pg-walstream does anyway, refusing the others:
+ * text is decoded as UTF-8, GSSAPI encryption is never used, protocol 3.0 is spoken, and a client
+ * certificate is sent when configured. `sslcompression` is accepted and ignored, as libpq does
+ * with OpenSSL builds that have no compression.
+ * @throws {ConfigurationError} naming the keyword and value.
+ */
+function checkUnsupportedValues(kw: Partial<Record<LibpqKeyword, string>>, env: NodeJS.ProcessEnv): void {
+  const encoding = kw.client_encoding ?? env.PGCLIENTENCODING;
+  if (encoding !== undefined && !/^(utf-?8|unicode|auto)$/i.test(encoding)) {
+    throw new ConfigurationError(`client_encoding "${encoding}" is not supported: pg-walstream decodes text as UTF-8 (use UTF8)`);
+  }
+  const gss = kw.gssencmode ?? env.PGGSSENCMODE;
+  if (gss !== undefined && oneOf('gssencmode', gss, ['disable', 'prefer', 'require']) === 'require') {
+    throw new ConfigurationError('gssencmode "require" is not supported: GSSAPI encryption is not available (use sslmode)');
+  }
+  const certMode = kw.sslcertmode ?? env.PGSSLCERTMODE;
+  if (certMode !== undefined && oneOf('sslcertmode', certMode, ['disable', 'allow', 'require']) === 'require') {
+    throw new ConfigurationError('sslcertmode "require" is not supported: Node.js cannot tell whether the server asked for the certificate');
+  }
+  const min = kw.min_protocol_version ?? env.PGMINPROTOCOLVERSION;
+  if (min !== undefined && oneOf('min_protocol_version', min, ['3.0', '3.2', 'latest']) !== '3.0') {
+    throw new ConfigurationError(`min_protocol_version "${min}" is not supported: pg-walstream speaks protocol 3.0`);
+  }
+  const max = kw.max_protocol_version ?? env.PGMAXPROTOCOLVERSION;
+  if (max !== undefined) oneOf('max_protocol_version', max, ['3.0', '3.2', 'latest']);
+  const compression = kw.sslcompression ?? env.PGSSLCOMPRESSION;
+  if (compression !== undefined) oneOf('sslcompression', compression, ['0', '1']);
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -320,6 +421,15 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 
 function nonEmpty<T extends string | Buffer>(value: T | undefined): T | undefined {
   return value === undefined || (typeof value === 'string' && value === '') ? undefined : value;
+}
+
+/** The configuration for one host of `config.hosts` (the password stays out of enumeration). */
+export function configForHost(config: ResolvedConfig, target: HostTarget): ResolvedConfig {
+  const one: ResolvedConfig = { ...config, host: target.host, port: target.port };
+  if (target.hostaddr !== undefined) one.hostaddr = target.hostaddr;
+  else delete one.hostaddr;
+  if (config.password !== undefined) Object.defineProperty(one, 'password', { value: config.password, enumerable: false });
+  return one;
 }
 
 /** Produces the password for one attempt, or undefined when none was configured. */

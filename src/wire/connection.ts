@@ -5,8 +5,9 @@ import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
 import { AuthenticationError, ConnectionError, PgError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import { AuthPolicy } from './auth-policy';
-import { tlsServerEndPoint } from './channel-binding';
-import { type ResolvedConfig, passwordOf } from './config';
+import { tlsServerEndPoint, tlsServerEndPointHash } from './channel-binding';
+import { type ResolvedConfig, configForHost, passwordOf } from './config';
+import { connectToAny, shuffled } from './multi-host';
 import { MessageFramer } from './framer';
 import { passwordFromFile } from './pgpass';
 import { ReadCoalescer } from './read-coalescer';
@@ -124,13 +125,21 @@ export class PgConnection {
    * certificates), refusing what `require_auth` and `channel_binding` forbid. Without a configured
    * password, the password file is consulted. `sslmode=prefer` retries in plain text after a failed
    * TLS handshake and `allow` retries with TLS after a pg_hba.conf refusal (28000); no other
-   * failure is retried, so a wrong password costs one attempt.
+   * failure is retried, so a wrong password costs one attempt. With several hosts (`host=a,b`),
+   * each is tried in turn (in random order with `load_balance_hosts=random`) until one connects
+   * and has the `target_session_attrs` asked for, as libpq does (see `connectToAny`).
    * @throws {PgError} for a server refusal such as a wrong password (SQLSTATE 28P01) or a missing database (3D000).
    * @throws {ConnectionError} when the socket cannot be opened, TLS is required and refused, the TLS handshake or certificate check fails ({@link TlsHandshakeError}), or on timeout.
    * @throws {AuthenticationError} for an unsupported or forbidden method, or a failed SCRAM verification.
    * @throws {ConfigurationError} when a certificate, key or CRL file cannot be used.
    */
   static async connect(config: ResolvedConfig, replication?: ReplicationMode): Promise<PgConnection> {
+    const hosts = config.loadBalanceHosts === 'random' ? shuffled(config.hosts) : config.hosts;
+    return connectToAny(hosts, config.targetSessionAttrs, (target) => PgConnection.connectHost(configForHost(config, target), replication), (target) => describeTarget(configForHost(config, target)));
+  }
+
+  /** One host of the list: the sslmode's attempts in turn (see {@link PgConnection.connect}). */
+  private static async connectHost(config: ResolvedConfig, replication?: ReplicationMode): Promise<PgConnection> {
     const plan = encryptionPlan(config);
     for (let i = 0; ; i++) {
       try {
@@ -157,7 +166,7 @@ export class PgConnection {
       const transport = await openTransport(config, encryption, timeout.signal);
       conn = new PgConnection(transport.socket, config, transport.tls, replication);
       const ready = new Promise<void>((resolve, reject) => {
-        conn!.startup = { resolve, reject, policy: new AuthPolicy(config.requireAuth, config.channelBinding) };
+        conn!.startup = { resolve, reject, policy: new AuthPolicy(config.requireAuth, config.channelBinding, config.allowCleartextPassword) };
       });
       const params: Record<string, string> = {
         user: config.user,
@@ -167,6 +176,7 @@ export class PgConnection {
         DateStyle: 'ISO',
       };
       if (replication !== undefined) params.replication = replication;
+      if (config.options !== undefined) params.options = config.options;
       transport.socket.write(serialize.startup(params));
       try {
         await ready;
@@ -411,6 +421,7 @@ export class PgConnection {
     switch (msg.name) {
       case 'authenticationCleartextPassword':
         startup.policy.allow('password');
+        startup.policy.allowCleartext(this.tls !== undefined ? 'tls' : this.config.host.startsWith('/') ? 'unix' : 'tcp');
         this.socket.write(serialize.password(await this.requirePassword()));
         this.authenticationUsed = 'password';
         startup.policy.markFinished();
@@ -487,13 +498,20 @@ export class PgConnection {
     if (!plus && !mechanisms.includes('SCRAM-SHA-256')) {
       throw new AuthenticationError(`none of the server's SASL authentication mechanisms are supported: ${mechanisms.join(', ')}`);
     }
-    const password = await this.requirePassword();
+    let bindingData: Buffer | undefined;
     if (plus) {
       const cert = this.tls!.getPeerCertificate(false);
       if (cert === null || cert.raw === undefined) throw new AuthenticationError('channel binding: the server sent no certificate');
-      return new ScramSession(password, this.config.maxScramIterations, 'p=tls-server-end-point,,', tlsServerEndPoint(cert.raw));
+      // Ed25519/Ed448 certificates have no tls-server-end-point hash and the server cannot bind
+      // them: `prefer` goes on unbound (GS2 flag n, which the server accepts), `require` fails.
+      if (binding === 'prefer' && tlsServerEndPointHash(cert.raw) === undefined) plus = false;
+      else bindingData = tlsServerEndPoint(cert.raw);
+      if (!plus && !mechanisms.includes('SCRAM-SHA-256')) throw new AuthenticationError(`channel binding: the server certificate's signature algorithm has no tls-server-end-point hash, and the server offers only ${mechanisms.join(', ')}`);
     }
-    return new ScramSession(password, this.config.maxScramIterations, this.tls !== undefined && binding !== 'disable' ? 'y,,' : 'n,,');
+    const password = await this.requirePassword();
+    if (plus) return new ScramSession(password, this.config.maxScramIterations, 'p=tls-server-end-point,,', bindingData);
+    const canBind = this.tls !== undefined && binding !== 'disable' && !mechanisms.includes('SCRAM-SHA-256-PLUS');
+    return new ScramSession(password, this.config.maxScramIterations, canBind ? 'y,,' : 'n,,');
   }
 
   /** The configured password, else the password file's entry (`database` is `replication` for a physical connection, as pg_receivewal looks it up). */

@@ -5,6 +5,7 @@ import * as tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import { ConfigurationError, ConnectionError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import type { ResolvedConfig, TlsSettings } from './config';
+import { hostMismatch } from './host-check';
 
 /**
  * How one connection attempt treats encryption: `plain` never asks for TLS; `tls` insists on it;
@@ -54,7 +55,7 @@ export async function openTransport(config: ResolvedConfig, encryption: Encrypti
   const secure = encryption === 'plain' ? undefined : await tlsOptions(config);
   const socket = config.host.startsWith('/')
     ? netConnect({ path: `${config.host}/.s.PGSQL.${config.port}` })
-    : netConnect({ host: config.host, port: config.port });
+    : netConnect({ host: config.hostaddr ?? config.host, port: config.port });
   socket.setNoDelay(true);
   let tlsSocket: tls.TLSSocket | undefined;
   const abort = () => {
@@ -194,7 +195,15 @@ export async function tlsOptions(config: ResolvedConfig): Promise<tls.Connection
   };
   // libpq sends SNI for host names, never for IP addresses (RFC 6066 section 3).
   if (s.sni && isIP(config.host) === 0) options.servername = config.host;
-  if (s.mode !== 'verify-full') options.checkServerIdentity = () => undefined;
+  // verify-full: libpq's own host check (src/wire/host-check.ts), not Node's, whose rules differ
+  // (partial-label wildcards, no CN for IP hosts, IP SANs only for IP hosts).
+  options.checkServerIdentity =
+    s.mode !== 'verify-full'
+      ? () => undefined
+      : (_servername, cert) => {
+          const mismatch = hostMismatch(config.host, cert.raw);
+          return mismatch === undefined ? undefined : Object.assign(new Error(mismatch), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+        };
   return options;
 }
 
@@ -231,6 +240,7 @@ async function revocationLists(s: TlsSettings): Promise<Buffer[]> {
 
 async function clientCertificate(s: TlsSettings): Promise<{ cert: Buffer; key: Buffer } | undefined> {
   let cert: Buffer;
+  if (s.certMode === 'disable') return undefined;
   if (s.cert !== undefined) cert = await readPem(s.cert, 'client certificate');
   else if (existsSync(join(s.defaultDir, 'postgresql.crt'))) cert = await readPem(join(s.defaultDir, 'postgresql.crt'), 'client certificate');
   else return undefined;
