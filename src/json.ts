@@ -150,15 +150,33 @@ export function messageToJsonLine(msg: PgoutputMessage, options: MessageToJsonOp
     case 'delete':
       return changeLine(msg, options.raw === true);
     case 'begin':
-      return `{"type":"begin","lsn":"${lsnText(msg.lsn)}","finalLsn":"${lsnText(msg.finalLsn)}","commitTime":"${pgTimestampToIso(msg.commitTime)}","xid":${msg.xid}}\n`;
+      return `{"type":"begin","lsn":"${lsnText(msg.lsn)}","finalLsn":"${lsnText(msg.finalLsn)}","commitTime":"${isoTime(msg.commitTime)}","xid":${msg.xid}}\n`;
     case 'commit':
-      return `{"type":"commit","lsn":"${lsnText(msg.lsn)}","flags":${msg.flags},"commitLsn":"${lsnText(msg.commitLsn)}","endLsn":"${lsnText(msg.endLsn)}","commitTime":"${pgTimestampToIso(msg.commitTime)}"}\n`;
+      return `{"type":"commit","lsn":"${lsnText(msg.lsn)}","flags":${msg.flags},"commitLsn":"${lsnText(msg.commitLsn)}","endLsn":"${lsnText(msg.endLsn)}","commitTime":"${isoTime(msg.commitTime)}"}\n`;
     default:
       return `${JSON.stringify(messageToJson(msg, options))}\n`;
   }
 }
 
 const TWO_32 = 4294967296;
+const EPOCH_OFFSET_US = 946_684_800_000_000;
+let isoSecond = NaN;
+let isoPrefix = '';
+
+/**
+ * {@link pgTimestampToIso} for the commit times every Begin and Commit line carries: the same text,
+ * in Number arithmetic, with the `YYYY-MM-DDTHH:MM:SS` part kept while the second stays the same.
+ */
+function isoTime(us: bigint): string {
+  if (us > 4_000_000_000_000_000n || us < -4_000_000_000_000_000n) return pgTimestampToIso(us);
+  const unixUs = Number(us) + EPOCH_OFFSET_US;
+  const second = Math.floor(unixUs / 1_000_000);
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 19);
+    isoSecond = second;
+  }
+  return `${isoPrefix}.${String(unixUs - second * 1_000_000).padStart(6, '0')}Z`;
+}
 
 /** `X/Y` without BigInt arithmetic for the LSNs every line carries (all below 2^53 in practice). */
 function lsnText(lsn: Lsn): string {

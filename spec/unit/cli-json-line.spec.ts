@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { JSON_NULL, Lsn, PgoutputDecoder } from '../../src';
 import { JSON_TYPE_OPTIONS, messageToJson, messageToJsonLine } from '../../src/json';
 import type { PgoutputMessage } from '../../src/pgoutput/messages';
+import { ByteBuffer } from '../../src/cli/byte-buffer';
+import { encodeJsonLine } from '../../src/cli/json-encoder';
 import { readCapture } from '../support/captures';
+import { pgTimestampToIso } from '../../src/time';
 
 // messageToJsonLine writes the hot messages straight to text; it must give exactly the text of the
 // documented object form, on every message real servers sent (all protocol versions, text and binary).
@@ -30,6 +33,37 @@ describe('messageToJsonLine', () => {
       }
     }
     expect(compared).toBeGreaterThan(600);
+  });
+
+  it.each(files)('%s: the CLI byte encoder writes the same bytes as messageToJsonLine, typed and raw', (file) => {
+    const messages = decodeAll(file, JSON_TYPE_OPTIONS);
+    for (const raw of [false, true]) {
+      const out = new ByteBuffer(64);
+      const expected: string[] = [];
+      for (const msg of messages) {
+        encodeJsonLine(out, msg, raw);
+        expected.push(messageToJsonLine(msg, { raw }));
+      }
+      const got = out.take(false).toString('utf8').split('\n');
+      const want = expected.join('').split('\n');
+      const first = want.findIndex((line, i) => line !== got[i]);
+      expect(first === -1 ? undefined : { got: got[first], want: want[first] }).toBeUndefined();
+      expect(got).toHaveLength(want.length);
+    }
+  });
+
+  it('escapes text values as JSON.stringify does', () => {
+    const out = new ByteBuffer(4);
+    const samples = ['plain', 'quote " and \\ backslash', 'controls \u0000\u0001\b\t\n\f\r\u001f\u007f', 'utf-8 é ✓ 😀 \u2028', ''];
+    for (const s of samples) {
+      out.quoted(Buffer.from(s));
+      out.byte(0x0a);
+    }
+    expect(out.take(false).toString('utf8')).toBe(samples.map((s) => `${JSON.stringify(s)}\n`).join(''));
+    for (const n of [0, 1, 15, 16, 255, 0xffffffff, 2 ** 40 + 5]) {
+      out.hex(n);
+      expect(out.take(false).toString()).toBe(n.toString(16).toUpperCase());
+    }
   });
 
   it('writes large LSNs as X/Y like Lsn#toString', () => {
@@ -103,5 +137,20 @@ describe('JSON output of json documents and message content', () => {
     expect(line(Buffer.from('replacement \uFFFD sent as such'))).toBe('replacement \uFFFD sent as such');
     expect(line(Buffer.from([0x61, 0xff, 0x62]))).toEqual({ base64: Buffer.from([0x61, 0xff, 0x62]).toString('base64') });
     expect(line(Buffer.from([0xe2, 0x82]))).toEqual({ base64: '4oI=' }); // a truncated sequence
+  });
+});
+
+describe('commit times in JSON lines', () => {
+  it('prints every timestamp as pgTimestampToIso does, across seconds, signs and extremes', () => {
+    const decoder = new PgoutputDecoder();
+    const begin = (us: bigint) => {
+      const b = Buffer.alloc(21);
+      b[0] = 0x42;
+      b.writeBigUInt64BE(0x10n, 1);
+      b.writeBigInt64BE(us, 9);
+      return decoder.decode(b, Lsn.parse('0/10'));
+    };
+    const times = [0n, 1n, 999_999n, 1_000_000n, -1n, -1_000_001n, 848_000_000_123_456n, 848_000_000_999_999n, 848_000_001_000_000n, 9_000_000_000_000_000n, -9_000_000_000_000_000n];
+    for (const us of times) expect([us, JSON.parse(messageToJsonLine(begin(us))).commitTime]).toEqual([us, pgTimestampToIso(us)]);
   });
 });

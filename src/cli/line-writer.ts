@@ -1,3 +1,4 @@
+import { ByteBuffer } from './byte-buffer';
 import { OutputError, type OutputSink } from './output';
 
 /** Options of a {@link LineWriter}. */
@@ -7,9 +8,9 @@ export interface LineWriterOptions {
    * `-F`; 0 never fsyncs, and lines count as done once written. Default 10000.
    */
   fsyncInterval?: number;
-  /** Characters gathered before a write starts without waiting for the end of the I/O tick. Default 1 MiB. */
+  /** Bytes gathered before a write starts without waiting for the end of the I/O tick. Default 256 KiB. */
   batchSize?: number;
-  /** Characters written but not fsync'd that start an fsync before the interval is up. Default 4 MiB. */
+  /** Bytes written but not fsync'd that start an fsync before the interval is up. Default 4 MiB. */
   syncBytes?: number;
 }
 
@@ -35,8 +36,9 @@ export class LineWriter {
   private readonly syncs: boolean;
   private readonly syncBytes: number;
   private unsynced = 0;
-  private parts: string[] = [];
-  private partsLength = 0;
+  /** Where the next lines are encoded; {@link endLine} after each. */
+  readonly out = new ByteBuffer();
+  private queued = 0; // lines in `out`
   private writing = false;
   private syncing = false;
   private syncWanted = false;
@@ -52,7 +54,7 @@ export class LineWriter {
     options: LineWriterOptions = {},
   ) {
     this.fsyncInterval = options.fsyncInterval ?? 10_000;
-    this.batchSize = options.batchSize ?? 1 << 20;
+    this.batchSize = options.batchSize ?? 256 << 10;
     this.syncs = this.fsyncInterval > 0 && sink.sync !== undefined;
     this.syncBytes = options.syncBytes ?? 4 << 20;
   }
@@ -63,13 +65,23 @@ export class LineWriter {
     return () => this.listeners.delete(listener);
   }
 
+  /** False after a failure or once ending: lines are then dropped. */
+  get accepting(): boolean {
+    return this.failed === undefined && this.ending === undefined;
+  }
+
   /** Queues one line (with its newline). Ignored after a failure or once ending. */
   push(line: string): void {
-    if (this.failed !== undefined || this.ending !== undefined) return;
-    this.parts.push(line);
-    this.partsLength += line.length;
+    if (!this.accepting) return;
+    this.out.utf8(line);
+    this.endLine();
+  }
+
+  /** Counts the line just encoded into {@link out}. */
+  endLine(): void {
     this.pushed++;
-    if (this.partsLength >= this.batchSize) this.flush();
+    this.queued++;
+    if (this.out.pos >= this.batchSize) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushScheduled);
@@ -102,17 +114,17 @@ export class LineWriter {
   };
 
   private flush(): void {
-    if (this.writing || this.failed !== undefined || this.parts.length === 0) return;
-    const text = this.parts.length === 1 ? this.parts[0] : this.parts.join('');
+    if (this.writing || this.failed !== undefined || this.queued === 0) return;
     const upTo = this.pushed;
-    this.parts = [];
-    this.partsLength = 0;
+    // A synchronous sink is done with the bytes when write returns, so the buffer is reused.
+    const bytes = this.out.take(this.sink.synchronous);
+    this.queued = 0;
     this.writing = true;
-    this.sink.write(text, (err) => {
+    this.sink.write(bytes, (err) => {
       this.writing = false;
       if (err) return this.fail(OutputError.from(this.sink.name, 'write to', err));
       this.written = upTo;
-      this.unsynced += text.length;
+      this.unsynced += bytes.length;
       if (!this.syncs) this.advance(upTo);
       else this.maybeSync();
       this.flush();
@@ -157,7 +169,8 @@ export class LineWriter {
   private fail(err: OutputError): void {
     if (this.failed !== undefined) return;
     this.failed = err;
-    this.parts = [];
+    this.out.take(true);
+    this.queued = 0;
     if (this.timer !== undefined) clearTimeout(this.timer);
     for (const l of this.listeners) l();
     this.settle();
@@ -172,7 +185,7 @@ export class LineWriter {
       this.sink.close(() => e.reject(this.failed));
       return;
     }
-    if (this.writing || this.syncing || this.parts.length > 0) return;
+    if (this.writing || this.syncing || this.queued > 0) return;
     if (this.durable < this.written) return this.maybeSync();
     this.ending = { resolve: () => {}, reject: () => {} };
     this.sink.close((err) => (err ? e.reject(OutputError.from(this.sink.name, 'close', err)) : e.resolve()));

