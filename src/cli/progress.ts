@@ -63,16 +63,17 @@ function lsnText(v: bigint): string {
  * since the last written transaction committed (0 when caught up); the ETA is to `--endpos`, or to
  * the server's WAL end.
  */
-export function progressFields(s: ProgressState): { position: string; lag: string; rate: string; eta: string } {
+export function progressFields(s: ProgressState): { walPosition: string; lagText: string; rateText: string; etaText: string } {
   const behind = s.serverEnd > s.position ? Number(s.serverEnd - s.position) : 0;
   const lagSeconds = behind === 0 || s.lastCommitMs === undefined ? 0 : (s.nowMs - s.lastCommitMs) / 1000;
   const remaining = s.target > s.position ? Number(s.target - s.position) : 0;
   const eta = remaining === 0 ? 'caught up' : s.bytesPerSecond > 0 ? `ETA ${formatSeconds(remaining / s.bytesPerSecond)}` : 'ETA ?';
+  // Named apart from cli-progress's own tokens ({eta}, {value}, ...), which it fills itself.
   return {
-    position: lsnText(s.position),
-    lag: `lag ${formatBytes(behind)}, ${formatSeconds(lagSeconds)}`,
-    rate: `${formatBytes(s.bytesPerSecond)}/s`,
-    eta,
+    walPosition: lsnText(s.position),
+    lagText: `lag ${formatBytes(behind)}, ${formatSeconds(lagSeconds)}`,
+    rateText: `${formatBytes(s.bytesPerSecond)}/s`,
+    etaText: eta,
   };
 }
 
@@ -84,7 +85,7 @@ export function terminalProgress(stream: NodeJS.WriteStream, endpos: Lsn | undef
   const bar = new SingleBar(
     {
       stream,
-      format: '{bar} {position} | {lag} | {rate} | {eta}',
+      format: '{bar} {walPosition} | {lagText} | {rateText} | {etaText}',
       hideCursor: true,
       clearOnComplete: true,
       barsize: 20,
