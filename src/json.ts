@@ -33,7 +33,9 @@ export const JSON_TYPE_OPTIONS: TypeOptions = Object.freeze({ timestamps: 'strin
  * sent. A `key` row holds only the replica identity columns. A column whose TOASTed value did not
  * change is left out of its row and named in `unchangedToast`, so it cannot be mistaken for any
  * value. A binary value of a type without a reader is written as base64 and its column named in
- * `binaryColumns`. Decode with {@link JSON_TYPE_OPTIONS} for exact date/time values.
+ * `binaryColumns`. A json/jsonb document `null` (`JSON_NULL`) is written as `null` and its column
+ * named in `jsonNull`, so that it is not mistaken for SQL NULL. Message content is text when it is
+ * valid UTF-8, else `{ base64 }`. Decode with {@link JSON_TYPE_OPTIONS} for exact date/time values.
  *
  * @throws {ColumnValueError} for a value that cannot be decoded (typed mode).
  * @example

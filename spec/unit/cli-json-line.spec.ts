@@ -121,6 +121,24 @@ describe('JSON output of json documents and message content', () => {
     expect(messageToJsonLine(docNull)).toBe(`${JSON.stringify(messageToJson(docNull))}\n`);
   });
 
+  it.each([
+    ['bytea', 17, ['\\xdeadbeef', '\\x', 'abc\\000def']],
+    ['int4[]', 1007, ['{1,NULL,-3}', '{{1,2},{3,4}}', '[0:1]={1,2}', '{}', '{NULL}']],
+    ['int2[]', 1005, ['{7,-8}']],
+    ['text', 25, ['quote " \\ tab \t nl \n é \u0001', '']],
+    ['bool', 16, ['t', 'f']],
+    ['int8', 20, ['-9223372036854775808']],
+  ])('the CLI encoder writes %s values as messageToJsonLine does', (_, oid, values) => {
+    const decoder = new PgoutputDecoder({ types: JSON_TYPE_OPTIONS });
+    decoder.decode(relation(oid as number), Lsn.parse('0/10'));
+    for (const value of values as string[]) {
+      const msg = decoder.decode(insert(value), Lsn.parse('0/20'));
+      const out = new ByteBuffer(8);
+      encodeJsonLine(out, msg, false);
+      expect(out.take(false).toString('utf8')).toBe(messageToJsonLine(msg));
+    }
+  });
+
   const message = (content: Buffer) => {
     const prefix = Buffer.from('p\0');
     const len = Buffer.alloc(4);

@@ -14,7 +14,10 @@ import type { ByteBuffer } from './byte-buffer';
  * {@link jsonValue}. float4/float8 are not here: JavaScript prints some of them differently from
  * float8out (`1e+15` is `1000000000000000`), and the documented output is JavaScript's.
  */
-const TEXT_FAST = new Map<number, 'quote' | 'bare' | 'bool'>([
+const TEXT_FAST = new Map<number, 'quote' | 'bare' | 'bool' | 'bytea' | 'intArray'>([
+  [17, 'bytea'], // hex output (\x...) is its JSON text already; the escape format goes the long way
+  [1005, 'intArray'], // int2[]
+  [1007, 'intArray'], // int4[]
   [16, 'bool'],
   [21, 'bare'], // int2
   [23, 'bare'], // int4
@@ -42,6 +45,40 @@ const TEXT_FAST = new Map<number, 'quote' | 'bare' | 'bool'>([
 const QUOTE = 1;
 const BARE = 2;
 const BOOL = 3;
+const BYTEA = 4;
+const INT_ARRAY = 5;
+const MODES = { quote: QUOTE, bare: BARE, bool: BOOL, bytea: BYTEA, intArray: INT_ARRAY } as const;
+
+/**
+ * An int2[] or int4[] text (`{1,NULL,-3}`, `{{1,2},{3,4}}`) as its JSON array, or false when it
+ * has anything else (explicit bounds `[0:1]={...}`, quotes) and must go the long way.
+ */
+function intArray(out: ByteBuffer, src: Buffer): boolean {
+  const n = src.length;
+  if (n === 0 || src[0] !== 0x7b) return false;
+  const start = out.pos;
+  out.ensure(n);
+  const buf = out.buf;
+  let pos = start;
+  for (let i = 0; i < n; i++) {
+    const c = src[i];
+    if (c === 0x7b) buf[pos++] = 0x5b; // { → [
+    else if (c === 0x7d) buf[pos++] = 0x5d; // } → ]
+    else if (c === 0x2c || c === 0x2d || (c >= 0x30 && c <= 0x39)) buf[pos++] = c;
+    else if (c === 0x4e && src[i + 1] === 0x55 && src[i + 2] === 0x4c && src[i + 3] === 0x4c) {
+      buf[pos++] = 0x6e; // NULL → null
+      buf[pos++] = 0x75;
+      buf[pos++] = 0x6c;
+      buf[pos++] = 0x6c;
+      i += 3;
+    } else {
+      out.pos = start;
+      return false;
+    }
+  }
+  out.pos = pos;
+  return true;
+}
 
 interface RelationBytes {
   /** `,"schema":"s","table":"t"` */
@@ -62,7 +99,7 @@ function relationBytes(r: RelationInfo): RelationBytes {
     const fast = new Uint8Array(r.columns.length);
     r.columns.forEach((c, i) => {
       const f = TEXT_FAST.get(c.typeOid);
-      fast[i] = f === 'quote' ? QUOTE : f === 'bare' ? BARE : f === 'bool' ? BOOL : 0;
+      fast[i] = f === undefined ? 0 : MODES[f];
     });
     b = {
       head: Buffer.from(`,"schema":${JSON.stringify(r.schema)},"table":${JSON.stringify(r.name)}`),
@@ -225,13 +262,17 @@ function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel:
     if (keyOnly && !columns[i].isKey) continue;
     const f = fast[i];
     const bytes = f === 0 ? null : row.bytes(i);
-    if (bytes !== null && row.kind(i) === 't') {
+    if (bytes !== null && row.kind(i) === 't' && (f !== BYTEA || (bytes[0] === 0x5c && bytes[1] === 0x78))) {
+      const mark = out.pos;
       out.bytes(first ? rel.names[i] : rel.commaNames[i]);
-      first = false;
-      if (f === QUOTE) out.quoted(bytes);
+      if (f === QUOTE || f === BYTEA) out.quoted(bytes);
       else if (f === BARE) out.bytes(bytes);
-      else out.ascii(bytes[0] === 0x74 ? 'true' : 'false');
-      continue;
+      else if (f === BOOL) out.ascii(bytes[0] === 0x74 ? 'true' : 'false');
+      else if (!intArray(out, bytes)) out.pos = mark;
+      if (out.pos !== mark) {
+        first = false;
+        continue;
+      }
     }
     const v = row.get(i);
     let text: string | undefined;
