@@ -2,7 +2,7 @@
 // pg-walstream benchmark suite (issue 8). `npm run bench` builds the library, then runs this.
 //
 //   node bench/run.mjs [--runs 3] [--only baseline,wide] [--no-scenarios] [--no-parse] [--no-profile]
-//                      [--no-latency] [--no-slow]
+//                      [--no-latency] [--no-slow] [--clients pg_recvlogical,values,CLI]
 //
 // Starts embedded PostgreSQL 18, and for each scenario creates one slot per client and run
 // *before* writing the workload, so every client decodes the same WAL. Each client runs in its own
@@ -19,6 +19,7 @@ import { recordPgoutput, runParseBench } from './parse.mjs';
 import { runLatency } from './latency.mjs';
 import { runProfile } from './profile.mjs';
 import { runSlowConsumer } from './slow-consumer.mjs';
+import { cliCommand } from './clients/cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PG_RECVLOGICAL = '/usr/lib/postgresql/15/bin/pg_recvlogical';
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     'no-scenarios': { type: 'boolean', default: false },
     'no-slow': { type: 'boolean', default: false },
+    clients: { type: 'string' },
   },
 });
 const runs = Number(args.runs);
@@ -56,6 +58,20 @@ const CLIENTS = [
     command: (cfg) => [process.execPath, [join(here, 'clients/walstream.mjs'), JSON.stringify(cfg)]],
   },
   {
+    // The reference of issue 15: the full pipeline, reading every value (what the CLI must do to print it).
+    name: 'pg-walstream (values read)',
+    supports: () => true,
+    command: (cfg) => [process.execPath, [join(here, 'clients/walstream-values.mjs'), JSON.stringify(cfg)]],
+  },
+  {
+    // `pg-walstream stream -f /dev/null -E end`: like pg_recvlogical, it prints no count; its exit
+    // status says it reached the end position.
+    name: 'pg-walstream stream (CLI)',
+    supports: () => true,
+    noReport: true,
+    command: (cfg) => cliCommand(cfg, process.env.BENCH_CLI_ARGS ? process.env.BENCH_CLI_ARGS.split(' ') : []),
+  },
+  {
     name: 'pg-logical-replication',
     // Its PgoutputPlugin has no streaming option (protocol 1 or 2 without streaming) and no stream message parsing.
     supports: (s) => !s.options.streaming,
@@ -74,7 +90,7 @@ const CLIENTS = [
       ...(process.env.BENCH_COMPARE_PIPELINE ? { WALSTREAM_PIPELINE: process.env.BENCH_COMPARE_PIPELINE } : {}),
     },
   },
-].filter(Boolean);
+].filter((c) => c && (!args.clients || args.clients.split(',').some((n) => c.name.includes(n))));
 
 function machine() {
   return { nproc: cpus().length, cpu: cpus()[0]?.model, memoryGB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, date: new Date().toISOString() };
@@ -111,7 +127,7 @@ async function runScenario(server, db, name) {
       const cfg = { url: server.url, slot, publication: pub, endLsn, options: s.options };
       const [cmd, argv] = c.command(cfg);
       const m = await measure(cmd, argv, { env: c.env });
-      const report = c.name === 'pg_recvlogical' ? { events: s.events } : JSON.parse(m.stdout.trim().split('\n').pop());
+      const report = c.name === 'pg_recvlogical' || c.noReport ? { events: s.events } : JSON.parse(m.stdout.trim().split('\n').pop());
       if (report.events !== s.events) throw new Error(`${c.name} received ${report.events} DML events in ${name}, expected ${s.events}`);
       const sample = { wallS: m.wallS, cpuS: m.cpuS, userS: m.userS, sysS: m.sysS, maxRssMB: m.maxRssMB, eventsPerS: s.events / m.wallS, ...report };
       samples.get(c.name).push(sample);

@@ -43,6 +43,7 @@ export { messageToJson, type JsonRecord } from './json';
 export { TlsHandshakeError } from './errors';
 export { UnsafeBackupPathError } from './errors';
 export type { SslMode, SslNegotiation, ChannelBinding, TlsProtocolVersion } from './wire/config';
+export { JSON_NULL, type JsonNull } from './values/registry';
 export { TypeRegistry, type TypeOptions, type TypeParser, type TextParser, type BinaryParser, type AnnouncedType } from './values/registry';
 export { BinaryValue } from './values/binary';
 export { ColumnValueError, RowMappingError, type RowMappingProblem, type ColumnLocation } from './values/errors';

@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
 import { Lsn, ReplicationClient } from '../../src';
+import { streamOutput } from '../../src/cli/output';
 import { runStream } from '../../src/cli/stream';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 
@@ -48,7 +49,7 @@ describe('pg-walstream stream JSON values', () => {
     const output = new PassThrough();
     let text = '';
     output.on('data', (chunk) => (text += chunk));
-    await runStream({ connectionString: server.url, slot: slots[0], publications: publication, endpos, output, statusInterval: 200 });
+    await runStream({ connectionString: server.url, slot: slots[0], publications: publication, endpos, output: streamOutput(output), statusInterval: 200 });
     expect(insertLine(text).new).toEqual({
       id: '9223372036854775807',
       f: 'NaN',

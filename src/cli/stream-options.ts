@@ -47,3 +47,46 @@ export function createSlotFrom(flags: StreamFlags): CreateReplicationSlotOptions
   if (flags.failover) o.failover = true;
   return o;
 }
+
+/**
+ * A whole number of milliseconds, 0 or more (`--status-interval`, `--fsync-interval`), where 0 means
+ * off, as pg_recvlogical's `-s 0` and `-F 0`.
+ * @throws {InvalidArgumentError} for anything else (`abc`, `-1`, `1.5`, ``).
+ */
+export function millisecondsArg(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number of milliseconds, 0 for off');
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n > 2_147_483_647) throw new InvalidArgumentError('expected at most 2147483647 milliseconds');
+  return n;
+}
+
+/**
+ * The status interval to give the source: `--status-interval 0` sends no periodic standby status
+ * updates (replies to the server's requests still go out, and the source keeps one every third of
+ * `wal_sender_timeout`, so the server does not time the stream out).
+ */
+export function statusIntervalFrom(ms: number): number {
+  return ms === 0 ? 2_147_483_647 : ms;
+}
+
+/** The command-line flag behind each START_REPLICATION option the library names in its errors. */
+const FLAG_OF: Record<string, string> = {
+  protoVersion: '--proto-version',
+  binary: '--binary',
+  messages: '--messages',
+  streaming: '--streaming',
+  twoPhase: '--two-phase',
+  origin: '--origin',
+};
+
+/**
+ * An option the library names (`twoPhase true`, `streaming 'on'`, `protoVersion 3`) as the flag a
+ * user typed (`--two-phase`, `--streaming on`, `--proto-version 3`).
+ */
+export function flagOf(option: string): string {
+  const [name, value] = option.split(' ', 2) as [string, string | undefined];
+  const flag = FLAG_OF[name];
+  if (flag === undefined) return option;
+  if (value === undefined || value === 'true') return flag;
+  return `${flag} ${value.replace(/^'|'$/g, '')}`;
+}

@@ -57,6 +57,22 @@ interface Handler {
 
 const identity: TextParser = (s) => s;
 
+/**
+ * What a json or jsonb column holds when its document is JSON `null` (`'null'::jsonb`), so that it
+ * cannot be mistaken for SQL NULL (`null`). Also an element of json[] and jsonb[] arrays. Any other
+ * document is parsed with `JSON.parse`.
+ * @example
+ * const doc = row.get('payload'); // null: SQL NULL; JSON_NULL: the document null
+ */
+export const JSON_NULL: unique symbol = Symbol.for('pg-walstream.jsonNull');
+export type JsonNull = typeof JSON_NULL;
+
+/** A json/jsonb document: `JSON.parse`, with the document `null` as {@link JSON_NULL}. */
+export function parseJsonDocument(text: string): unknown {
+  const v: unknown = JSON.parse(text);
+  return v === null ? JSON_NULL : v;
+}
+
 /** Binary to the exact text the type's output function prints. */
 const TO_TEXT = new Map<number, (b: Buffer) => string>([
   [OID.bool, (b) => (bin.boolValue(b) ? 't' : 'f')],
@@ -101,12 +117,12 @@ const DIRECT = new Map<number, BinaryParser>([
   [OID.int4, bin.int4Value],
   [OID.text, bin.utf8Text],
   [OID.oid, bin.uint4Value],
-  [OID.json, (b) => JSON.parse(bin.utf8Text(b))],
+  [OID.json, (b) => parseJsonDocument(bin.utf8Text(b))],
   [OID.float4, bin.float4Value],
   [OID.float8, bin.float8Value],
   [OID.bpchar, bin.utf8Text],
   [OID.varchar, bin.utf8Text],
-  [OID.jsonb, (b) => JSON.parse(bin.jsonbText(b))],
+  [OID.jsonb, (b) => parseJsonDocument(bin.jsonbText(b))],
 ]);
 
 const TIMESTAMP_TYPES = new Set<number>([OID.date, OID.timestamp, OID.timestamptz]);
@@ -201,6 +217,7 @@ export class TypeRegistry {
     let text: TextParser;
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
     else if (TIMESTAMP_TYPES.has(oid) && timestamps === 'string') text = identity;
+    else if (oid === OID.json || oid === OID.jsonb) text = parseJsonDocument;
     else text = getTypeParser(oid, 'text') as TextParser;
     if (oid === OID.bytea) text = checkedBytea(text);
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : (b: Buffer) => bin.int8Value(b).toString()) : DIRECT.get(oid);
