@@ -161,6 +161,10 @@ const LIBPQ_KEYWORDS = [
   'require_auth',
   'passfile',
   'connect_timeout',
+] as const;
+
+/** The other libpq keywords handled here: where to connect, what to send at startup, and values checked against what pg-walstream does (see libpq-keywords.ts for those refused). */
+const CONNECTION_KEYWORDS = [
   'host',
   'hostaddr',
   'port',
@@ -179,7 +183,7 @@ const LIBPQ_KEYWORDS = [
   'min_protocol_version',
   'max_protocol_version',
 ] as const;
-type LibpqKeyword = (typeof LIBPQ_KEYWORDS)[number];
+type LibpqKeyword = (typeof LIBPQ_KEYWORDS)[number] | (typeof CONNECTION_KEYWORDS)[number];
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const TLS_VERSIONS: readonly TlsProtocolVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -319,7 +323,7 @@ function splitLibpqKeywords(connectionString: string): { rest: string; keywords:
   if (connectionString.startsWith('/') || q < 0) return { rest: connectionString, keywords: {} };
   const params = new URLSearchParams(connectionString.slice(q + 1));
   const keywords: Partial<Record<LibpqKeyword, string>> = {};
-  for (const key of LIBPQ_KEYWORDS) {
+  for (const key of [...LIBPQ_KEYWORDS, ...CONNECTION_KEYWORDS]) {
     const value = params.get(key);
     if (value !== null) keywords[key] = value;
     params.delete(key);
