@@ -2,7 +2,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigurationError } from '../errors';
-import { DEAD_PEER_KEYWORDS, checkEnvironment, rejectKeyValueString, rejectKeyword, splitUrlHosts } from './libpq-keywords';
+import { checkEnvironment, rejectKeyValueString, rejectKeyword, splitUrlHosts } from './libpq-keywords';
 import { type HostTarget, TARGET_SESSION_ATTRS, type TargetSessionAttrs, hostTargets } from './multi-host';
 
 /** libpq's `sslmode`: how hard to insist on TLS and how much of the server certificate to check. */
@@ -186,6 +186,10 @@ const LIBPQ_KEYWORDS = [
   'keepalives_interval',
   'keepalives_count',
   'tcp_user_timeout',
+] as const;
+
+/** The other libpq keywords handled here: where to connect, what to send at startup, and values checked against what pg-walstream does (see libpq-keywords.ts for those refused). */
+const CONNECTION_KEYWORDS = [
   'host',
   'hostaddr',
   'port',
@@ -204,7 +208,7 @@ const LIBPQ_KEYWORDS = [
   'min_protocol_version',
   'max_protocol_version',
 ] as const;
-type LibpqKeyword = (typeof LIBPQ_KEYWORDS)[number];
+type LibpqKeyword = (typeof LIBPQ_KEYWORDS)[number] | (typeof CONNECTION_KEYWORDS)[number];
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const TLS_VERSIONS: readonly TlsProtocolVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -364,13 +368,13 @@ function splitLibpqKeywords(connectionString: string): { rest: string; keywords:
   if (connectionString.startsWith('/') || q < 0) return { rest: connectionString, keywords: {} };
   const params = new URLSearchParams(connectionString.slice(q + 1));
   const keywords: Partial<Record<LibpqKeyword, string>> = {};
-  for (const key of LIBPQ_KEYWORDS) {
+  for (const key of [...LIBPQ_KEYWORDS, ...CONNECTION_KEYWORDS]) {
     const value = params.get(key);
     if (value !== null) keywords[key] = value;
     params.delete(key);
   }
-  // No keyword is silently dropped: what is left must belong to the dead-peer settings.
-  for (const key of new Set(params.keys())) if (!DEAD_PEER_KEYWORDS.includes(key)) rejectKeyword(key);
+  // No keyword is silently dropped.
+  for (const key of new Set(params.keys())) rejectKeyword(key);
   const query = params.toString();
   return { rest: connectionString.slice(0, q) + (query === '' ? '' : `?${query}`), keywords };
 }

@@ -22,13 +22,6 @@ export const REJECTED_KEYWORDS: Readonly<Record<string, string>> = {
   ssl: 'node-postgres\'s "ssl" is not a libpq keyword: use sslmode=require, verify-ca or verify-full',
 };
 
-/**
- * Keywords of the dead-peer detection settings (TCP keepalives, `tcp_user_timeout`): their
- * parsing belongs to that feature; they are left in the connection string for it, never refused
- * here as unknown.
- */
-export const DEAD_PEER_KEYWORDS: readonly string[] = ['keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count', 'tcp_user_timeout'];
-
 /** Environment variables that name a refused keyword's setting. GSS-only tuning variables are harmless without GSS and stay ignored. */
 const REJECTED_ENV: Readonly<Record<string, string>> = { PGREQUIREPEER: 'requirepeer', PGSERVICE: 'service' };
 
