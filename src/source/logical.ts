@@ -9,10 +9,12 @@ import { PgConnection } from '../wire/connection';
 import { endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 import { type FlowControlOptions, FlowWindow } from './flow-control';
+import { type ObservabilityOptions, observerOf } from './observer';
+import { describeTarget } from '../wire/tls';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
 
 /** Options of {@link logicalReplication}. */
-export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOptions {
+export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOptions, ObservabilityOptions {
   /** The logical replication slot (created beforehand, e.g. with `ReplicationClient.createReplicationSlot`). */
   slot: string;
   /**
@@ -95,9 +97,13 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     let serverEnded: (() => void) | undefined;
     const flowOptions = options.flowControl ?? (options.feedback === undefined ? false : {});
     const flow = flowOptions === false ? undefined : new FlowWindow(flowOptions);
+    const observer = observerOf(options);
     // Acknowledgments reopen the flow-control window.
     const ackSubscription = flow === undefined ? undefined : feedback.acknowledged$.subscribe((lsn) => {
-      if (flow.onAcknowledged(lsn) && !done) conn?.resume();
+      if (flow.onAcknowledged(lsn) && !done) {
+        conn?.resume();
+        observer?.resumed?.();
+      }
     });
 
     const sendStatus = (replyRequested = false) => {
@@ -107,6 +113,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       conn.sendCopyData(
         encodeStandbyStatusUpdate({ written: Lsn.max(written, flushed), flushed, applied: flushed, clientTime: nowPgTimestamp(), replyRequested }),
       );
+      observer?.statusSent?.(Lsn.max(written, flushed), flushed);
     };
 
     const fail = (err: WalstreamError) => {
@@ -114,6 +121,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       done = true;
       cleanup();
       conn?.destroy();
+      observer?.error?.(err);
       subscriber.error(err);
     };
 
@@ -131,6 +139,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
         await conn.end();
         return;
       }
+      observer?.connected?.({ kind: 'logical', slot: options.slot, target: describeTarget(config), serverVersion: conn.serverVersionNum, feedback });
       // While flow control pauses reading we never see a keepalive asking for a reply, so the
       // timer alone must keep the walsender's wal_sender_timeout from expiring.
       const senderTimeout = await walSenderTimeout(conn);
@@ -152,13 +161,17 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
           } catch (err) {
             return fail(err as WalstreamError);
           }
+          observer?.frame?.(frame, e - s);
           if (frame.type === 'xlogdata') {
             if (frame.walEnd.value > written.value) written = frame.walEnd;
             if (frame.walStart.value > received.value) received = frame.walStart;
             // Pause before handing the frame on: acknowledging it downstream may resume at once.
             if (flow !== undefined) {
               const wasPaused = flow.paused;
-              if (flow.onXLogData(frame.walStart, frame.data) && !wasPaused) conn?.pause();
+              if (flow.onXLogData(frame.walStart, frame.data) && !wasPaused) {
+                conn?.pause();
+                observer?.paused?.();
+              }
             }
           } else {
             if (confirmIdle && feedback.acknowledged.value >= received.value && frame.walEnd.value > idleConfirmed.value) {
@@ -195,6 +208,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       if (done) return;
       done = true;
       cleanup();
+      observer?.closed?.();
       const c = conn;
       if (c === undefined) return; // connect still under way: run() closes it
       c.resume(); // read the server's end of stream even when flow control had paused reading
