@@ -6,6 +6,7 @@ import { reportError } from './errors';
 import { openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
+import { startMetricsServer } from './metrics-server';
 import { createSlotFrom, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
 function lsnArg(value: string): Lsn {
@@ -14,6 +15,12 @@ function lsnArg(value: string): Lsn {
   } catch (err) {
     throw new InvalidArgumentError(err instanceof LsnFormatError ? 'expected an LSN such as 0/16B3748' : String(err));
   }
+}
+
+function portArg(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a TCP port, 0 to 65535');
+  return port;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -60,8 +67,10 @@ export function buildProgram(): Command {
     .option('-f, --output <file>', 'output file, or - for standard output', '-')
     .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
+    .option('--metrics-port <port>', 'serve Prometheus metrics (stream and slot health) at http://host:port/metrics; needs prom-client', portArg)
     .action(async (opts) => {
       const output = openOutput(opts.output);
+      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort });
       try {
         await runStream({
           connectionString: opts.dbname,
@@ -75,9 +84,11 @@ export function buildProgram(): Command {
           raw: Boolean(opts.raw),
           output,
           stopSignal: stopSignal(),
+          observer: metricsServer?.metrics,
         });
       } finally {
         if (output !== process.stdout) output.end();
+        await metricsServer?.close();
       }
       process.exit(process.exitCode ?? 0);
     });
