@@ -68,9 +68,10 @@ export function buildProgram(): Command {
     .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
     .option('--metrics-port <port>', 'serve Prometheus metrics (stream and slot health) at http://host:port/metrics; needs prom-client', portArg)
+    .option('--metrics-host <host>', 'interface the metrics endpoint listens on (default: all)')
     .action(async (opts) => {
       const output = openOutput(opts.output);
-      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort });
+      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort, host: opts.metricsHost });
       try {
         await runStream({
           connectionString: opts.dbname,

@@ -4,6 +4,7 @@ import { ConfigurationError } from '../errors';
 import type { Logger } from '../logger';
 import { ReplicationMetrics } from '../metrics/replication-metrics';
 import { slotHealth } from '../metrics/slot-health';
+import type { SlotWarningThresholds } from '../metrics/slot-warnings';
 import type { ConnectionOptions } from '../wire/config';
 
 /** Options of {@link startMetricsServer}. */
@@ -16,6 +17,8 @@ export interface MetricsServerOptions extends ConnectionOptions {
   slot: string;
   /** Milliseconds between slot health readings. Default 10000. */
   slotInterval?: number;
+  /** When to warn about the slot (logged through `logger`, exported as `pg_walstream_slot_warning`). */
+  thresholds?: SlotWarningThresholds;
   logger?: Logger;
 }
 
@@ -44,10 +47,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const registry = new prom.Registry();
   prom.collectDefaultMetrics({ register: registry });
   const metrics = new ReplicationMetrics({ slot: options.slot });
-  const { port: _port, host: _host, slotInterval, logger, ...connection } = options;
+  const { port: _port, host: _host, slotInterval, thresholds, logger, ...connection } = options;
   const prometheus = new exporter.PrometheusMetrics({ registry })
     .addStream(metrics)
-    .addSlot(slotHealth({ ...connection, slot: options.slot, interval: slotInterval, metrics, logger }));
+    .addSlot(slotHealth({ ...connection, slot: options.slot, interval: slotInterval, thresholds, metrics, logger }));
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404).end('not found: try /metrics\n');
