@@ -1,15 +1,15 @@
 // Metrics, slot health, warnings and logs against a real stream on a server of this test's own
 // (PostgreSQL 18, embedded), so WAL written by other tests cannot move the lag it checks.
 import type { Client } from 'pg';
-import { type Subscription, concatMap } from 'rxjs';
-import { Lsn, LsnFeedback, logicalReplication } from '../../src';
+import { type Subscription, concatMap, firstValueFrom, take, toArray } from 'rxjs';
+import { Lsn, LsnFeedback, logicalReplication, physicalReplication } from '../../src';
 import { type MetricsServer, startMetricsServer } from '../../src/cli/metrics-server';
 import { type LocalServer, embeddedBinDir, startPostgresFromBinaries } from '../../src/embedded';
 import type { Logger } from '../../src/logger';
-import { type SlotHealth, retryLogger, slotHealth } from '../../src/metrics';
+import { ReplicationMetrics, type SlotHealth, retryLogger, slotHealth } from '../../src/metrics';
 import { ackOnCommit, bufferTransaction, parsePgoutput, retryWithBackoff } from '../../operators';
 import { createFixture, writeWorkload } from '../support/delivery';
-import { sqlClient, uniqueName, waitFor } from '../support/server';
+import { allServers, sqlClient, uniqueName, waitFor } from '../support/server';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { SERVER_SETTINGS } = require('../support/server-config.cjs') as { SERVER_SETTINGS: Record<string, string> };
 
@@ -38,7 +38,12 @@ async function scrape(port: number): Promise<Map<string, number> & { text: strin
 
 const lsnBytes = (text: string | null) => (text === null ? NaN : Number(Lsn.parse(text).value));
 
-describe('observability of a real stream', () => {
+// This suite starts its own PostgreSQL 18 (the embedded one) whatever the run's server is, so the
+// version matrix (PG_TEST_VERSION=14..17) skips it rather than run the same thing five times; the
+// version-aware suite below runs on every server.
+const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION === '18';
+
+(ownServer ? describe : describe.skip)('observability of a real stream (own PostgreSQL 18)', () => {
   let server: LocalServer;
   let sql: Client;
   beforeAll(async () => {
@@ -172,5 +177,129 @@ describe('observability of a real stream', () => {
       await sql.query(`ALTER SYSTEM RESET max_slot_wal_keep_size`);
       await sql.query('SELECT pg_reload_conf()');
     }
+  });
+
+  /** Subscribes to slotHealth and returns the readings as they come. */
+  function watch(slot: string, options: Partial<Parameters<typeof slotHealth>[0]> = {}) {
+    const readings: SlotHealth[] = [];
+    const sub = slotHealth({ connectionString: server.url, slot, interval: 100, ...options }).subscribe((h) => readings.push(h));
+    return { readings, stop: () => sub.unsubscribe(), next: async () => { const n = readings.length; await waitFor(() => readings.length > n, 10_000, 'a slot reading'); return readings[readings.length - 1]; } };
+  }
+
+  it('warns while safe_wal_size runs out under max_slot_wal_keep_size, before the slot is lost, then reports it lost', async () => {
+    const names = { table: uniqueName('t'), publication: uniqueName('pub'), slot: uniqueName('slot') };
+    await createFixture(sql, names);
+    await sql.query(`ALTER SYSTEM SET max_slot_wal_keep_size = '64MB'`);
+    await sql.query('SELECT pg_reload_conf()');
+    const logger = memoryLogger();
+    const w = watch(names.slot, { thresholds: { safeWalSizeFraction: 0.5 }, logger });
+    try {
+      let h = await w.next();
+      expect(h).toMatchObject({ exists: true, walStatus: 'reserved', maxSlotWalKeepSize: 64 * 1024 * 1024, warnings: [] });
+      expect(h.safeWalSize).toBeGreaterThan(32 * 1024 * 1024);
+      // Nobody consumes the slot: every segment switch adds 16 MB of WAL it retains.
+      let warnedWhileReserved = false;
+      for (let i = 0; i < 12 && !h.warnings.some((x) => x.kind === 'slot-lost'); i++) {
+        await sql.query(`INSERT INTO ${names.table} VALUES (${i}, 'x')`);
+        await sql.query('SELECT pg_switch_wal()');
+        if (i >= 3) await sql.query('CHECKPOINT');
+        h = await w.next();
+        h = await w.next();
+        if (h.warnings.some((x) => x.kind === 'safe-wal-size-low') && (h.walStatus === 'reserved' || h.walStatus === 'extended')) warnedWhileReserved = true;
+      }
+      expect(warnedWhileReserved).toBe(true);
+      expect(h.walStatus).toBe('lost');
+      expect(h.warnings.map((x) => [x.kind, x.severity])).toContainEqual(['slot-lost', 'error']);
+      const logged = logger.lines.map((l) => `${l.level} ${(l.fields as { warning?: string }).warning}`);
+      expect(logged.indexOf('warn safe-wal-size-low')).toBeGreaterThanOrEqual(0);
+      expect(logged.indexOf('warn safe-wal-size-low')).toBeLessThan(logged.indexOf('error slot-lost'));
+      expect(logged.filter((x) => x === 'error slot-lost')).toHaveLength(1); // logged once, not at every reading
+    } finally {
+      w.stop();
+      await sql.query('SELECT pg_drop_replication_slot($1)', [names.slot]);
+      await sql.query(`ALTER SYSTEM RESET max_slot_wal_keep_size`);
+      await sql.query('SELECT pg_reload_conf()');
+    }
+  });
+
+  it('warns before idle_replication_slot_timeout invalidates an inactive slot (PostgreSQL 18)', async () => {
+    expect(server.major).toBeGreaterThanOrEqual(18);
+    const slot = uniqueName('slot');
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    await sql.query(`ALTER SYSTEM SET idle_replication_slot_timeout = '4s'`);
+    await sql.query('SELECT pg_reload_conf()');
+    const logger = memoryLogger();
+    const w = watch(slot, { logger });
+    try {
+      await waitFor(() => w.readings.some((h) => h.warnings.some((x) => x.kind === 'idle-timeout-near')), 10_000, 'the idle warning');
+      const warned = w.readings.find((h) => h.warnings.some((x) => x.kind === 'idle-timeout-near'))!;
+      expect(warned).toMatchObject({ active: false, idleReplicationSlotTimeout: 4, invalidationReason: null });
+      expect(warned.inactiveSince).toBeInstanceOf(Date);
+      // Past the timeout, the next checkpoint invalidates the slot.
+      await sleep(Math.max(0, warned.inactiveSince!.getTime() + 4500 - Date.now()));
+      await sql.query('CHECKPOINT');
+      const lost = await w.next().then(() => w.next());
+      expect(lost.invalidationReason).toBe('idle_timeout');
+      expect(lost.warnings.map((x) => x.kind)).toContain('slot-lost');
+      expect(logger.lines.map((l) => `${l.level} ${(l.fields as { warning?: string }).warning}`)).toEqual(expect.arrayContaining(['warn idle-timeout-near', 'error slot-lost']));
+    } finally {
+      w.stop();
+      await sql.query('SELECT pg_drop_replication_slot($1)', [slot]);
+      await sql.query(`ALTER SYSTEM RESET idle_replication_slot_timeout`);
+      await sql.query('SELECT pg_reload_conf()');
+    }
+  });
+
+  it('reports a missing slot, and keeps polling across a server restart', async () => {
+    const w = watch('no_such_slot');
+    try {
+      const h = await w.next();
+      expect(h).toMatchObject({ exists: false, slotType: null, walStatus: null });
+      expect(h.warnings.map((x) => x.kind)).toEqual(['slot-missing']);
+      await sql.end();
+      await server.stop();
+      await sleep(300);
+      await server.start();
+      sql = await sqlClient(server.url);
+      const n = w.readings.length;
+      await waitFor(() => w.readings.length > n + 1, 15_000, 'readings after the restart');
+    } finally {
+      w.stop();
+    }
+  });
+});
+
+describe.each(allServers().map((s) => [s.label, s] as const))('slot health and metrics by server version (%s)', (_label, target) => {
+  it('reads the columns this server has, and none it lacks', async () => {
+    const sql = await sqlClient(target.url);
+    const slot = uniqueName('slot');
+    try {
+      await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+      const h = await firstValueFrom(slotHealth({ connectionString: target.url, slot }));
+      const v = h.serverVersion;
+      const { rows: [r] } = await sql.query(`SELECT restart_lsn::text AS restart, confirmed_flush_lsn::text AS confirmed, wal_status FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+      expect(h).toMatchObject({ exists: true, slotType: 'logical', active: false, activePid: null, walStatus: r.wal_status, invalidationReason: null });
+      expect(h.restartLsn?.toString()).toBe(r.restart);
+      expect(h.confirmedFlushLsn?.toString()).toBe(r.confirmed);
+      expect(h.restartLagBytes).toBeGreaterThanOrEqual(0);
+      expect(h.currentWalLsn).not.toBeNull();
+      expect(h.conflicting).toBe(v >= 160000 ? false : null);
+      expect(h.inactiveSince === null).toBe(v < 170000);
+      expect(h.idleReplicationSlotTimeout).toBe(v >= 180000 ? 0 : null);
+      expect(h.maxSlotWalKeepSize === null).toBe(h.safeWalSize === null); // -1 (unlimited) by default: no safe size
+    } finally {
+      await sql.query('SELECT pg_drop_replication_slot($1)', [slot]).catch(() => {});
+      await sql.end();
+    }
+  });
+
+  it('measures a physical stream', async () => {
+    const metrics = new ReplicationMetrics();
+    const frames = await firstValueFrom(physicalReplication({ connectionString: target.url, observer: metrics, statusInterval: 100 }).pipe(take(3), toArray()));
+    const s = metrics.snapshot();
+    expect(s).toMatchObject({ kind: 'physical', connections: 1, reconnections: 0 });
+    expect(s.bytes).toBeGreaterThan(0);
+    expect(s.serverWalEnd.value).toBeGreaterThan(0n);
+    expect(frames[0].type).toBe('streamStart');
   });
 });
