@@ -169,6 +169,8 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
       const everything = JSON.stringify(logger.lines) + m.text;
       expect(everything).not.toContain(server.password);
       expect(everything).not.toContain(server.url);
+      subscription.unsubscribe();
+      expect(logger.lines.map((l) => l.message)).toContain('replication stream closed by the consumer');
     } finally {
       subscription.unsubscribe();
       await endpoint.close();
@@ -251,7 +253,8 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
   });
 
   it('reports a missing slot, and keeps polling across a server restart', async () => {
-    const w = watch('no_such_slot');
+    const logger = memoryLogger();
+    const w = watch('no_such_slot', { logger });
     try {
       const h = await w.next();
       expect(h).toMatchObject({ exists: false, slotType: null, walStatus: null });
@@ -263,6 +266,11 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
       sql = await sqlClient(server.url);
       const n = w.readings.length;
       await waitFor(() => w.readings.length > n + 1, 15_000, 'readings after the restart');
+      const failed = logger.lines.filter((l) => l.message === "could not read the replication slot's health");
+      expect(failed.length).toBeGreaterThanOrEqual(1);
+      expect(failed[0].level).toBe('warn');
+      expect(logger.lines.filter((l) => l.message === 'replication slot "no_such_slot" does not exist')).toHaveLength(1);
+      expect(JSON.stringify(logger.lines)).not.toContain(server.password);
     } finally {
       w.stop();
     }
