@@ -157,20 +157,23 @@ export class ReplicationMetrics implements ReplicationObserver {
       return;
     }
     this.messages++;
-    if (frame.walEnd.value > this.walEnd) this.walEnd = frame.walEnd.value;
     const data = frame.data;
     if (this.kind === 'physical') {
       const end = frame.walStart.value + BigInt(data.length);
       if (end > this.received) this.received = end;
+      if (frame.walEnd.value > this.walEnd) this.walEnd = frame.walEnd.value;
       this.addPending(end, pgTimeToMs(frame.sendTime));
       return;
     }
-    if (frame.walStart.value > this.received) this.received = frame.walStart.value;
-    const offset = commitTimeOffset(data);
-    if (offset === undefined || data.length < offset + 8) return;
+    // A logical XLogData's walEnd is its record's LSN, like walStart: the WAL end comes from
+    // keepalives, and snapshot() never lets it fall below what was received.
+    const start = frame.walStart.value;
+    if (start > this.received) this.received = start;
+    const offset = data.length > 0 ? COMMIT_TIME_OFFSET[data[0]] : 0;
+    if (offset === 0 || data.length < offset + 8) return;
     if (data[0] !== TAG_PREPARE && data[0] !== TAG_STREAM_PREPARE) this.transactions++;
     // Sent at the record's end LSN, which is what the consumer acknowledges (as in FlowWindow).
-    this.addPending(frame.walStart.value, pgTimeToMs(data.readBigInt64BE(offset)));
+    this.addPending(start, pgTimeToMs(data.readBigInt64BE(offset)));
   }
 
   statusSent(written: Lsn, flushed: Lsn): void {
@@ -224,6 +227,7 @@ export class ReplicationMetrics implements ReplicationObserver {
       this.pendingHead = 0;
     }
     const oldest = this.pendingQueue[this.pendingHead];
+    const walEnd = this.walEnd > this.received ? this.walEnd : this.received;
     const current: Sample = { at: now, messages: this.messages, transactions: this.transactions, bytes: this.bytes };
     const base = this.rateBase(current);
     const seconds = (now - base.at) / 1000;
@@ -236,8 +240,8 @@ export class ReplicationMetrics implements ReplicationObserver {
       receivedLsn: Lsn.from(this.received),
       flushedLsn: Lsn.from(this.flushed),
       acknowledgedLsn: Lsn.from(acknowledged),
-      serverWalEnd: Lsn.from(this.walEnd),
-      lagBytes: this.walEnd > done ? Number(this.walEnd - done) : 0,
+      serverWalEnd: Lsn.from(walEnd),
+      lagBytes: walEnd > done ? Number(walEnd - done) : 0,
       lagSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest.at) / 1000),
       messages: this.messages,
       transactions: this.transactions,
@@ -283,22 +287,14 @@ export class ReplicationMetrics implements ReplicationObserver {
   }
 }
 
-/** Where a pgoutput message that ends a unit of work carries its commit (or prepare, rollback) time. */
-function commitTimeOffset(data: Buffer): number | undefined {
-  switch (data.length > 0 ? data[0] : 0) {
-    case TAG_COMMIT: // flags, commit LSN, end LSN, commit time
-    case TAG_PREPARE: // flags, prepare LSN, end LSN, prepare time
-    case TAG_STREAM_PREPARE:
-    case TAG_COMMIT_PREPARED: // flags, commit LSN, end LSN, commit time
-      return 18;
-    case TAG_STREAM_COMMIT: // xid, flags, commit LSN, end LSN, commit time
-      return 22;
-    case TAG_ROLLBACK_PREPARED: // flags, prepare end LSN, rollback end LSN, prepare time, rollback time
-      return 26;
-    default:
-      return undefined;
-  }
-}
+/** Where a pgoutput message that ends a unit of work carries its commit (or prepare, rollback) time; 0 for other tags. */
+const COMMIT_TIME_OFFSET = new Uint8Array(256);
+COMMIT_TIME_OFFSET[TAG_COMMIT] = 18; // flags, commit LSN, end LSN, commit time
+COMMIT_TIME_OFFSET[TAG_PREPARE] = 18; // flags, prepare LSN, end LSN, prepare time
+COMMIT_TIME_OFFSET[TAG_STREAM_PREPARE] = 18;
+COMMIT_TIME_OFFSET[TAG_COMMIT_PREPARED] = 18; // flags, commit LSN, end LSN, commit time
+COMMIT_TIME_OFFSET[TAG_STREAM_COMMIT] = 22; // xid, flags, commit LSN, end LSN, commit time
+COMMIT_TIME_OFFSET[TAG_ROLLBACK_PREPARED] = 26; // flags, prepare end LSN, rollback end LSN, prepare time, rollback time
 
 function pgTimeToMs(us: bigint): number {
   return pgTimestampToDate(us).getTime();
