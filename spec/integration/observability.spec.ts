@@ -159,6 +159,7 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
       const messages = logger.lines.map((l) => `${l.level} ${l.message}`);
       expect(messages.filter((x) => x === 'info replication connection ready')).toHaveLength(2);
       expect(messages).toContain('info flow control paused reading: the consumer has too much unacknowledged work');
+      expect(logger.lines.find((l) => l.message === 'flow control resumed reading')?.fields).toEqual({ slot: names.slot, pausedMs: expect.any(Number) });
       expect(messages).toContain('warn replication stream failed');
       expect(messages.some((x) => x.startsWith('warn replication stream failed; retry 1 in'))).toBe(true);
       expect(logger.lines.some((l) => l.level === 'warn' && (l.fields as { warning?: string }).warning === 'lag-bytes')).toBe(true);

@@ -38,6 +38,16 @@ describe('ReplicationMetrics', () => {
     expect(metrics.snapshot().transactionsPerSecond).toBe(0);
   });
 
+  it('averages since the previous reading when readings are further apart than the window', () => {
+    const { metrics, info, frame, tick } = setup();
+    metrics.connected(info);
+    tick(60_000);
+    metrics.snapshot(); // a scrape; nothing received for a minute
+    for (let i = 1; i <= 15; i++) for (const f of transaction(BigInt(i * 100), T0)) frame(f);
+    tick(15_000); // the next scrape, 15 s later
+    expect(metrics.snapshot().transactionsPerSecond).toBeCloseTo(1);
+  });
+
   it('reports lag in bytes against the WAL end and in seconds from the oldest unacknowledged commit, 0 once caught up', () => {
     const { metrics, info, frame, tick, feedback } = setup();
     metrics.connected(info);

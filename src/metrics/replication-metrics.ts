@@ -36,7 +36,7 @@ export interface ReplicationMetricsSnapshot {
   readonly transactions: number;
   /** CopyData bytes received, frame headers and keepalives included. */
   readonly bytes: number;
-  /** Rates over the last `rateWindow` ms. */
+  /** Rates over the last `rateWindow` ms, or since the previous reading when readings are further apart. */
   readonly messagesPerSecond: number;
   readonly transactionsPerSecond: number;
   readonly bytesPerSecond: number;
