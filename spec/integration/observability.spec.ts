@@ -61,7 +61,7 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
     await sql.query(`ALTER SYSTEM SET max_slot_wal_keep_size = '1GB'`);
     await sql.query('SELECT pg_reload_conf()');
     const logger = memoryLogger();
-    const endpoint: MetricsServer = await startMetricsServer({ connectionString: server.url, slot: names.slot, port: 0, host: '127.0.0.1', slotInterval: 100, thresholds: { lagBytes: 256 * 1024 }, logger });
+    const endpoint: MetricsServer = await startMetricsServer({ connectionString: server.url, slot: names.slot, port: 0, host: '127.0.0.1', slotInterval: 100, thresholds: { lagBytes: 256 * 1024, lagSeconds: 0.5 }, logger });
     const feedback = new LsnFeedback();
     let slow = true;
     let finished = 0;
@@ -163,6 +163,8 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
       expect(messages).toContain('warn replication stream failed');
       expect(messages.some((x) => x.startsWith('warn replication stream failed; retry 1 in'))).toBe(true);
       expect(logger.lines.some((l) => l.level === 'warn' && (l.fields as { warning?: string }).warning === 'lag-bytes')).toBe(true);
+      expect(logger.lines.some((l) => l.level === 'warn' && (l.fields as { warning?: string }).warning === 'lag-seconds')).toBe(true);
+      expect(messages.some((x) => /^info replication slot ".*": lag-seconds cleared$/.test(x))).toBe(true);
       // restart_lsn advances at the next running-transactions record, which a checkpoint writes.
       await sql.query('CHECKPOINT');
       await waitFor(() => logger.lines.some((l) => /^replication slot ".*": lag-bytes cleared$/.test(l.message)), 15_000, 'the lag-bytes warning to clear');
@@ -284,7 +286,10 @@ describe.each(allServers().map((s) => [s.label, s] as const))('slot health and m
     const slot = uniqueName('slot');
     try {
       await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
-      const h = await firstValueFrom(slotHealth({ connectionString: target.url, slot }));
+      const metrics = new ReplicationMetrics();
+      const h = await firstValueFrom(slotHealth({ connectionString: target.url, slot, metrics }));
+      // The reading's pg_current_wal_lsn() becomes the stream's WAL end.
+      expect(metrics.snapshot().serverWalEnd.toString()).toBe(h.currentWalLsn?.toString());
       const v = h.serverVersion;
       const { rows: [r] } = await sql.query(`SELECT restart_lsn::text AS restart, confirmed_flush_lsn::text AS confirmed, wal_status FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
       expect(h).toMatchObject({ exists: true, slotType: 'logical', active: false, activePid: null, walStatus: r.wal_status, invalidationReason: null });
