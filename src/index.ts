@@ -86,3 +86,5 @@ export {
   type TimelineHistoryEntry,
   parseTimelineHistory,
 } from './control/client';
+export type { Logger, LoggedError } from './logger';
+export type { ReplicationObserver, SourceConnected, ObservabilityOptions } from './source/observer';

@@ -7,6 +7,7 @@ import { EXIT_USAGE, reportError } from './errors';
 import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
+import { startMetricsServer } from './metrics-server';
 import { createSlotFrom, millisecondsArg, pgoutputOptionsFrom, protoVersionArg, statusIntervalFrom } from './stream-options';
 
 /** The version in the package's package.json (found upward from here: src/ under ts-node, dist/cjs/src/ when built). */
@@ -43,6 +44,12 @@ function lsnArg(value: string): Lsn {
   } catch (err) {
     throw new InvalidArgumentError(err instanceof LsnFormatError ? 'expected an LSN such as 0/16B3748' : String(err));
   }
+}
+
+function portArg(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a TCP port, 0 to 65535');
+  return port;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -93,11 +100,15 @@ export function buildProgram(): Command {
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates; 0 = off').default(10_000).argParser(millisecondsArg))
     .addOption(new Option('-F, --fsync-interval <ms>', 'most milliseconds between fsyncs of an output file (acknowledgments wait for them); 0 = never fsync').default(10_000).argParser(millisecondsArg))
     .option('-q, --quiet', 'no progress line on a terminal')
+    .option('--metrics-port <port>', 'serve Prometheus metrics (stream and slot health) at http://host:port/metrics; needs prom-client', portArg)
+    .option('--metrics-host <host>', 'interface the metrics endpoint listens on (default: all)')
     .addHelpText('after', STREAM_HELP)
     .action(async (opts) => {
       const output: OutputSink = openOutput(opts.output);
       const quiet = opts.quiet === true || process.stderr.isTTY !== true;
-      await runStream({
+      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort, host: opts.metricsHost });
+      try {
+        await runStream({
           connectionString: opts.dbname,
           slot: opts.slot,
           publications: opts.publication,
@@ -111,7 +122,11 @@ export function buildProgram(): Command {
           output,
           progress: quiet ? undefined : (require('./progress') as typeof import('./progress')).terminalProgress(process.stderr, opts.endpos),
           stopSignal: stopSignal(),
+          observer: metricsServer?.metrics,
         });
+      } finally {
+        await metricsServer?.close();
+      }
       process.exit(process.exitCode ?? 0);
     });
 

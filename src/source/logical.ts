@@ -9,10 +9,12 @@ import { PgConnection } from '../wire/connection';
 import { DEFAULT_RECEIVE_TIMEOUT, ReceiveWatchdog, type ReceiveTimeoutOptions, endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 import { type FlowControlOptions, FlowWindow } from './flow-control';
+import { type ObservabilityOptions, observerOf } from './observer';
+import { describeTarget } from '../wire/tls';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
 
 /** Options of {@link logicalReplication}. */
-export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOptions, ReceiveTimeoutOptions {
+export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOptions, ReceiveTimeoutOptions, ObservabilityOptions {
   /** The logical replication slot (created beforehand, e.g. with `ReplicationClient.createReplicationSlot`). */
   slot: string;
   /**
@@ -117,6 +119,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     const paces = flowOptions !== false;
     // Also without flow control: it tells which finished units were received, for idle confirmation.
     const flow = new FlowWindow(flowOptions === false ? { maxPendingTransactions: Infinity, maxPendingBytes: Infinity } : flowOptions);
+    const observer = observerOf(options);
 
     /** Confirms the last keepalive's WAL end once every finished unit received before it is acknowledged. */
     const checkIdle = () => {
@@ -150,6 +153,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       conn.sendCopyData(
         encodeStandbyStatusUpdate({ written: Lsn.max(written, flushed), flushed, applied: flushed, clientTime: nowPgTimestamp(), replyRequested }),
       );
+      observer?.statusSent?.(Lsn.max(written, flushed), flushed);
     };
 
     const watchdog = new ReceiveWatchdog(options.receiveTimeout ?? DEFAULT_RECEIVE_TIMEOUT, () => sendStatus(true), (err) => fail(err), () => flow?.paused === true);
@@ -158,6 +162,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       done = true;
       cleanup();
       conn?.destroy();
+      observer?.error?.(err);
       subscriber.error(err);
     };
 
@@ -173,7 +178,10 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     subscriptions = [
       // Progress reopens the flow-control window and may make the stream idle.
       feedback.finished$.subscribe((lsn) => {
-        if (flow.onAcknowledged(lsn) && paces && !done) conn?.resume();
+        if (flow.onAcknowledged(lsn) && paces && !done) {
+          conn?.resume();
+          observer?.resumed?.();
+        }
         checkIdle();
       }),
       // Acknowledgments reach the server soon, debounced.
@@ -197,6 +205,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
         await conn.end();
         return;
       }
+      observer?.connected?.({ kind: 'logical', slot: options.slot, target: describeTarget(config), serverVersion: conn.serverVersionNum, feedback });
       // While flow control pauses reading we never see a keepalive asking for a reply, so the
       // timer alone must keep the walsender's wal_sender_timeout from expiring.
       const senderTimeout = await walSenderTimeout(conn);
@@ -219,11 +228,15 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
           } catch (err) {
             return fail(err as WalstreamError);
           }
+          observer?.frame?.(frame, e - s);
           if (frame.type === 'xlogdata') {
             if (frame.walEnd.value > written.value) written = frame.walEnd;
             // Pause before handing the frame on: acknowledging it downstream may resume at once.
             const wasPaused = flow.paused;
-            if (flow.onXLogData(frame.walStart, frame.data) && paces && !wasPaused) conn?.pause();
+            if (flow.onXLogData(frame.walStart, frame.data) && paces && !wasPaused) {
+              conn?.pause();
+              observer?.paused?.();
+            }
           } else {
             keepalive = { walEnd: frame.walEnd, unitsBefore: flow.lastUnit };
             checkIdle();
@@ -258,6 +271,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       if (done) return;
       done = true;
       cleanup();
+      observer?.closed?.();
       const c = conn;
       if (c === undefined) return; // connect still under way: run() closes it
       c.resume(); // read the server's end of stream even when flow control had paused reading

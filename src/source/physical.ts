@@ -15,6 +15,8 @@ import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult } from '../wire/connection';
 import { DEFAULT_RECEIVE_TIMEOUT, ReceiveWatchdog, type ReceiveTimeoutOptions, endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
+import { type ObservabilityOptions, observerOf } from './observer';
+import { describeTarget } from '../wire/tls';
 
 /** The transaction horizons a hot standby asks the primary to keep (`h` message); 0 means "none". */
 export interface StandbyXmin {
@@ -28,7 +30,7 @@ export interface StandbyXmin {
 }
 
 /** Options of {@link physicalReplication}. */
-export interface PhysicalReplicationOptions extends ConnectionOptions, ReceiveTimeoutOptions {
+export interface PhysicalReplicationOptions extends ConnectionOptions, ReceiveTimeoutOptions, ObservabilityOptions {
   /** A physical replication slot: the server keeps WAL from the slot's `restart_lsn` (the flushed position reported). */
   slot?: string;
   /**
@@ -146,6 +148,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
     let switchTo: { timeline: number; start: Lsn } | undefined;
     let serverCopyDone = false;
     let serverEnded: (() => void) | undefined;
+    const observer = observerOf(options);
 
     const sendStatus = (replyRequested = false) => {
       if (conn === undefined || !streaming) return;
@@ -153,6 +156,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       const flushed = feedback.acknowledged;
       // applied stays 0 (invalid) as in pg_receivewal: nothing here replays WAL.
       conn.sendCopyData(encodeStandbyStatusUpdate({ written: Lsn.max(written, flushed), flushed, applied: Lsn.ZERO, clientTime: now, replyRequested }));
+      observer?.statusSent?.(Lsn.max(written, flushed), flushed);
       const hs = typeof options.hotStandbyFeedback === 'function' ? options.hotStandbyFeedback() : options.hotStandbyFeedback;
       if (hs !== undefined) {
         conn.sendCopyData(
@@ -174,6 +178,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       done = true;
       cleanup();
       conn?.destroy();
+      observer?.error?.(err);
       subscriber.error(err);
     };
 
@@ -222,6 +227,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
           } catch (err) {
             return fail(err as WalstreamError);
           }
+          observer?.frame?.(frame, e - s);
           if (frame.type === 'xlogdata') {
             const end = frame.walStart.add(frame.data.length);
             if (end.value > written.value) written = end;
@@ -280,6 +286,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       const c = await PgConnection.connect(config, 'true');
       conn = c;
       if (done) return void (await c.end());
+      observer?.connected?.({ kind: 'physical', slot: options.slot, target: describeTarget(config), serverVersion: c.serverVersionNum, feedback });
       const identity = (await c.query('IDENTIFY_SYSTEM')).find((r) => r.rows.length > 0)?.rows[0];
       if (identity == null) throw new ProtocolError('IDENTIFY_SYSTEM returned no row');
       const serverTimeline = Number(identity[1]);
@@ -330,6 +337,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       if (done) return;
       done = true;
       cleanup();
+      observer?.closed?.();
       const c = conn;
       if (c === undefined) return; // connect still under way: run() closes it
       const teardown = endCopyBoth(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
