@@ -6,6 +6,7 @@ import { reportError } from './errors';
 import { openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
+import { runStreamTo } from './sink-target';
 import { createSlotFrom, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
 function lsnArg(value: string): Lsn {
@@ -60,7 +61,23 @@ export function buildProgram(): Command {
     .option('-f, --output <file>', 'output file, or - for standard output', '-')
     .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
+    .option('--to <url>', 'write into a sink instead of JSON lines, acknowledging only what it holds: nats://host:port?stream=NAME&subject=PREFIX, redis://host:port?stream=KEY, postgres://... (apply); see docs/sinks.md')
     .action(async (opts) => {
+      if (opts.to !== undefined) {
+        await runStreamTo({
+          connectionString: opts.dbname,
+          slot: opts.slot,
+          publications: opts.publication,
+          ...pgoutputOptionsFrom(opts),
+          createSlot: createSlotFrom(opts),
+          startLsn: opts.start,
+          statusInterval: opts.statusInterval,
+          to: opts.to,
+          endpos: opts.endpos,
+          stopSignal: stopSignal(),
+        });
+        process.exit(process.exitCode ?? 0);
+      }
       const output = openOutput(opts.output);
       try {
         await runStream({
