@@ -105,11 +105,11 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** redis-server on a free port, AOF with fsync on every write, so an answered XADD survives SIGKILL. */
-export async function startRedis(binary: string): Promise<RedisServer> {
+/** redis-server on a free port, AOF with fsync on every write (by default), so an answered XADD survives SIGKILL. */
+export async function startRedis(binary: string, appendfsync: 'always' | 'everysec' = 'always'): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'walstream-redis-'));
   const port = await freePort();
-  const server = new ServerProcess(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'no']);
+  const server = new ServerProcess(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', appendfsync, '--save', '', '--protected-mode', 'no']);
   server.start();
   return {
     url: `redis://127.0.0.1:${port}`,
