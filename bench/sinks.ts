@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
@@ -66,7 +66,8 @@ async function main(): Promise<void> {
   const redisBin = serverBinary('redis-server');
   try {
     const ddl = 'CREATE TABLE bench_sinks (id bigserial PRIMARY KEY, n int NOT NULL, label text NOT NULL)';
-    await db.query(`${ddl}; CREATE PUBLICATION bench_sinks FOR TABLE bench_sinks; CREATE DATABASE bench_target`);
+    await db.query(`${ddl}; CREATE PUBLICATION bench_sinks FOR TABLE bench_sinks`);
+    await db.query("CREATE DATABASE bench_target");
     const target = new URL(server.url);
     target.pathname = '/bench_target';
     const t = await client(target.toString());
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
       const nc = await connect({ servers: [`nats://127.0.0.1:${port}`] });
       const jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'], num_replicas: 1 });
-      results.jetstream = await drain(server.url, 'bench_jetstream', end, jetstreamSink({ js: jetstream(nc), subjectPrefix: 'bench', stream: 'BENCH' }));
+      results.jetstream = await drain(server.url, 'bench_jetstream', end, jetstreamSink({ nc, subjectPrefix: 'bench', stream: 'BENCH' }));
       await nc.close();
       await one.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
           await sleep(200);
         }
       }
-      results.jetstream3 = await drain(server.url, 'bench_jetstream3', end, jetstreamSink({ js: jetstream(nc3), subjectPrefix: 'bench3', stream: 'BENCH3' }));
+      results.jetstream3 = await drain(server.url, 'bench_jetstream3', end, jetstreamSink({ nc: nc3, subjectPrefix: 'bench3', stream: 'BENCH3' }));
       await nc3.close();
       await cluster.stop();
     }

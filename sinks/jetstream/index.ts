@@ -1,5 +1,5 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
-import type { MonoTypeOperatorFunction } from 'rxjs';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import type { Transaction, TransactionEvent } from '../../operators/buffer-transaction';
 import { ConfigurationError } from '../../src/errors';
 import { transactionToWrite } from '../internal/events';
@@ -14,8 +14,12 @@ export { subjectToken, tableSubject } from './subject';
 
 /** Options of {@link jetstreamSink}. */
 export interface JetStreamSinkOptions {
-  /** A JetStream client: `jetstream(await connect({ servers }))` from `@nats-io/jetstream` and `@nats-io/transport-node`. */
-  js: JetStreamClient;
+  /**
+   * A NATS connection (`await connect({ servers })` from `@nats-io/transport-node`). The sink
+   * publishes with its own reply inbox and PubAck tracking rather than `jetstream(nc).publish`,
+   * which costs a request (and a timer) per message.
+   */
+  nc: NatsConnection;
   /** Subject prefix: changes go to `<prefix>.<schema>.<table>` (names encoded by `subjectToken`). */
   subjectPrefix: string;
   /** The stream that must capture the subjects (sent as `Nats-Expected-Stream`); a publish any other stream captures is refused. */
@@ -73,10 +77,10 @@ export const JETSTREAM_HEADERS = {
  * transactions. Events that are not committed transactions pass through after the earlier ones.
  *
  * @example
- * const js = jetstream(await connect({ servers: ['nats://127.0.0.1:4222'] }));
+ * const nc = await connect({ servers: ['nats://127.0.0.1:4222'] });
  * logicalReplication({ ...conn, slot: 'app', publications: 'app', feedback })
  *   .pipe(parsePgoutput(), bufferTransaction(), retryWithBackoff(),
- *     jetstreamSink({ js, subjectPrefix: 'cdc', stream: 'CDC' }), ackOnCommit(feedback))
+ *     jetstreamSink({ nc, subjectPrefix: 'cdc', stream: 'CDC' }), ackOnCommit(feedback))
  *   .subscribe();
  */
 export function jetstreamSink(options: JetStreamSinkOptions): MonoTypeOperatorFunction<TransactionEvent> {
@@ -86,44 +90,49 @@ export function jetstreamSink(options: JetStreamSinkOptions): MonoTypeOperatorFu
   const mode = options.mode ?? 'change';
   const payload = options.payload ?? ((record: ChangeRecord) => defaultPayload(record));
   const window = options.maxInFlight ?? 1024;
-  return (source) => {
-    const publisher = new OrderedPublisher(options.js, {
-      window,
-      timeout: options.timeout ?? 5000,
-      retryFor: options.retryFor ?? 60_000,
-      stream: options.stream,
-      onDuplicate: options.onDuplicate,
+  return (source) =>
+    new Observable<TransactionEvent>((subscriber) => {
+      const publisher = new OrderedPublisher(options.nc, {
+        window,
+        timeout: options.timeout ?? 5000,
+        retryFor: options.retryFor ?? 60_000,
+        stream: options.stream,
+        onDuplicate: options.onDuplicate,
+      });
+      const write = async (event: TransactionEvent): Promise<void> => {
+        const tx = transactionToWrite(event, 'jetstream');
+        if (tx === undefined) return;
+        const records = changeRecords(tx);
+        if (records.length === 0) return;
+        const lsn = tx.commitLsn.toString();
+        if (mode === 'transaction') {
+          const headers = headersOf(recordMetadata(tx, records[0]));
+          delete headers[JETSTREAM_HEADERS.op];
+          delete headers[JETSTREAM_HEADERS.table];
+          delete headers[JETSTREAM_HEADERS.index];
+          const data = `[${records.map((r) => String(payload(r, tx))).join(',')}]`;
+          await publisher.publish({ subject: `${options.subjectPrefix}.transactions`, msgId: lsn, data, headers, lsn: tx.commitLsn });
+          return;
+        }
+        await Promise.all(
+          records.map((r) =>
+            publisher.publish({
+              subject: tableSubject(options.subjectPrefix, r.schema, r.table),
+              msgId: `${lsn}:${r.index}`,
+              data: payload(r, tx),
+              headers: headersOf(recordMetadata(tx, r)),
+              lsn: tx.commitLsn,
+            }),
+          ),
+        );
+      };
+      // Transactions queue in order behind the publisher's message window, which is the real bound.
+      const subscription = writeInOrder(write, Math.max(1, window))(source).subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        publisher.close();
+      };
     });
-    const write = async (event: TransactionEvent): Promise<void> => {
-      const tx = transactionToWrite(event, 'jetstream');
-      if (tx === undefined) return;
-      const records = changeRecords(tx);
-      if (records.length === 0) return;
-      const lsn = tx.commitLsn.toString();
-      if (mode === 'transaction') {
-        const headers = headersOf(recordMetadata(tx, records[0]));
-        delete headers[JETSTREAM_HEADERS.op];
-        delete headers[JETSTREAM_HEADERS.table];
-        delete headers[JETSTREAM_HEADERS.index];
-        const data = `[${records.map((r) => String(payload(r, tx))).join(',')}]`;
-        await publisher.publish({ subject: `${options.subjectPrefix}.transactions`, msgId: lsn, data, headers, lsn: tx.commitLsn });
-        return;
-      }
-      await Promise.all(
-        records.map((r) =>
-          publisher.publish({
-            subject: tableSubject(options.subjectPrefix, r.schema, r.table),
-            msgId: `${lsn}:${r.index}`,
-            data: payload(r, tx),
-            headers: headersOf(recordMetadata(tx, r)),
-            lsn: tx.commitLsn,
-          }),
-        ),
-      );
-    };
-    // Transactions queue in order behind the publisher's message window, which is the real bound.
-    return writeInOrder(write, Math.max(1, window))(source);
-  };
 }
 
 function headersOf(meta: Record<string, string>): Record<string, string> {

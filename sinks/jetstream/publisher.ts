@@ -1,5 +1,4 @@
-import type { JetStreamClient, JetStreamPublishOptions } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { type Msg, type NatsConnection, type Subscription, createInbox, headers as natsHeaders } from '@nats-io/transport-node';
 import type { Lsn } from '../../src/lsn';
 import { SinkError } from '../internal/errors';
 
@@ -55,11 +54,29 @@ export class OrderedPublisher {
   private broken = false;
   private recovering = false;
   private closed = false;
+  /** PubAcks arrive on `<inbox>.<token>`: one subscription and one timer for all, not one request each. */
+  private readonly inbox = createInbox();
+  private readonly awaiting = new Map<string, { deadline: number; resolve(): void; reject(err: unknown): void }>();
+  private nextToken = 0;
+  private readonly subscription: Subscription;
+  private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly nc: NatsConnection,
     private readonly options: PublisherOptions,
-  ) {}
+  ) {
+    this.subscription = nc.subscribe(`${this.inbox}.*`, { callback: (_err, m) => this.onPubAck(m) });
+    // Map order is send order and every message has the same timeout, so expired ones are a prefix.
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [token, w] of this.awaiting) {
+        if (w.deadline > now) break;
+        this.awaiting.delete(token);
+        w.reject(new Error(`no PubAck within ${this.options.timeout} ms`));
+      }
+    }, Math.max(10, Math.floor(options.timeout / 4)));
+    this.sweeper.unref?.();
+  }
 
   /** Resolves once JetStream holds `message` (stored now, or found a duplicate of an earlier publish). */
   publish(message: Outgoing): Promise<void> {
@@ -69,9 +86,29 @@ export class OrderedPublisher {
     });
   }
 
-  /** Stops publishing; pending promises never settle. */
+  /** Stops publishing and listening for PubAcks; pending promises never settle. */
   close(): void {
     this.closed = true;
+    clearInterval(this.sweeper);
+    this.subscription.unsubscribe();
+    this.awaiting.clear();
+  }
+
+  /** A PubAck (`{"stream":…,"seq":…,"duplicate"?:true}` or `{"error":{…}}`), or a 503 status when no stream leader listens. */
+  private onPubAck(m: Msg): void {
+    const w = this.awaiting.get(m.subject.slice(this.inbox.length + 1));
+    if (w === undefined) return; // timed out already
+    this.awaiting.delete(m.subject.slice(this.inbox.length + 1));
+    if (m.headers?.hasError || m.data.length === 0) return w.reject(new Error(`JetStream answered ${m.headers?.code ?? ''} ${m.headers?.description ?? 'no responders'}`));
+    let ack: { duplicate?: boolean; error?: { code: number; err_code?: number; description: string } };
+    try {
+      ack = JSON.parse(m.string());
+    } catch (err) {
+      return w.reject(err);
+    }
+    if (ack.error !== undefined) return w.reject(new Error(`JetStream refused the message: ${ack.error.code}/${ack.error.err_code ?? ''} ${ack.error.description}`));
+    if (ack.duplicate) this.options.onDuplicate?.();
+    w.resolve();
   }
 
   private pump(): void {
@@ -146,13 +183,22 @@ export class OrderedPublisher {
     for (const e of this.queue.splice(0)) e.reject(err);
   }
 
-  private async send(entry: Entry, expectLastMsgId: string | undefined): Promise<void> {
-    const h = natsHeaders();
-    for (const [k, v] of Object.entries(entry.headers)) h.set(k, v);
-    const expect: JetStreamPublishOptions['expect'] = {};
-    if (expectLastMsgId !== undefined) expect.lastMsgID = expectLastMsgId;
-    if (this.options.stream !== undefined) expect.streamName = this.options.stream;
-    const ack = await this.js.publish(entry.subject, entry.data, { msgID: entry.msgId, headers: h, expect, timeout: this.options.timeout, retries: 0 });
-    if (ack.duplicate) this.options.onDuplicate?.();
+  /** Publishes with a reply subject of our inbox; settles with the PubAck, or rejects on timeout. */
+  private send(entry: Entry, expectLastMsgId: string | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const h = natsHeaders();
+      for (const [k, v] of Object.entries(entry.headers)) h.set(k, v);
+      h.set('Nats-Msg-Id', entry.msgId);
+      if (expectLastMsgId !== undefined) h.set('Nats-Expected-Last-Msg-Id', expectLastMsgId);
+      if (this.options.stream !== undefined) h.set('Nats-Expected-Stream', this.options.stream);
+      const token = String(this.nextToken++);
+      this.awaiting.set(token, { deadline: Date.now() + this.options.timeout, resolve, reject });
+      try {
+        this.nc.publish(entry.subject, entry.data, { reply: `${this.inbox}.${token}`, headers: h });
+      } catch (err) {
+        this.awaiting.delete(token);
+        reject(err);
+      }
+    });
   }
 }

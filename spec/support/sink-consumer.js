@@ -10,10 +10,9 @@ const config = JSON.parse(process.argv[2]);
 async function sinkOf() {
   if (config.kind === 'jetstream') {
     const { connect } = require('@nats-io/transport-node');
-    const { jetstream } = require('@nats-io/jetstream');
     const { jetstreamSink } = require('../../dist/cjs/sinks/jetstream');
     const nc = await connect({ servers: config.servers, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
-    return jetstreamSink({ js: jetstream(nc), subjectPrefix: config.subject, stream: config.stream, timeout: 2000 });
+    return jetstreamSink({ nc, subjectPrefix: config.subject, stream: config.stream, timeout: 2000 });
   }
   if (config.kind === 'redis') {
     const { Redis } = require('ioredis');

@@ -52,11 +52,10 @@ export async function sinkTarget(url: string): Promise<SinkTarget> {
       const subject = param('subject', true)!;
       const stream = param('stream', false);
       const { connect } = optionalPeer('@nats-io/transport-node', () => require('@nats-io/transport-node') as typeof import('@nats-io/transport-node'));
-      const { jetstream } = optionalPeer('@nats-io/jetstream', () => require('@nats-io/jetstream') as typeof import('@nats-io/jetstream'));
       const { jetstreamSink } = require('../../sinks/jetstream') as typeof import('../../sinks/jetstream');
       const servers = parsed.host.split(',').map((h) => `nats://${h}`);
       const nc = await connect({ servers, maxReconnectAttempts: -1, user: decodeURIComponent(parsed.username) || undefined, pass: decodeURIComponent(parsed.password) || undefined });
-      return { operator: jetstreamSink({ js: jetstream(nc), subjectPrefix: subject, stream }), close: () => nc.drain() };
+      return { operator: jetstreamSink({ nc, subjectPrefix: subject, stream }), close: () => nc.drain() };
     }
     case 'redis:':
     case 'rediss:': {
