@@ -2,6 +2,7 @@
 // Each client reads its own slot, created before the workload, from the start to the workload's end:
 //   pipeline    source → parsePgoutput → bufferTransaction → ackOnCommit (no sink), first and last
 //   jetstream   … → jetstreamSink → …   (one nats-server, R1 file stream, on 127.0.0.1)
+//   jetstream_tx  the same with mode: 'transaction' (one message per transaction)
 //   jetstream3  … → jetstreamSink → …   (three clustered nats-servers, R3 file stream)
 //   redis       … → redisSink → …       (redis-server, appendonly yes, appendfsync everysec)
 //   postgres    … → postgresApply → …   (a second database of the same server)
@@ -30,6 +31,8 @@ interface Result {
   changes: number;
   seconds: number;
   perSecond: number;
+  /** CPU seconds of this process (user + system) during the run: what the pipeline and the sink's client cost. */
+  cpu: number;
 }
 
 function drain(url: string, slot: string, end: Lsn, sink?: MonoTypeOperatorFunction<TransactionEvent>): Promise<Result> {
@@ -37,6 +40,7 @@ function drain(url: string, slot: string, end: Lsn, sink?: MonoTypeOperatorFunct
     const feedback = new LsnFeedback();
     let changes = 0;
     const started = performance.now();
+    const cpu0 = process.cpuUsage();
     const source = logicalReplication({ connectionString: url, slot, publications: 'bench_sinks', feedback }).pipe(parsePgoutput(), bufferTransaction());
     const sub = (sink ? source.pipe(sink) : source).pipe(ackOnCommit(feedback)).subscribe({
       next(e) {
@@ -44,8 +48,9 @@ function drain(url: string, slot: string, end: Lsn, sink?: MonoTypeOperatorFunct
         changes += e.changes.length;
         if (e.endLsn.value >= end.value) {
           const seconds = (performance.now() - started) / 1000;
+          const used = process.cpuUsage(cpu0);
           sub.unsubscribe();
-          resolve({ changes, seconds, perSecond: changes / seconds });
+          resolve({ changes, seconds, perSecond: changes / seconds, cpu: (used.user + used.system) / 1e6 });
         }
       },
       error: reject,
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
     const t = await client(target.toString());
     await t.query(ddl);
     await t.end();
-    for (const c of ['pipeline', 'jetstream', 'jetstream3', 'redis', 'postgres', 'pipeline_again']) await db.query(`SELECT pg_create_logical_replication_slot('bench_${c}', 'pgoutput')`);
+    for (const c of ['pipeline', 'jetstream', 'jetstream_tx', 'jetstream3', 'redis', 'postgres', 'pipeline_again']) await db.query(`SELECT pg_create_logical_replication_slot('bench_${c}', 'pgoutput')`);
     await db.query(`DO $$ BEGIN FOR t IN 1..${TXS} LOOP INSERT INTO bench_sinks (n, label) SELECT g, 'row-' || g FROM generate_series(1, ${ROWS}) g; COMMIT; END LOOP; END $$`);
     // The last commit ends at or below the insert position: stop at the transaction that reaches it.
     const end = Lsn.from(Lsn.parse((await db.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l).value - 1n);
@@ -90,6 +95,8 @@ async function main(): Promise<void> {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'], num_replicas: 1 });
       results.jetstream = await drain(server.url, 'bench_jetstream', end, jetstreamSink({ nc, subjectPrefix: 'bench', stream: 'BENCH' }));
+      await jsm.streams.add({ name: 'BENCHTX', subjects: ['benchtx.>'], num_replicas: 1 });
+      results.jetstream_tx = await drain(server.url, 'bench_jetstream_tx', end, jetstreamSink({ nc, subjectPrefix: 'benchtx', stream: 'BENCHTX', mode: 'transaction' }));
       await nc.close();
       await one.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -122,11 +129,16 @@ async function main(): Promise<void> {
 
     const reference = (results.pipeline.perSecond + results.pipeline_again.perSecond) / 2;
     console.log(`${TXS * ROWS} inserts in ${TXS} transactions of ${ROWS}; reference: the pipeline alone, mean of its first and last run = ${Math.round(reference)} changes/s`);
-    console.log('| client | changes | seconds | changes/s | × pipeline alone |');
-    console.log('|---|---:|---:|---:|---:|');
+    const refCpu = (results.pipeline.cpu + results.pipeline_again.cpu) / 2 / results.pipeline.changes;
+    console.log('| client | changes | seconds | changes/s | × pipeline alone | process CPU µs/change | changes per process CPU-second |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
     for (const [name, r] of Object.entries(results)) {
-      console.log(`| ${name} | ${r.changes} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${(r.perSecond / reference).toFixed(2)} |`);
+      const perChange = r.cpu / r.changes;
+      console.log(
+        `| ${name} | ${r.changes} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${(r.perSecond / reference).toFixed(2)} | ${(perChange * 1e6).toFixed(1)} | ${Math.round(1 / perChange).toLocaleString('en-US')} |`,
+      );
     }
+    console.log(`pipeline alone: ${(refCpu * 1e6).toFixed(1)} µs of process CPU per change`);
   } finally {
     await db.end();
     await server.stop();

@@ -1,6 +1,7 @@
 import { type Msg, type NatsConnection, type Subscription, createInbox, headers as natsHeaders } from '@nats-io/transport-node';
 import type { Lsn } from '../../src/lsn';
 import { SinkError } from '../internal/errors';
+import { Fifo } from '../internal/fifo';
 
 /** One message to publish; `done` settles once JetStream has stored it (a duplicate counts). */
 export interface Outgoing {
@@ -48,8 +49,8 @@ export interface PublisherOptions {
  * alone, since its predecessor in the stream is not known.
  */
 export class OrderedPublisher {
-  private readonly queue: Entry[] = [];
-  private readonly sent: Entry[] = [];
+  private readonly queue = new Fifo<Entry>();
+  private readonly sent = new Fifo<Entry>();
   private chainFrom: string | undefined;
   private broken = false;
   private recovering = false;
@@ -135,7 +136,7 @@ export class OrderedPublisher {
     if (this.closed) return;
     entry.state = state;
     if (state === 'stored') entry.resolve();
-    while (this.sent.length > 0 && this.sent[0].state === 'stored') this.sent.shift();
+    while (this.sent.peek()?.state === 'stored') this.sent.shift();
     if (this.broken) {
       if (this.sent.every((e) => e.state !== 'sent')) void this.recover();
       return;
@@ -147,7 +148,7 @@ export class OrderedPublisher {
   private async recover(): Promise<void> {
     if (this.recovering) return;
     this.recovering = true;
-    const redo = this.sent.splice(0).filter((e) => e.state !== 'stored');
+    const redo = this.sent.drain().filter((e) => e.state !== 'stored');
     for (const entry of redo) {
       for (let attempt = 0; ; attempt++) {
         if (this.closed) return;
@@ -180,7 +181,7 @@ export class OrderedPublisher {
       { cause },
     );
     entry.reject(err);
-    for (const e of this.queue.splice(0)) e.reject(err);
+    for (const e of this.queue.drain()) e.reject(err);
   }
 
   /** Publishes with a reply subject of our inbox; settles with the PubAck, or rejects on timeout. */
