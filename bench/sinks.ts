@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       const one = new ServerProcess(natsBin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir]);
       one.start();
       await sleep(500);
-      const nc = await connect({ servers: [`nats://127.0.0.1:${port}`] });
+      const nc = await connect({ servers: [`nats://127.0.0.1:${port}`], waitOnFirstConnect: true });
       const jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'], num_replicas: 1 });
       results.jetstream = await drain(server.url, 'bench_jetstream', end, jetstreamSink({ nc, subjectPrefix: 'bench', stream: 'BENCH' }));
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
 
       const cluster = await startNatsCluster(natsBin);
-      const nc3 = await connect({ servers: cluster.urls });
+      const nc3 = await connect({ servers: cluster.urls, waitOnFirstConnect: true });
       const jsm3 = await jetstreamManager(nc3, { checkAPI: false });
       for (;;) {
         try {

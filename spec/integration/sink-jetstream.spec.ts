@@ -26,7 +26,7 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
 
   beforeAll(async () => {
     cluster = await startNatsCluster(binary);
-    nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 200, waitOnFirstConnect: true });
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     // The meta leader needs a moment after the routes form.
     await waitFor(

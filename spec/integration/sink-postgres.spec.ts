@@ -5,7 +5,7 @@ import type { Client } from 'pg';
 import { firstValueFrom, toArray } from 'rxjs';
 import { LsnFeedback, logicalReplication } from '../../src';
 import { ackOnCommit, bufferTransaction, parsePgoutput } from '../../operators';
-import { SchemaDriftError, postgresApply, readApplyProgress } from '../../sinks/postgres';
+import { ApplyConflictError, SchemaDriftError, UnsupportedEventError, postgresApply, readApplyProgress } from '../../sinks/postgres';
 import { KeptConsumer, sleep } from '../support/sink-servers';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 import { TYPE_CASES, createUserTypesSql } from '../support/type-cases';
@@ -193,6 +193,51 @@ describe('postgres apply sink', () => {
     } finally {
       await waitFor(async () => (await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [driftSlot])).rowCount === 0, 10_000, 'slot release');
       await source.query('SELECT pg_drop_replication_slot($1)', [driftSlot]);
+      await source.query(`DROP PUBLICATION ${pub}`);
+      await source.query(`DROP TABLE ${table}`);
+    }
+  });
+
+  it('rolls back a transaction whose UPDATE finds no row (ApplyConflictError), and refuses binary values (UnsupportedEventError)', async () => {
+    const table = uniqueName('conflict');
+    const pub = uniqueName('pub');
+    const [textSlot, binarySlot] = [uniqueName('slot'), uniqueName('slot')];
+    await source.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v text); INSERT INTO ${table} VALUES (1, 'a')`);
+    await target.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v text)`); // row 1 is missing on the target
+    await source.query(`CREATE PUBLICATION ${pub} FOR TABLE ${table}`);
+    for (const s of [textSlot, binarySlot]) await source.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [s]);
+    const apply = (slot: string, binary: boolean) => {
+      const feedback = new LsnFeedback();
+      return firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot, publications: pub, feedback, binary }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          postgresApply({ connection: targetUrl, name: `${slot}` }),
+          ackOnCommit(feedback),
+          toArray(),
+        ),
+      ).then(
+        () => ({ err: undefined as unknown, feedback }),
+        (err: unknown) => ({ err, feedback }),
+      );
+    };
+    try {
+      await source.query(`BEGIN; INSERT INTO ${table} VALUES (2, 'b'); UPDATE ${table} SET v = 'changed' WHERE id = 1; COMMIT`);
+      const conflict = await apply(textSlot, false);
+      expect(conflict.err).toBeInstanceOf(ApplyConflictError);
+      expect(conflict.err).toMatchObject({ schema: 'public', table });
+      expect(conflict.feedback.acknowledged.value).toBe(0n);
+      // Rolled back whole: the INSERT of the same transaction is not there.
+      expect((await target.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n).toBe(0);
+
+      const binary = await apply(binarySlot, true);
+      expect(binary.err).toBeInstanceOf(UnsupportedEventError);
+      expect((binary.err as Error).message).toContain('text-mode');
+    } finally {
+      for (const s of [textSlot, binarySlot]) {
+        await waitFor(async () => (await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [s])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      }
+      await source.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ANY($1)', [[textSlot, binarySlot]]);
       await source.query(`DROP PUBLICATION ${pub}`);
       await source.query(`DROP TABLE ${table}`);
     }
