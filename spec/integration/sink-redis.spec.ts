@@ -1,7 +1,10 @@
 import { Redis } from 'ioredis';
 import type { Client } from 'pg';
 import { Lsn } from '../../src';
-import { entryId } from '../../sinks/redis';
+import { firstValueFrom, toArray } from 'rxjs';
+import { LsnFeedback, logicalReplication } from '../../src';
+import { ackOnCommit, bufferTransaction, parsePgoutput } from '../../operators';
+import { SinkError, entryId, redisSink } from '../../sinks/redis';
 import { type LogWorkload, type StoredRecord, checkExactlyOnceInOrder, logWorkload } from '../support/log-workload';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 import { KeptConsumer, type RedisServer, describeWith, sleep, startRedis } from '../support/sink-servers';
@@ -82,4 +85,31 @@ describeWith('redis-server', 'redis sink', (binary) => {
     });
     checkExactlyOnceInOrder(records, workload);
   }, 55_000);
+
+  it('takes a refused ID as written only when the entry is there: a missing one is a SinkError, and nothing is acknowledged', async () => {
+    const gapSlot = uniqueName('slot');
+    const gapKey = `gap:${suffix}`;
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [gapSlot]);
+    try {
+      await sql.query(`INSERT INTO ${workload.tables[0]} VALUES (100000, 1)`);
+      // Another producer wrote an ID above anything the sink will write.
+      await redis.xadd(gapKey, '18446744073709551615-0', 'other', 'producer');
+      const feedback = new LsnFeedback();
+      const err = await firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot: gapSlot, publications: publication, feedback }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          redisSink({ redis, key: gapKey }),
+          ackOnCommit(feedback),
+          toArray(),
+        ),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as Error).message).toContain('missing below the stream');
+      expect(feedback.acknowledged.value).toBe(0n);
+    } finally {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [gapSlot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot($1)', [gapSlot]);
+    }
+  });
 });

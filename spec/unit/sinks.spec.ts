@@ -97,3 +97,17 @@ describe('optional dependencies', () => {
     expect(loaded.trim()).toBe('0');
   });
 });
+
+describe('events a sink refuses', () => {
+  it('refuses transaction chunks and prepared transactions with UnsupportedEventError, and passes other events', () => {
+    const { transactionToWrite } = require('../../sinks/internal/events') as typeof import('../../sinks/internal/events');
+    const { UnsupportedEventError } = require('../../sinks/internal/errors') as typeof import('../../sinks/internal/errors');
+    const chunk = { type: 'transactionChunk', xid: 7, index: 0, beginLsn: Lsn.from(1), streamed: true, changes: [], messages: [] } as const;
+    expect(() => transactionToWrite(chunk, 'redis')).toThrow(UnsupportedEventError);
+    const prepared = { type: 'transaction', state: 'prepared', xid: 8, commitLsn: Lsn.from(2) } as never;
+    expect(() => transactionToWrite(prepared, 'jetstream')).toThrow(/two_phase/);
+    const committed = { type: 'transaction', state: 'committed', xid: 9 } as never;
+    expect(transactionToWrite(committed, 'postgres')).toBe(committed);
+    expect(transactionToWrite({ type: 'commitPrepared' } as never, 'postgres')).toBeUndefined();
+  });
+});
