@@ -26,6 +26,9 @@ import { ServerProcess, serverBinary, sleep, startNatsCluster, startRedis } from
 
 const TXS = Number(process.argv[2] ?? 1000);
 const ROWS = Number(process.argv[3] ?? 100);
+/** `SINKS=jetstream,redis` runs only those (the pipeline alone always runs). */
+const ONLY = process.env.SINKS?.split(',');
+const wanted = (name: string) => ONLY === undefined || ONLY.includes(name);
 
 interface Result {
   changes: number;
@@ -80,12 +83,13 @@ async function main(): Promise<void> {
     await t.end();
     for (const c of ['pipeline', 'jetstream', 'jetstream_tx', 'jetstream3', 'redis', 'postgres', 'pipeline_again']) await db.query(`SELECT pg_create_logical_replication_slot('bench_${c}', 'pgoutput')`);
     await db.query(`DO $$ BEGIN FOR t IN 1..${TXS} LOOP INSERT INTO bench_sinks (n, label) SELECT g, 'row-' || g FROM generate_series(1, ${ROWS}) g; COMMIT; END LOOP; END $$`);
-    // The last commit ends at or below the insert position: stop at the transaction that reaches it.
-    const end = Lsn.from(Lsn.parse((await db.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l).value - 1n);
+    // The last commit ends at or below the insert position (not pg_current_wal_lsn(), which with
+    // synchronous_commit=off can lie before the last commits): stop at the transaction that reaches it.
+    const end = Lsn.from(Lsn.parse((await db.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l).value - 1n);
     const results: Record<string, Result> = {};
     results.pipeline = await drain(server.url, 'bench_pipeline', end);
 
-    if (natsBin !== undefined) {
+    if (natsBin !== undefined && wanted('jetstream')) {
       const port = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'walstream-bench-nats-'));
       const one = new ServerProcess(natsBin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir]);
@@ -101,6 +105,8 @@ async function main(): Promise<void> {
       await one.stop();
       rmSync(dir, { recursive: true, force: true });
 
+    }
+    if (natsBin !== undefined && wanted('jetstream3')) {
       const cluster = await startNatsCluster(natsBin);
       const nc3 = await connect({ servers: cluster.urls, waitOnFirstConnect: true });
       const jsm3 = await jetstreamManager(nc3, { checkAPI: false });
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
       await nc3.close();
       await cluster.stop();
     }
-    if (redisBin !== undefined) {
+    if (redisBin !== undefined && wanted('redis')) {
       const r = await startRedis(redisBin, 'everysec');
       const redis = new Redis(r.url, { maxRetriesPerRequest: null });
       await sleep(300);
@@ -124,7 +130,7 @@ async function main(): Promise<void> {
       redis.disconnect();
       await r.stop();
     }
-    results.postgres = await drain(server.url, 'bench_postgres', end, postgresApply({ connection: target.toString() }));
+    if (wanted('postgres')) results.postgres = await drain(server.url, 'bench_postgres', end, postgresApply({ connection: target.toString() }));
     results.pipeline_again = await drain(server.url, 'bench_pipeline_again', end);
 
     const reference = (results.pipeline.perSecond + results.pipeline_again.perSecond) / 2;
