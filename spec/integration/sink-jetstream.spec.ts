@@ -1,7 +1,10 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import type { Client } from 'pg';
-import { JETSTREAM_HEADERS } from '../../sinks/jetstream';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { ackOnCommit, bufferTransaction, parsePgoutput } from '../../operators';
+import { JETSTREAM_HEADERS, jetstreamSink } from '../../sinks/jetstream';
+import { LsnFeedback, logicalReplication } from '../../src';
 import { type LogWorkload, type StoredRecord, checkExactlyOnceInOrder, logWorkload } from '../support/log-workload';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 import { KeptConsumer, type NatsCluster, describeWith, sleep, startNatsCluster } from '../support/sink-servers';
@@ -109,4 +112,35 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
     }
     checkExactlyOnceInOrder(records, workload);
   }, 55_000);
+
+  it("mode 'transaction' publishes one message per transaction, id the commit LSN, payload its changes", async () => {
+    const txSlot = uniqueName('slot');
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [txSlot]);
+    try {
+      await sql.query(`BEGIN; INSERT INTO ${workload.tables[0]} VALUES (200000, 1), (200001, 2); UPDATE ${workload.tables[1]} SET v = 99 WHERE id = 0; COMMIT`);
+      const before = (await jsm.streams.info(stream)).state.last_seq;
+      const feedback = new LsnFeedback();
+      const [tx] = await firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot: txSlot, publications: publication, feedback }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          jetstreamSink({ nc, subjectPrefix: prefix, stream, mode: 'transaction' }),
+          ackOnCommit(feedback),
+          take(1),
+          toArray(),
+        ),
+      );
+      if (tx.type !== 'transaction') throw new Error('expected a transaction');
+      const m = (await jsm.streams.getMessage(stream, { seq: before + 1 }))!;
+      expect(m.subject).toBe(`${prefix}.transactions`);
+      expect(m.header.get('Nats-Msg-Id')).toBe(tx.commitLsn.toString());
+      expect(m.header.get(JETSTREAM_HEADERS.endLsn)).toBe(tx.endLsn.toString());
+      expect((JSON.parse(new TextDecoder().decode(m.data)) as { type: string }[]).map((c) => c.type)).toEqual(['insert', 'insert', 'update']);
+      expect(feedback.acknowledged.value).toBe(tx.endLsn.value);
+    } finally {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [txSlot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot($1)', [txSlot]);
+    }
+  });
 });
