@@ -11,7 +11,7 @@ const root = join(__dirname, '..');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
 
-for (const entry of ['src/index', 'operators/index', 'src/metrics/index', 'src/metrics/prometheus', 'src/metrics/opentelemetry']) {
+for (const entry of ['src/index', 'operators/index', 'src/metrics/index', 'src/metrics/prometheus', 'src/metrics/opentelemetry', 'sinks/jetstream/index', 'sinks/redis/index', 'sinks/postgres/index']) {
   const cjs = require(join(root, 'dist/cjs', entry + '.js'));
   const names = Object.keys(cjs).filter((n) => n !== 'default' && n !== '__esModule');
   const dir = join(root, 'dist/esm', entry, '..');

@@ -8,6 +8,7 @@ import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
 import { runStream } from './stream';
 import { startMetricsServer } from './metrics-server';
+import { runStreamTo } from './sink-target';
 import { createSlotFrom, millisecondsArg, pgoutputOptionsFrom, protoVersionArg, statusIntervalFrom } from './stream-options';
 
 /** The version in the package's package.json (found upward from here: src/ under ts-node, dist/cjs/src/ when built). */
@@ -102,8 +103,24 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress line on a terminal')
     .option('--metrics-port <port>', 'serve Prometheus metrics (stream and slot health) at http://host:port/metrics; needs prom-client', portArg)
     .option('--metrics-host <host>', 'interface the metrics endpoint listens on (default: all)')
+    .option('--to <url>', 'write into a sink instead of JSON lines, acknowledging only what it holds: nats://host:port?stream=NAME&subject=PREFIX, redis://host:port?stream=KEY, postgres://... (apply); see docs/sinks.md')
     .addHelpText('after', STREAM_HELP)
     .action(async (opts) => {
+      if (opts.to !== undefined) {
+        await runStreamTo({
+          connectionString: opts.dbname,
+          slot: opts.slot,
+          publications: opts.publication,
+          ...pgoutputOptionsFrom(opts),
+          createSlot: createSlotFrom(opts),
+          startLsn: opts.start,
+          statusInterval: statusIntervalFrom(opts.statusInterval),
+          to: opts.to,
+          endpos: opts.endpos,
+          stopSignal: stopSignal(),
+        });
+        process.exit(process.exitCode ?? 0);
+      }
       const output: OutputSink = openOutput(opts.output);
       const quiet = opts.quiet === true || process.stderr.isTTY !== true;
       const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort, host: opts.metricsHost });

@@ -1,0 +1,149 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
+import type { Transaction, TransactionEvent } from '../../operators/buffer-transaction';
+import { ConfigurationError } from '../../src/errors';
+import { transactionToWrite } from '../internal/events';
+import { type ChangeRecord, changeRecords, defaultPayload, recordMetadata } from '../internal/records';
+import { writeInOrder } from '../internal/write-in-order';
+import { OrderedPublisher } from './publisher';
+import { subjectToken, tableSubject } from './subject';
+
+export { SinkError, UnsupportedEventError } from '../internal/errors';
+export type { ChangeRecord } from '../internal/records';
+export { subjectToken, tableSubject } from './subject';
+
+/** Options of {@link jetstreamSink}. */
+export interface JetStreamSinkOptions {
+  /**
+   * A NATS connection (`await connect({ servers })` from `@nats-io/transport-node`). The sink
+   * publishes with its own reply inbox and PubAck tracking rather than `jetstream(nc).publish`,
+   * which costs a request (and a timer) per message.
+   */
+  nc: NatsConnection;
+  /** Subject prefix: changes go to `<prefix>.<schema>.<table>` (names encoded by `subjectToken`). */
+  subjectPrefix: string;
+  /** The stream that must capture the subjects (sent as `Nats-Expected-Stream`); a publish any other stream captures is refused. */
+  stream?: string;
+  /**
+   * `change` (default): one message per change (one per table for a TRUNCATE), `Nats-Msg-Id`
+   * `<commitLsn>:<index>`. `transaction`: one message per transaction on `<prefix>.transactions`,
+   * `Nats-Msg-Id` `<commitLsn>`, payload a JSON array of the changes.
+   */
+  mode?: 'change' | 'transaction';
+  /** Payload of a change message. Default: the change as `pg-walstream stream --raw` prints it, JSON. */
+  payload?: (record: ChangeRecord, tx: Transaction) => Uint8Array | string;
+  /** Messages published and not yet acknowledged, at most. Default 1024. */
+  maxInFlight?: number;
+  /** ms to wait for each PubAck. Default 5000. */
+  timeout?: number;
+  /** ms a message may keep failing (no leader, timeouts) before the sink errors. Default 60 000. */
+  retryFor?: number;
+  /** Called for each PubAck that reports a duplicate (a republish the server dropped). */
+  onDuplicate?(): void;
+}
+
+/** Headers each message carries, all strings. */
+export const JETSTREAM_HEADERS = {
+  commitLsn: 'Walstream-Commit-Lsn',
+  endLsn: 'Walstream-End-Lsn',
+  xid: 'Walstream-Xid',
+  commitTime: 'Walstream-Commit-Time',
+  op: 'Walstream-Op',
+  table: 'Walstream-Table',
+  index: 'Walstream-Index',
+} as const;
+
+/**
+ * Publishes each committed transaction into a NATS JetStream stream, then passes the event on
+ * (the same object) once every PubAck of it has arrived: place it after `bufferTransaction` (and
+ * `retryWithBackoff`) and before `ackOnCommit`, so the slot advances only past what the stream holds.
+ *
+ * - **Subjects:** `<subjectPrefix>.<schema>.<table>` per change (`mode: 'change'`), or
+ *   `<subjectPrefix>.transactions` per transaction (`mode: 'transaction'`).
+ * - **Exactly once:** `Nats-Msg-Id` is `<commitLsn>:<index>` (`<commitLsn>` per transaction), so
+ *   the stream drops a republish after a crash or a failover, within its `duplicate_window`
+ *   (default 2 min; raise it above your longest outage plus restart time: a replay older than the
+ *   window is stored again).
+ * - **Order:** messages are stored in commit order, and changes in their order within a
+ *   transaction, also across leader changes (see `OrderedPublisher`): so per subject (table) and
+ *   per key. Keep this sink the stream's only publisher: the order check is stream-wide.
+ * - **Headers:** {@link JETSTREAM_HEADERS}: commit and end LSN (`X/Y`), xid, commit time (ISO 8601,
+ *   µs), operation, `schema.table`, index.
+ * - **Backpressure:** at most `maxInFlight` messages await a PubAck; events wait meanwhile, nothing
+ *   is acknowledged, and the source's flow control pauses the socket.
+ *
+ * Errors: {@link SinkError} when a message keeps failing for `retryFor` ms (its `lsn` is the
+ * transaction's commit LSN); {@link UnsupportedEventError} for transaction chunks and prepared
+ * transactions. Events that are not committed transactions pass through after the earlier ones.
+ *
+ * @example
+ * const nc = await connect({ servers: ['nats://127.0.0.1:4222'] });
+ * logicalReplication({ ...conn, slot: 'app', publications: 'app', feedback })
+ *   .pipe(parsePgoutput(), bufferTransaction(), retryWithBackoff(),
+ *     jetstreamSink({ nc, subjectPrefix: 'cdc', stream: 'CDC' }), ackOnCommit(feedback))
+ *   .subscribe();
+ */
+export function jetstreamSink(options: JetStreamSinkOptions): MonoTypeOperatorFunction<TransactionEvent> {
+  if (!options.subjectPrefix || /[\s*>]/.test(options.subjectPrefix) || options.subjectPrefix.startsWith('.') || options.subjectPrefix.endsWith('.')) {
+    throw new ConfigurationError(`invalid JetStream subject prefix ${JSON.stringify(options.subjectPrefix)}`);
+  }
+  const mode = options.mode ?? 'change';
+  const payload = options.payload ?? ((record: ChangeRecord) => defaultPayload(record));
+  const window = options.maxInFlight ?? 1024;
+  return (source) =>
+    new Observable<TransactionEvent>((subscriber) => {
+      const publisher = new OrderedPublisher(options.nc, {
+        window,
+        timeout: options.timeout ?? 5000,
+        retryFor: options.retryFor ?? 60_000,
+        stream: options.stream,
+        onDuplicate: options.onDuplicate,
+      });
+      const write = async (event: TransactionEvent): Promise<void> => {
+        const tx = transactionToWrite(event, 'jetstream');
+        if (tx === undefined) return;
+        const records = changeRecords(tx);
+        if (records.length === 0) return;
+        const lsn = tx.commitLsn.toString();
+        if (mode === 'transaction') {
+          const headers = headersOf(recordMetadata(tx, records[0]));
+          delete headers[JETSTREAM_HEADERS.op];
+          delete headers[JETSTREAM_HEADERS.table];
+          delete headers[JETSTREAM_HEADERS.index];
+          const data = `[${records.map((r) => String(payload(r, tx))).join(',')}]`;
+          await publisher.publish({ subject: `${options.subjectPrefix}.transactions`, msgId: lsn, data, headers, lsn: tx.commitLsn });
+          return;
+        }
+        await Promise.all(
+          records.map((r) =>
+            publisher.publish({
+              subject: tableSubject(options.subjectPrefix, r.schema, r.table),
+              msgId: `${lsn}:${r.index}`,
+              data: payload(r, tx),
+              headers: headersOf(recordMetadata(tx, r)),
+              lsn: tx.commitLsn,
+            }),
+          ),
+        );
+      };
+      // Transactions queue in order behind the publisher's message window, which is the real bound.
+      const subscription = writeInOrder(write, Math.max(1, window))(source).subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        publisher.close();
+      };
+    });
+}
+
+function headersOf(meta: Record<string, string>): Record<string, string> {
+  return {
+    [JETSTREAM_HEADERS.commitLsn]: meta['commit-lsn'],
+    [JETSTREAM_HEADERS.endLsn]: meta['end-lsn'],
+    [JETSTREAM_HEADERS.xid]: meta.xid,
+    [JETSTREAM_HEADERS.commitTime]: meta['commit-time'],
+    [JETSTREAM_HEADERS.op]: meta.op,
+    [JETSTREAM_HEADERS.table]: meta.table,
+    [JETSTREAM_HEADERS.index]: meta.index,
+  };
+}
+

@@ -1,0 +1,155 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import type { Client } from 'pg';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { ackOnCommit, bufferTransaction, parsePgoutput } from '../../operators';
+import { JETSTREAM_HEADERS, jetstreamSink } from '../../sinks/jetstream';
+import { LsnFeedback, logicalReplication } from '../../src';
+import { type LogWorkload, type StoredRecord, checkExactlyOnceInOrder, logWorkload } from '../support/log-workload';
+import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
+import { KeptConsumer, type NatsCluster, describeWith, sleep, startNatsCluster } from '../support/sink-servers';
+
+/**
+ * The JetStream sink against a 3-node cluster with an R3 stream: the stream leader is SIGKILLed
+ * mid-stream (and restarted later), and so is the consumer. The stream must hold every change
+ * exactly once, in commit order per subject.
+ */
+describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) => {
+  const server = defaultServer();
+  const suffix = uniqueName('js').slice(3);
+  const slot = `js_${suffix}`;
+  const publication = `js_${suffix}`;
+  const stream = `CDC_${suffix}`;
+  const prefix = `cdc.${suffix}`;
+  let cluster: NatsCluster;
+  let nc: NatsConnection;
+  let sql: Client;
+  let consumer: KeptConsumer | undefined;
+  let workload: LogWorkload;
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(binary);
+    nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 200, waitOnFirstConnect: true });
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    // The meta leader needs a moment after the routes form.
+    await waitFor(
+      async () => {
+        try {
+          await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], num_replicas: 3 });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      'the JetStream cluster to create the stream',
+    );
+    sql = await sqlClient(server.url);
+    const [a, b] = [`js_a_${suffix}`, `js_b_${suffix}`];
+    await sql.query(`CREATE TABLE ${a} (id int PRIMARY KEY, v int); CREATE TABLE ${b} (id int PRIMARY KEY, v int)`);
+    await sql.query(`CREATE PUBLICATION ${publication} FOR TABLE ${a}, ${b}`);
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    workload = logWorkload(sql, a, b);
+  }, 40_000);
+
+  afterAll(async () => {
+    await consumer?.stop();
+    await nc?.close();
+    await cluster?.stop();
+    if (sql !== undefined) {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      await sql.query(`DROP PUBLICATION IF EXISTS ${publication}`);
+      await sql.query(`DROP TABLE IF EXISTS ${workload.tables.join(', ')}`);
+      await sql.end();
+    }
+  });
+
+  it('stores every change exactly once, in commit order per subject, through a leader kill and a consumer kill', async () => {
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    const count = async () => (await jsm.streams.info(stream)).state.messages;
+    consumer = new KeptConsumer({ kind: 'jetstream', url: server.url, slot, publication, servers: cluster.urls, stream, subject: prefix });
+    let leaderKilled: string | undefined;
+    let consumerKilled = false;
+    await workload.run(async (done) => {
+      if (leaderKilled === undefined && done === Math.floor(workload.transactions * 0.3)) {
+        await waitFor(async () => (await count()) > 100, 20_000, 'publishing to start');
+        const leader = (await jsm.streams.info(stream)).cluster?.leader;
+        const node = cluster.nodes.find((n) => n.name === leader)!;
+        await node.server.kill();
+        leaderKilled = node.name;
+        setTimeout(() => node.server.start(), 4000); // rejoins later
+      }
+      if (!consumerKilled && done === Math.floor(workload.transactions * 0.7)) {
+        consumerKilled = true;
+        await consumer!.kill();
+      }
+    });
+    expect(leaderKilled).toBeDefined();
+    const end = (await sql.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
+    await waitFor(
+      async () => (await sql.query('SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1', [slot, end])).rows[0]?.done === true,
+      30_000,
+      'the sink to catch up',
+    );
+    await consumer.stop();
+    expect(consumer.starts).toBeGreaterThanOrEqual(2);
+    // Read once the cluster is whole again: a node restarted after the leader kill answers with a
+    // stale state until it has caught up. A stream that lost messages never reaches the count.
+    await waitFor(
+      async () => {
+        const info = await jsm.streams.info(stream);
+        return info.state.messages >= workload.expected && (info.cluster?.replicas ?? []).length === 2 && info.cluster!.replicas!.every((r) => r.current);
+      },
+      20_000,
+      'the stream to hold every change on every replica',
+    );
+    await sleep(500);
+
+    const total = await count();
+    const records: StoredRecord[] = [];
+    for (let seq = 1; records.length < total; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      if (m === null) continue;
+      records.push({
+        id: m.header.get('Nats-Msg-Id'),
+        table: m.header.get(JETSTREAM_HEADERS.table),
+        commitLsn: m.header.get(JETSTREAM_HEADERS.commitLsn),
+        index: Number(m.header.get(JETSTREAM_HEADERS.index)),
+        change: JSON.parse(new TextDecoder().decode(m.data)),
+      });
+      expect(m.subject).toBe(`${prefix}.public.${records[records.length - 1].table.split('.')[1]}`);
+    }
+    checkExactlyOnceInOrder(records, workload);
+  }, 55_000);
+
+  it("mode 'transaction' publishes one message per transaction, id the commit LSN, payload its changes", async () => {
+    const txSlot = uniqueName('slot');
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [txSlot]);
+    try {
+      await sql.query(`BEGIN; INSERT INTO ${workload.tables[0]} VALUES (200000, 1), (200001, 2); UPDATE ${workload.tables[1]} SET v = 99 WHERE id = 0; COMMIT`);
+      const feedback = new LsnFeedback();
+      const [tx] = await firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot: txSlot, publications: publication, feedback }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          jetstreamSink({ nc, subjectPrefix: prefix, stream, mode: 'transaction' }),
+          ackOnCommit(feedback),
+          take(1),
+          toArray(),
+        ),
+      );
+      if (tx.type !== 'transaction') throw new Error('expected a transaction');
+      const m = (await jsm.streams.getMessage(stream, { last_by_subj: `${prefix}.transactions` }))!;
+      expect(m.subject).toBe(`${prefix}.transactions`);
+      expect(m.header.get('Nats-Msg-Id')).toBe(tx.commitLsn.toString());
+      expect(m.header.get(JETSTREAM_HEADERS.endLsn)).toBe(tx.endLsn.toString());
+      expect((JSON.parse(new TextDecoder().decode(m.data)) as { type: string }[]).map((c) => c.type)).toEqual(['insert', 'insert', 'update']);
+      expect(feedback.acknowledged.value).toBe(tx.endLsn.value);
+    } finally {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [txSlot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot($1)', [txSlot]);
+    }
+  });
+});
