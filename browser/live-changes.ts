@@ -29,6 +29,8 @@ export interface LiveChangesOptions {
   readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** SSE only: send cookies to another origin. */
   readonly withCredentials?: boolean;
+  /** Told when the feed is `connecting`, `live` (subscribed; what follows is in order) or `reconnecting` (after a drop, waiting for the backoff). */
+  readonly onStatus?: (status: 'connecting' | 'live' | 'reconnecting') => void;
   /** Default: the browser's `WebSocket`. */
   readonly WebSocket?: WebSocketConstructor;
   /** Default: the browser's `EventSource`. */
@@ -91,6 +93,7 @@ export function liveChanges(options: LiveChangesOptions): Observable<LiveEvent> 
       connection?.close();
       connection = undefined;
       if (stopped) return;
+      options.onStatus?.('reconnecting');
       const base = Math.min(maxDelay, initialDelay * 2 ** attempt++);
       pending = timer(base / 2 + (Math.random() * base) / 2).subscribe(connect);
     };
@@ -117,6 +120,7 @@ export function liveChanges(options: LiveChangesOptions): Observable<LiveEvent> 
           attempt = 0;
           heartbeatMs = msg.heartbeatMs;
           advance(msg.lsn);
+          options.onStatus?.('live');
           break;
         case 'heartbeat':
           advance(msg.lsn);
@@ -147,6 +151,7 @@ export function liveChanges(options: LiveChangesOptions): Observable<LiveEvent> 
       const token = typeof options.token === 'function' ? options.token() : options.token;
       const request: SubscribeRequest = { type: 'subscribe', tables, ...(token === undefined ? {} : { token }), ...(position === undefined ? {} : { from: position }) };
       const handlers: ConnectionHandlers = { onMessage, onClose: reconnect };
+      options.onStatus?.('connecting');
       try {
         connection =
           transport === 'websocket'

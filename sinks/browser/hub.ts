@@ -364,7 +364,7 @@ export class BrowserHub<P = unknown> {
 
   private beat(): void {
     for (const s of this.sessions) {
-      if (s.ready && !s.throttled && !s.sentSinceHeartbeat && s.positionText !== undefined) this.send(s, { type: 'heartbeat', lsn: s.positionText }, s.positionText);
+      if (s.ready && !s.throttled && !s.sentSinceHeartbeat) this.send(s, { type: 'heartbeat', lsn: s.positionText ?? '0/0' }, s.positionText);
       s.sentSinceHeartbeat = false;
     }
   }
