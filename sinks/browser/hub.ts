@@ -114,7 +114,6 @@ export class BrowserHub<P = unknown> {
   private readonly subscribeTimeoutMs: number;
   private readonly heartbeat: NodeJS.Timeout;
   private wss: import('ws').WebSocketServer | undefined;
-  private fellBehindReason: 'behind-window' | 'gap' = 'behind-window';
 
   constructor(private readonly options: BrowserHubOptions<P>) {
     if (typeof options?.authorize?.connection !== 'function' || typeof options.authorize.table !== 'function') {
@@ -323,12 +322,21 @@ export class BrowserHub<P = unknown> {
     const head = this.window.head;
     if (head !== undefined && lsn.value <= head) return;
     this.window.reset(lsn.value);
-    this.fellBehindReason = 'gap';
-    try {
-      for (const s of this.sessions) this.pump(s);
-    } finally {
-      this.fellBehindReason = 'behind-window';
+    for (const s of this.sessions) if (s.ready && !s.closed) this.resync(s, 'gap');
+  }
+
+  /** The client cannot have what it missed: it starts again at the head, or is cut off when it is too slow for that. */
+  private resync(session: Session, reason: 'behind-window' | 'gap'): void {
+    const channel = session.channel;
+    if (channel.pendingBytes >= this.maxBuffered) {
+      // Too slow to catch up: drop the connection and what is queued; it resyncs on reconnecting.
+      session.closed = true;
+      this.sessions.delete(session);
+      channel.destroy();
+      return;
     }
+    this.place(session, this.window.nextSeq, this.window.head);
+    this.send(session, { type: 'resync', lsn: session.positionText ?? '0/0', reason }, session.positionText);
   }
 
   /** Sends what the client is owed, until its queue is full. */
@@ -336,16 +344,8 @@ export class BrowserHub<P = unknown> {
     if (!session.ready || session.closed) return;
     const channel = session.channel;
     if (session.cursor < this.window.firstSeq) {
-      if (channel.pendingBytes >= this.maxBuffered) {
-        // Too slow to catch up: drop the connection and what is queued; it resyncs on reconnecting.
-        session.closed = true;
-        this.sessions.delete(session);
-        channel.destroy();
-        return;
-      }
-      const head = this.window.head;
-      this.place(session, this.window.nextSeq, head);
-      this.send(session, { type: 'resync', lsn: session.positionText ?? '0/0', reason: this.fellBehindReason }, session.positionText);
+      this.resync(session, 'behind-window');
+      if (session.closed) return;
     }
     while (session.cursor < this.window.nextSeq) {
       if (channel.pendingBytes >= this.maxBuffered) {

@@ -5,7 +5,7 @@ import { type Server, createServer } from 'node:http';
 import { join, normalize } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { LsnFeedback, logicalReplication } from '../../../src';
-import { type RetryEvent, type TransactionEvent, ackOnCommit, bufferTransaction, parsePgoutput, retryWithBackoff } from '../../../operators';
+import { type BufferTransactionOptions, type RetryEvent, type TransactionEvent, ackOnCommit, bufferTransaction, parsePgoutput, retryWithBackoff } from '../../../operators';
 import { type BrowserAuthorization, BrowserHub, type BrowserHubOptions } from '../../../sinks/browser';
 import { freePort } from '../../../src/embedded';
 
@@ -48,8 +48,9 @@ export interface FeedOptions {
   /** Default: a free one. Pass the old port to restart the adapter where the tabs expect it. */
   port?: number;
   hub: BrowserHubOptions<Principal>;
-  /** Runs between bufferTransaction's retry and the hub, e.g. share() for other consumers. */
+  /** Called with every event after the hub and ackOnCommit. */
   tap?: (event: TransactionEvent) => void;
+  buffer?: BufferTransactionOptions;
 }
 
 export async function startFeed(o: FeedOptions): Promise<Feed> {
@@ -81,7 +82,7 @@ export async function startFeed(o: FeedOptions): Promise<Feed> {
   const subscription: Subscription = logicalReplication({ connectionString: o.url, slot: o.slot, publications: o.publication, feedback, statusInterval: 100 })
     .pipe(
       parsePgoutput(),
-      bufferTransaction(),
+      bufferTransaction(o.buffer),
       retryWithBackoff({ initialDelay: 50, maxDelay: 500, onRetry: (e) => retries.push(e) }),
       hub.publish(),
       ackOnCommit(feedback),
