@@ -68,14 +68,14 @@ export interface LiveTransaction {
 }
 
 /**
- * The client missed changes it cannot get back (it fell out of the server's resume window, was too
- * slow, or the server lost continuity): reload your state, then apply the transactions that follow,
+ * The client missed changes it cannot get back (its position is older than the server's resume
+ * window, or the server lost continuity): reload your state, then apply the transactions that follow,
  * which start right after `lsn`.
  */
 export interface LiveResync {
   readonly type: 'resync';
   readonly lsn: string;
-  readonly reason: 'behind-window' | 'slow-client' | 'gap';
+  readonly reason: 'behind-window' | 'gap';
 }
 
 /** The subscription is active; what follows comes after `lsn`. `heartbeatMs` tells the client how often to expect a sign of life. */

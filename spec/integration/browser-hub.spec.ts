@@ -164,6 +164,22 @@ describe('BrowserHub', () => {
     expect(idsIn(behind)).toEqual([11]);
   });
 
+  it('moves a client past transactions it did not subscribe to with heartbeats, so it does not fall out of the window', async () => {
+    await sql.query(`CREATE TABLE ${names.table}_other (id int PRIMARY KEY)`);
+    await sql.query(`ALTER PUBLICATION ${names.publication} ADD TABLE ${names.table}_other`);
+    feed = await startFeed({ url, ...names, hub: { authorize: testAuthorization([`public.${names.table}`]), since: await since(), window: { maxTransactions: 3 }, heartbeatMs: 200 } });
+    const quiet = connect(sseClient(feed.port, { token: 'alice-token', tables: [table()] }));
+    await ready(quiet);
+    for (let id = 1; id <= 10; id++) await sql.query(`INSERT INTO ${names.table}_other VALUES ($1)`, [id]);
+    await waitFor(() => feed!.published === 10, 10_000, 'ten transactions');
+    const head = feed.hub.stats().head;
+    await waitFor(() => quiet.messages.some((m) => m.type === 'heartbeat' && m.lsn === head), 5_000, 'a heartbeat at the head');
+    expect(transactions(quiet)).toEqual([]);
+    const back = connect(wsClient(feed.port, { token: 'alice-token', tables: [table()], from: quiet.ids.at(-1) }));
+    await ready(back);
+    expect(back.messages[0]).toEqual({ type: 'ready', lsn: head, heartbeatMs: 200 });
+  });
+
   it('cuts off a client that stopped reading, without holding back the slot or the other clients; it resyncs when it comes back', async () => {
     const startedAt = await since();
     feed = await startFeed({ url, ...names, hub: { authorize: testAuthorization([`public.${names.table}`]), since: startedAt, window: { maxTransactions: 50 }, maxBufferedBytes: 64 * 1024 } });
