@@ -184,7 +184,7 @@ describe('BrowserHub', () => {
     const startedAt = await since();
     feed = await startFeed({ url, ...names, hub: { authorize: testAuthorization([`public.${names.table}`]), since: startedAt, window: { maxTransactions: 50 }, maxBufferedBytes: 64 * 1024 } });
     const fast = connect(wsClient(feed.port, { token: 'alice-token', tables: [table()] }));
-    const slow = connect(sseClient(feed.port, { token: 'alice-token', tables: [table()] }, { paused: true }));
+    connect(sseClient(feed.port, { token: 'alice-token', tables: [table()] }, { paused: true })); // the slow one
     await ready(fast);
     await waitFor(() => feed!.hub.stats().clients === 2, 10_000, 'two clients');
     // 24 MB of rows in 600 transactions: more than the kernel's socket buffers take for the paused client.
