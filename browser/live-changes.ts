@@ -48,7 +48,8 @@ export interface LiveChangesOptions {
  * then apply what follows. Unsubscribing closes the connection.
  *
  * Errors: {@link LiveFeedError} when the server refuses the subscription (`unauthorized`,
- * `forbidden`, `bad-request`) or sends a malformed message; reconnection would not help.
+ * `forbidden`, `bad-request`) or sends a malformed message; the `TypeError` or `SyntaxError` of a
+ * missing `WebSocket`/`EventSource` or a malformed URL. Reconnection would not help with these.
  * Network failures are retried forever and never reach the error channel.
  *
  * The wire format is in docs/browser.md; rows are written as `pg-walstream stream` writes them
@@ -158,8 +159,9 @@ export function liveChanges(options: LiveChangesOptions): Observable<LiveEvent> 
             ? openWebSocket(options.WebSocket ?? globalConstructor<WebSocketConstructor>('WebSocket'), options.url, request, handlers)
             : openEventSource(options.EventSource ?? globalConstructor<EventSourceConstructor>('EventSource'), options.url, request, options.withCredentials ?? false, handlers);
       } catch (err) {
-        if (err instanceof TypeError && /no global/.test(err.message)) return subscriber.error(err);
-        reconnect(); // a URL the browser refused right now (e.g. offline): try again later
+        // No WebSocket/EventSource, or a URL the constructor rejects: retrying would not help.
+        stop();
+        subscriber.error(err);
       }
     }
 
