@@ -110,7 +110,7 @@ describeWithChromium('pg-walstream/browser in Chromium', () => {
     expect(feed.error).toBeUndefined();
   });
 
-  it('resumes with no gap and no duplicate after the adapter process restarts, also for rows committed while it was down', async () => {
+  it('resumes with no gap and no duplicate after the adapter restarts (hub, pipeline and HTTP server recreated on the same port), also for rows committed while it was down', async () => {
     await insert(10);
     await expectAll(nextId - 1);
     const port = feed.port;
