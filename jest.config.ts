@@ -4,6 +4,8 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
+  // spec/browser drives Chromium: `npm run test:browser` (jest.browser.config.ts).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/spec/browser/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
   // One PostgreSQL server for the whole run, chosen by spec/support/global-setup.mjs.
   globalSetup: '<rootDir>/spec/support/global-setup.mjs',

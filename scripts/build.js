@@ -10,8 +10,10 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+// pg-walstream/browser is real ES modules (a browser loads them as they are), not a CommonJS re-export.
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.browser.json')], { stdio: 'inherit', cwd: root });
 
-for (const entry of ['src/index', 'operators/index', 'src/metrics/index', 'src/metrics/prometheus', 'src/metrics/opentelemetry', 'sinks/jetstream/index', 'sinks/redis/index', 'sinks/postgres/index']) {
+for (const entry of ['src/index', 'operators/index', 'src/metrics/index', 'src/metrics/prometheus', 'src/metrics/opentelemetry', 'sinks/jetstream/index', 'sinks/redis/index', 'sinks/postgres/index', 'sinks/browser/index']) {
   const cjs = require(join(root, 'dist/cjs', entry + '.js'));
   const names = Object.keys(cjs).filter((n) => n !== 'default' && n !== '__esModule');
   const dir = join(root, 'dist/esm', entry, '..');
