@@ -62,6 +62,8 @@ export {
   type TimelineSwitch,
   type StandbyXmin,
 } from './source/physical';
+export { type PhysicalFlowControlOptions } from './source/pending-bytes';
+export { type ReceiveTimeoutOptions } from './source/copy-both';
 export { WalSegmentWriter, WalWriteError, findStreamingStart, type WalSegmentWriterOptions, type CompletedSegment, type StreamingStart } from './physical/wal-writer';
 export { receiveWal, type ReceiveWalOptions } from './physical/receive-wal';
 export { segmentFileName, parseSegmentFileName, historyFileName, parseWalSegmentSize, type SegmentId } from './physical/wal-names';

@@ -53,8 +53,6 @@ export class PgoutputDecoder {
   /** Types announced by Type messages, by OID. */
   readonly types = new Map<number, TypeInfo>();
   private inStream = false;
-  /** Between Begin (or Begin Prepare) and its Commit (or Prepare), outside streamed blocks. */
-  private inTransaction = false;
   private topXid: number | undefined;
   private lastLsn = Lsn.ZERO;
   private readonly c = new Cursor();
@@ -223,19 +221,17 @@ export class PgoutputDecoder {
     }
     c.done();
     if (msg.type === 'relation') this.relations.set(msg.relation.oid, msg.relation);
-    else if (msg.type === 'begin' || msg.type === 'beginPrepare') this.inTransaction = true;
-    else if (msg.type === 'commit' || msg.type === 'prepare') this.inTransaction = false;
     return msg;
   }
 
   /**
-   * A Begin opens a transaction only between others: the walsender sends each transaction whole
-   * (ReorderBufferCommit) and each streamed block for one transaction at a time, so a Begin inside
-   * a streamed block or an open transaction means a corrupted or misframed stream.
+   * The walsender sends each streamed block for one transaction at a time (ReorderBufferStreamTXN),
+   * and whole transactions only between blocks, so a Begin inside a streamed block means a
+   * corrupted or misframed stream. (A Begin after a Begin is not refused here: a stream resumed
+   * mid-transaction on the same decoder repeats the Begin.)
    */
   private refuseInBlock(what: string): void {
     if (this.inStream) throw this.c.error(`${what} inside the streamed block of xid ${this.topXid}`, 0);
-    if (this.inTransaction) throw this.c.error(`${what} while a transaction is still open (no Commit or Prepare since the last Begin)`, 0);
   }
 
   private streamXid(): number | undefined {

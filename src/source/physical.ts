@@ -1,5 +1,5 @@
 import { createSlotCommand } from '../control/client';
-import { Observable, type Subscription, skip } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { ConfigurationError, ConnectionError, PgError, ProtocolError, type WalstreamError, streamFailure } from '../errors';
 import { Lsn } from '../lsn';
 import {
@@ -17,6 +17,7 @@ import { DEFAULT_RECEIVE_TIMEOUT, ReceiveWatchdog, type ReceiveTimeoutOptions, e
 import { LsnFeedback } from './feedback';
 import { type ObservabilityOptions, observerOf } from './observer';
 import { describeTarget } from '../wire/tls';
+import { DEFAULT_PHYSICAL_MAX_PENDING_BYTES, PendingBytesWindow, type PhysicalFlowControlOptions } from './pending-bytes';
 
 /** The transaction horizons a hot standby asks the primary to keep (`h` message); 0 means "none". */
 export interface StandbyXmin {
@@ -60,6 +61,15 @@ export interface PhysicalReplicationOptions extends ConnectionOptions, ReceiveTi
   followTimelineSwitch?: boolean;
   /** Milliseconds to wait for the server's end of stream after CopyDone, before closing anyway. Default 2000. */
   endTimeout?: number;
+  /**
+   * Flow control: stop reading from the socket while `maxPendingBytes` of received WAL wait for
+   * `feedback` to acknowledge them, so TCP and the server hold the backlog of a slow consumer
+   * instead of our heap; resume at half. Status updates keep going on the `statusInterval` timer
+   * while paused (keep it below the server's `wal_sender_timeout`). Default
+   * `{ maxPendingBytes: 64 MiB }` (at least two segments) when you pass `feedback` (`receiveWal`
+   * always does), `false` (off) when you don't.
+   */
+  flowControl?: PhysicalFlowControlOptions | false;
 }
 
 /** First event of a physical stream: where and on which timeline streaming starts. */
@@ -149,6 +159,19 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
     let serverCopyDone = false;
     let serverEnded: (() => void) | undefined;
     const observer = observerOf(options);
+    const flowOptions = options.flowControl ?? (options.feedback === undefined ? false : {});
+    let window: PendingBytesWindow | undefined;
+    // WAL before the start position is not pending: a fresh feedback acknowledges 0/0.
+    let ackFloor = 0n;
+    const acknowledgedValue = () => (feedback.acknowledged.value > ackFloor ? feedback.acknowledged.value : ackFloor);
+    // Acknowledgments report progress to the server and reopen the flow-control window.
+    const onAcknowledged = () => {
+      sendStatus();
+      if (window?.update(written.value, acknowledgedValue()) && !window.paused && !done) {
+        conn?.resume();
+        observer?.resumed?.();
+      }
+    };
 
     const sendStatus = (replyRequested = false) => {
       if (conn === undefined || !streaming) return;
@@ -172,7 +195,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       ackSubscription?.unsubscribe();
     };
 
-    const watchdog = new ReceiveWatchdog(options.receiveTimeout ?? DEFAULT_RECEIVE_TIMEOUT, () => sendStatus(true), (err) => fail(err));
+    const watchdog = new ReceiveWatchdog(options.receiveTimeout ?? DEFAULT_RECEIVE_TIMEOUT, () => sendStatus(true), (err) => fail(err), () => window?.paused === true);
     const fail = (err: unknown) => {
       if (done) return;
       done = true;
@@ -211,6 +234,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
         subscriber.next({ type: 'timelineHistory', timeline: tli, fileName: history.fileName, content: history.content });
       }
       timeline = tli;
+      ackFloor = start.value;
       switchTo = undefined;
       serverCopyDone = false;
       written = start;
@@ -231,6 +255,11 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
           if (frame.type === 'xlogdata') {
             const end = frame.walStart.add(frame.data.length);
             if (end.value > written.value) written = end;
+            // Pause before handing the frame on: acknowledging it downstream may resume at once.
+            if (window?.update(written.value, acknowledgedValue()) && window.paused) {
+              c.pause();
+              observer?.paused?.();
+            }
           } else if (frame.replyRequested) {
             sendStatus();
           }
@@ -291,6 +320,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       if (identity == null) throw new ProtocolError('IDENTIFY_SYSTEM returned no row');
       const serverTimeline = Number(identity[1]);
       segmentSize = await showWalSegmentSize(c);
+      if (flowOptions !== false) window = new PendingBytesWindow(Math.max(flowOptions.maxPendingBytes ?? DEFAULT_PHYSICAL_MAX_PENDING_BYTES, 2 * segmentSize));
       if (options.createSlot && options.slot !== undefined) {
         const temporary = typeof options.createSlot === 'object' && options.createSlot.temporary === true;
         try {
@@ -328,7 +358,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       if (done) return;
       timer = setInterval(() => sendStatus(), statusInterval);
       timer.unref();
-      ackSubscription = feedback.acknowledged$.pipe(skip(1)).subscribe(() => sendStatus());
+      ackSubscription = feedback.acknowledged$.subscribe(onAcknowledged); // at once too: an acknowledgment may have come while starting
     };
 
     run().catch((err: unknown) => fail(streamFailure(err)));
@@ -340,6 +370,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       observer?.closed?.();
       const c = conn;
       if (c === undefined) return; // connect still under way: run() closes it
+      c.resume(); // read the server's end of stream even when flow control had paused reading
       const teardown = endCopyBoth(c, streaming, sendStatus, options.endTimeout ?? 2000, (resolve) => {
         serverEnded = resolve;
       });
