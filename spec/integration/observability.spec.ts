@@ -67,7 +67,7 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
     let finished = 0;
     const subscription: Subscription = logicalReplication({
       connectionString: server.url, slot: names.slot, publications: names.publication, feedback, statusInterval: 100,
-      flowControl: { maxPendingTransactions: 20 }, observer: endpoint.metrics, logger,
+      flowControl: { maxPendingTransactions: 5 }, observer: endpoint.metrics, logger,
     })
       .pipe(
         parsePgoutput(),
@@ -75,7 +75,7 @@ const ownServer = !process.env.PG_TEST_VERSION || process.env.PG_TEST_VERSION ==
         retryWithBackoff({ initialDelay: 50, maxDelay: 200, onRetry: retryLogger(logger) }),
         concatMap(async (event) => {
           if (event.type === 'transaction') {
-            if (slow) await sleep(40);
+            if (slow) await sleep(60);
             finished++;
           }
           return event;
