@@ -1,5 +1,6 @@
 import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import type { Lsn } from '../src/lsn';
+import { settleSnapshotEvent } from '../src/snapshot/settle';
 import { type AckEpoch, ticketOf } from './ack-ticket';
 
 /** Where acknowledgments go: an `LsnFeedback`, or anything with the same `acknowledge`. */
@@ -105,6 +106,7 @@ export function ackOnCommit<T>(feedback: Acknowledger): MonoTypeOperatorFunction
         next(event) {
           try {
             complete(event);
+            settleSnapshotEvent(event); // snapshot rows carry no LSN; their source counts them done here
           } catch (err) {
             subscriber.error(err);
             return;

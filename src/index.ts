@@ -84,3 +84,4 @@ export {
   type TimelineHistoryEntry,
   parseTimelineHistory,
 } from './control/client';
+export * from './snapshot/index';

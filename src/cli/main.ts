@@ -5,6 +5,7 @@ import { runDemo } from './demo';
 import { reportError } from './errors';
 import { openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
+import { writeSnapshot } from './snapshot';
 import { runStream } from './stream';
 import { createSlotFrom, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
@@ -59,11 +60,14 @@ export function buildProgram(): Command {
     .option('-E, --endpos <lsn>', 'stop after the transaction that reaches this LSN', lsnArg)
     .option('-f, --output <file>', 'output file, or - for standard output', '-')
     .option('--raw', 'print column values as sent (text, or base64 for binary) instead of typed JSON values')
+    .option('--snapshot', 'with --create-slot: first print every existing row of the publications as {"type":"snapshot",...}, then stream from the slot (docs/snapshot.md)')
     .addOption(new Option('-s, --status-interval <ms>', 'milliseconds between standby status updates').default(10_000).argParser(Number))
     .action(async (opts) => {
       const output = openOutput(opts.output);
+      const stop = stopSignal();
       try {
-        await runStream({
+        const snapshotted = !opts.snapshot || (await writeSnapshot({ connectionString: opts.dbname, slot: opts.slot, publications: opts.publication, createSlot: createSlotFrom(opts), output, raw: Boolean(opts.raw), stopSignal: stop }));
+        if (snapshotted) await runStream({
           connectionString: opts.dbname,
           slot: opts.slot,
           publications: opts.publication,
@@ -74,7 +78,7 @@ export function buildProgram(): Command {
           statusInterval: opts.statusInterval,
           raw: Boolean(opts.raw),
           output,
-          stopSignal: stopSignal(),
+          stopSignal: stop,
         });
       } finally {
         if (output !== process.stdout) output.end();
