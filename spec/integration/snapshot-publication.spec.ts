@@ -76,6 +76,41 @@ describe.each(allServers())('the snapshot honours the publication ($label)', (se
     expect(all[`${s}.f`][0]).toEqual({ id: 1, v: 1, secret: 'x1' });
   });
 
+  it('a table in several publications: the union of their rows (OR of the row filters, PostgreSQL 15+)', async () => {
+    if (version < 150000) return; // no row filters on PostgreSQL 14
+    await sql.query(`CREATE TABLE ${s}.u (id int PRIMARY KEY, v int)`);
+    await sql.query(`INSERT INTO ${s}.u SELECT g, g FROM generate_series(1, 100) g`);
+    const tens = uniqueName('pub');
+    const high = uniqueName('pub');
+    await sql.query(`CREATE PUBLICATION ${tens} FOR TABLE ${s}.u WHERE (v % 10 = 0)`);
+    await sql.query(`CREATE PUBLICATION ${high} FOR TABLE ${s}.u WHERE (v > 95)`);
+    cleanup.push(`DROP PUBLICATION ${tens}, ${high}`);
+    const rows = rowsByTable(await snapshotOf(url, [tens, high]));
+    expect(rows[`${s}.u`].map((r) => r.id)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 96, 97, 98, 99, 100]);
+  });
+
+  it('FOR ALL TABLES reads every table but the state table', async () => {
+    const dbName = uniqueName('snapdb');
+    await sql.query(`CREATE DATABASE ${dbName}`);
+    const dbUrl = new URL(url);
+    dbUrl.pathname = `/${dbName}`;
+    const db = await sqlClient(dbUrl.toString());
+    const slot = uniqueName('slot');
+    try {
+      await db.query('CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY); INSERT INTO a VALUES (1), (2); INSERT INTO b VALUES (3)');
+      await db.query('CREATE PUBLICATION everything FOR ALL TABLES');
+      const events = await lastValueFrom(initialSnapshot({ connectionString: dbUrl.toString(), slot, publications: 'everything' }).pipe(toArray()));
+      const start = events[0] as Extract<SnapshotEvent, { type: 'snapshotStart' }>;
+      expect([...start.tables].sort()).toEqual(['public.a', 'public.b']);
+      expect(rowsByTable(events)).toEqual({ 'public.a': [{ id: 1 }, { id: 2 }], 'public.b': [{ id: 3 }] });
+      expect((await db.query('SELECT value FROM walstream_state WHERE key = $1', [`snapshot:${slot}`])).rows[0].value).toMatchObject({ state: 'done' });
+    } finally {
+      await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      await db.end();
+      await sql.query(`DROP DATABASE ${dbName}`);
+    }
+  });
+
   it.each(['text', 'binary'] as const)('snapshot rows decode like streamed rows, same relation (%s COPY)', async (format) => {
     const t = `${s}.typed_${format}`;
     await sql.query(`CREATE TABLE ${t} (id int PRIMARY KEY, n numeric, ts timestamptz, j jsonb, arr text[], b bytea, tricky text, nothing int, big int8, d date)`);

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { concat, concatMap, takeWhile, lastValueFrom, tap } from 'rxjs';
-import { Lsn, LsnFeedback, MemoryStateStore, SnapshotError, initialSnapshot, logicalReplication, type SnapshotEvent } from '../../src';
+import { ConfigurationError, Lsn, LsnFeedback, MemoryStateStore, SnapshotError, initialSnapshot, logicalReplication, type SnapshotEvent } from '../../src';
 import { ackOnCommit, bufferTransaction, parsePgoutput, type TransactionEvent } from '../../operators';
 import { allServers, sqlClient, uniqueName, waitFor } from '../support/server';
 
@@ -196,6 +196,18 @@ describe('an unfinished snapshot, failures', () => {
     expect(err).toBeInstanceOf(SnapshotError);
     expect((err as SnapshotError).code).toBe('42704');
     await sql.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot2]);
+  });
+
+  it('a done record whose slot is gone starts a new snapshot; a temporary slot is refused', async () => {
+    const store = new MemoryStateStore();
+    const slot = uniqueName('gone');
+    await store.save(`snapshot:${slot}`, { state: 'done' });
+    let rows = 0;
+    await lastValueFrom(initialSnapshot({ connectionString: url, slot, publications: names.publication, stateStore: store }).pipe(tap((e) => (rows += e.type === 'snapshotRows' ? e.rows.length : 0))));
+    expect(rows).toBe(200000);
+    await sql.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    const options = { connectionString: url, slot: uniqueName('temp'), publications: names.publication, stateStore: store, slotOptions: { temporary: true } as object };
+    await expect(lastValueFrom(initialSnapshot(options))).rejects.toThrow(ConfigurationError);
   });
 
   it('a reader killed during COPY fails the snapshot with a SnapshotError naming the table and SQLSTATE', async () => {

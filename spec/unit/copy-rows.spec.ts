@@ -23,7 +23,7 @@ function parse(format: 'text' | 'binary', ...messages: Buffer[]): Row[] {
 }
 
 function binaryRow(fields: (Buffer | null)[]): Buffer {
-  const parts = [Buffer.from([0, fields.length])];
+  const parts: Buffer[] = [Buffer.from([0, fields.length])];
   for (const f of fields) {
     const len = Buffer.alloc(4);
     len.writeInt32BE(f === null ? -1 : f.length);
