@@ -65,7 +65,9 @@ describe.each(allServers())('initial snapshot then stream ($label)', (server) =>
   const url = server.url;
   let sql: Client;
   const names = { table: uniqueName('snap'), publication: uniqueName('pub'), slot: uniqueName('slot') };
-  const ROWS = 1_000_000;
+  // A million rows on the default server (PostgreSQL 18, or the matrix's version); fewer on the
+  // second server of the same run, to keep the file within a minute on a shared 2-core machine.
+  const ROWS = server.label === 'debian-15' ? 200_000 : 1_000_000;
 
   beforeAll(async () => {
     sql = await sqlClient(url);
@@ -83,7 +85,7 @@ describe.each(allServers())('initial snapshot then stream ($label)', (server) =>
     await sql.end();
   });
 
-  it('copies 1 M rows under concurrent writes, then streams: the replica equals the source, each snapshot row once', async () => {
+  it('copies a table of 1 M rows under concurrent writes, then streams: the replica equals the source, each snapshot row once', async () => {
     const feedback = new LsnFeedback();
     const options = { connectionString: url, slot: names.slot, publications: names.publication, feedback, parallel: 2, snapshotFlowControl: { maxPendingRows: 20_000 } };
     const replica = new Replica();
@@ -105,6 +107,7 @@ describe.each(allServers())('initial snapshot then stream ($label)', (server) =>
             const before = counter.committed;
             await waitFor(() => counter.committed > before + 50, 10_000, 'writes during the snapshot');
           }
+          if (process.env.SNAPSHOT_TEST_TRACE && e.type !== 'snapshotRows') console.log(new Date().toISOString(), e.type, 'endLsn' in e ? String(e.endLsn) : '');
           if (e.type === 'snapshotStart' || e.type === 'snapshotTableStart' || e.type === 'snapshotTableEnd' || e.type === 'snapshotComplete') starts.push(e);
           if (e.type === 'snapshotComplete') {
             stopChurn = true;
@@ -125,11 +128,12 @@ describe.each(allServers())('initial snapshot then stream ($label)', (server) =>
     expect(start.estimatedRows).toBe(ROWS);
     const end = starts[2] as Extract<SnapshotEvent, { type: 'snapshotTableEnd' }>;
     expect(end.progress.rows).toBe(replica.snapshotSeen.size);
+    expect(end.progress.rows).toBeGreaterThanOrEqual(ROWS - 8 * counter.committed);
     expect(end.progress.bytes).toBeGreaterThan(ROWS * 8);
     expect([...replica.snapshotSeen.values()].every((n) => n === 1)).toBe(true);
     const source = await sourceRows(sql, names.table);
     expect(differences(replica.rows, source)).toEqual([]);
-  });
+  }, 150_000); // about 30 s alone on a 2-core machine; more when it is shared
 
   it('a restart after the completed snapshot does not repeat it', async () => {
     const events: SnapshotEvent[] = [];
