@@ -35,10 +35,8 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<bool
   const { temporary: _temporary, ...slotOptions } = options.createSlot;
   let stopped = false;
   const stop = options.stopSignal === undefined ? NEVER : from(options.stopSignal.then(() => (stopped = true)));
-  // --raw prints values as sent; the stream sends text unless --binary, so the snapshot reads text too.
-  const copyFormat = options.raw ? 'text' : 'auto';
   await lastValueFrom(
-    initialSnapshot({ ...options, slotOptions, copyFormat, types: JSON_TYPE_OPTIONS, feedback: true }).pipe(
+    initialSnapshot({ ...options, slotOptions, copyFormat: 'text', types: JSON_TYPE_OPTIONS, feedback: true }).pipe(
       takeUntil(stop),
       concatMap(async (event) => {
         if (event.type === 'snapshotRows') {

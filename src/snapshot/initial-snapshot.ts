@@ -31,8 +31,9 @@ export interface InitialSnapshotOptions extends ConnectionOptions {
   /** Tables read at once, each on its own connection. Default 2. */
   parallel?: number;
   /**
-   * COPY format: `text`, `binary`, or `auto` (default): binary for a table whose every column type
-   * decodes from binary to the same value as from text, text otherwise. Values decode alike either way.
+   * COPY format: `text` (default), `binary`, or `auto`: binary for a table whose every column type
+   * decodes from binary to the same value as from text, text otherwise. Values decode alike either
+   * way; binary did not read faster in docs/benchmarks.md, so text is the default.
    */
   copyFormat?: CopyFormat | 'auto';
   /** How column values decode, as for `parsePgoutput` (see docs/types.md). */
@@ -202,7 +203,7 @@ export function initialSnapshot(options: InitialSnapshotOptions): Observable<Sna
     };
 
     const formatOf = (table: PublishedTable): CopyFormat => {
-      const f = options.copyFormat ?? 'auto';
+      const f = options.copyFormat ?? 'text';
       if (f !== 'auto') return f;
       return table.relation.columns.every((c) => types.binaryKnown(c.typeOid)) ? 'binary' : 'text';
     };
