@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { Client } from 'pg';
 import { concat, concatMap, takeWhile, lastValueFrom, tap } from 'rxjs';
 import { ConfigurationError, Lsn, LsnFeedback, MemoryStateStore, SnapshotError, initialSnapshot, logicalReplication, type SnapshotEvent } from '../../src';
@@ -5,6 +7,7 @@ import { ackOnCommit, bufferTransaction, parsePgoutput, type TransactionEvent } 
 import { allServers, sqlClient, uniqueName, waitFor } from '../support/server';
 
 type Event = SnapshotEvent | TransactionEvent;
+const CONSUMER = join(__dirname, '../support/snapshot-consumer.js');
 
 /** Applies snapshot rows and streamed changes of `table` to a map id → v; counts snapshot rows per id. */
 class Replica {
@@ -185,6 +188,34 @@ describe('an unfinished snapshot, failures', () => {
     expect((await store.load(`snapshot:${names.slot}`)) as { state: string }).toMatchObject({ state: 'done' });
     const second = (await sql.query('SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1', [names.slot])).rows[0].c;
     expect(Lsn.parse(second).value).toBeGreaterThan(Lsn.parse(first).value); // a new slot, after the update
+  });
+
+  it('a consumer killed (SIGKILL) mid-snapshot: the next run drops the slot and delivers every row', async () => {
+    const slot = uniqueName('sigkill');
+    const child = spawn(process.execPath, [CONSUMER, url, slot, names.publication], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /rows \d+/.test(out), 30_000, 'the first rows');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(out).not.toMatch(/done/);
+    await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release');
+    const record = (await sql.query('SELECT value FROM walstream_state WHERE key = $1', [`snapshot:${slot}`])).rows[0].value;
+    expect(record).toEqual({ state: 'started' });
+    const ids = new Set<number>();
+    const feedback = new LsnFeedback();
+    await lastValueFrom(
+      initialSnapshot({ connectionString: url, slot, publications: names.publication, feedback }).pipe(
+        tap((e) => {
+          if (e.type === 'snapshotRows') for (const r of e.rows) ids.add(r.get('id') as number);
+        }),
+        ackOnCommit(feedback),
+      ),
+    );
+    expect(ids.size).toBe(200000);
+    expect((await sql.query('SELECT value FROM walstream_state WHERE key = $1', [`snapshot:${slot}`])).rows[0].value).toMatchObject({ state: 'done' });
+    await sql.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    await sql.query('DELETE FROM walstream_state WHERE key = $1', [`snapshot:${slot}`]);
   });
 
   it('refuses a slot it did not create, and a missing publication, with a SnapshotError', async () => {
