@@ -1,6 +1,7 @@
 import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import { WalstreamError } from '../src/errors';
 import type { Lsn } from '../src/lsn';
+import { settleSnapshotEvent } from '../src/snapshot/settle';
 import { asLsn, ticketOf } from './ack-ticket';
 
 /** Where acknowledgments go: an `LsnFeedback`, or anything with the same `acknowledge`. */
@@ -169,7 +170,8 @@ export function ackOnCommit<T>(feedback: Acknowledger, options: AckOnCommitOptio
       const subscription = source.subscribe({
         next(event) {
           try {
-            complete(event);
+            // Snapshot events carry no LSN and precede the stream: their source counts them done here.
+            if (!settleSnapshotEvent(event)) complete(event);
           } catch (err) {
             subscriber.error(err);
             return;

@@ -90,3 +90,4 @@ export {
 } from './control/client';
 export type { Logger, LoggedError } from './logger';
 export type { ReplicationObserver, SourceConnected, ObservabilityOptions } from './source/observer';
+export * from './snapshot/index';

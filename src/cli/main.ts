@@ -6,6 +6,7 @@ import { LsnFormatError } from '../errors';
 import { EXIT_USAGE, reportError } from './errors';
 import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
+import { writeSnapshot } from './snapshot';
 import { runStream } from './stream';
 import { startMetricsServer } from './metrics-server';
 import { runStreamTo } from './sink-target';
@@ -104,6 +105,7 @@ export function buildProgram(): Command {
     .option('--metrics-port <port>', 'serve Prometheus metrics (stream and slot health) at http://host:port/metrics; needs prom-client', portArg)
     .option('--metrics-host <host>', 'interface the metrics endpoint listens on (default: all)')
     .option('--to <url>', 'write into a sink instead of JSON lines, acknowledging only what it holds: nats://host:port?stream=NAME&subject=PREFIX, redis://host:port?stream=KEY, postgres://... (apply); see docs/sinks.md')
+    .option('--snapshot', 'with --create-slot: first print every existing row of the publications as {"type":"snapshot",...}, then stream from the slot (docs/snapshot.md)')
     .addHelpText('after', STREAM_HELP)
     .action(async (opts) => {
       if (opts.to !== undefined) {
@@ -121,11 +123,13 @@ export function buildProgram(): Command {
         });
         process.exit(process.exitCode ?? 0);
       }
+      const stop = stopSignal();
       const output: OutputSink = openOutput(opts.output);
       const quiet = opts.quiet === true || process.stderr.isTTY !== true;
       const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort, host: opts.metricsHost });
       try {
-        await runStream({
+        const snapshotted = !opts.snapshot || (await writeSnapshot({ connectionString: opts.dbname, slot: opts.slot, publications: opts.publication, createSlot: createSlotFrom(opts), output, raw: Boolean(opts.raw), stopSignal: stop }));
+        if (snapshotted) await runStream({
           connectionString: opts.dbname,
           slot: opts.slot,
           publications: opts.publication,
@@ -138,7 +142,7 @@ export function buildProgram(): Command {
           raw: Boolean(opts.raw),
           output,
           progress: quiet ? undefined : (require('./progress') as typeof import('./progress')).terminalProgress(process.stderr, opts.endpos),
-          stopSignal: stopSignal(),
+          stopSignal: stop,
           observer: metricsServer?.metrics,
         });
       } finally {

@@ -43,7 +43,11 @@ const DEFAULT_TYPES = new TypeRegistry();
 export class Row implements Iterable<[string, unknown]> {
   private offsets: number[] | undefined;
 
-  /** @internal Built by the decoder, which has checked that `buf[start, end)` holds `count` columns. */
+  /**
+   * @internal Built by the decoder, which has checked that `buf[start, end)` holds `count` columns,
+   * or by the snapshot's COPY reader, which passes the offsets table (`[kind, start, length]` per
+   * column) it found while framing the COPY row.
+   */
   constructor(
     readonly relation: RelationInfo,
     private readonly buf: Buffer,
@@ -51,7 +55,10 @@ export class Row implements Iterable<[string, unknown]> {
     readonly length: number,
     private readonly types: TypeRegistry = DEFAULT_TYPES,
     private readonly end: number = buf.length,
-  ) {}
+    offsets?: number[],
+  ) {
+    this.offsets = offsets;
+  }
 
   /**
    * Bytes this tuple took on the wire (TupleData after the column count: kinds, lengths, values),

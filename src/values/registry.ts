@@ -168,6 +168,11 @@ export class TypeRegistry {
     return this.handler(oid).binary;
   }
 
+  /** Whether binary values of this type decode to the same value as text ones (not a {@link BinaryValue}). */
+  binaryKnown(oid: number): boolean {
+    return this.handler(oid).binaryKnown;
+  }
+
   private handler(oid: number): Handler {
     let h = this.handlers.get(oid);
     if (h === undefined) {
