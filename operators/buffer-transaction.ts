@@ -241,8 +241,10 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
         return held;
       };
 
+      const stamp = () => epoch.issue(limit());
+      /** Passes a pgoutput message on, as a copy carrying its ticket. */
       const emit = (event: DistributiveOmit<TransactionEvent, 'ticket'>) => {
-        subscriber.next({ ...event, ticket: epoch.issue(limit()) } as TransactionEvent);
+        subscriber.next({ ...event, ticket: stamp() } as TransactionEvent);
       };
 
       const release = (tx: OpenTransaction) => {
@@ -257,20 +259,20 @@ export function bufferTransaction(options: BufferTransactionOptions = {}): Opera
       const flushChunk = (tx: OpenTransaction) => {
         if (tx.changes.length === 0 && tx.messages.length === 0) return;
         release(tx);
-        const chunk: Omit<TransactionChunk, 'ticket'> = {
-          type: 'transactionChunk', xid: tx.xid, index: tx.chunks++, beginLsn: tx.beginLsn, streamed: tx.streamed, changes: tx.changes, messages: tx.messages,
+        const chunk: TransactionChunk = {
+          type: 'transactionChunk', xid: tx.xid, index: tx.chunks++, beginLsn: tx.beginLsn, streamed: tx.streamed, changes: tx.changes, messages: tx.messages, ticket: stamp(),
         };
         tx.changes = [];
         tx.messages = [];
         tx.bytes = 0;
-        emit(chunk);
+        subscriber.next(chunk);
       };
 
       const finish = (tx: OpenTransaction, state: 'committed' | 'prepared', commitLsn: Lsn, endLsn: Lsn, commitTime: bigint, gid: string | undefined, finalLsn = tx.finalLsn ?? commitLsn) => {
         release(tx);
-        emit({
+        subscriber.next({
           type: 'transaction', state, xid: tx.xid, gid, beginLsn: tx.beginLsn, finalLsn, commitLsn, endLsn, commitTime,
-          origin: tx.origin, streamed: tx.streamed, partial: tx.chunks > 0, changes: tx.changes, messages: tx.messages,
+          origin: tx.origin, streamed: tx.streamed, partial: tx.chunks > 0, changes: tx.changes, messages: tx.messages, ticket: stamp(),
         });
       };
 

@@ -66,7 +66,7 @@ describe.each(allServers())('bufferTransaction against $label', (server) => {
     await waitFor(async () => (await confirmedFlush(sql, names.slot)) >= txs[2].endLsn.value, 10_000, 'confirmed_flush_lsn');
   });
 
-  it('emits a prepared transaction at PREPARE and its COMMIT/ROLLBACK PREPARED as events of their own, all acknowledged', async () => {
+  it('holds a prepared transaction until COMMIT PREPARED by default, or emits it at PREPARE with prepared: emit; all acknowledged', async () => {
     const version = Number((await sql.query('SHOW server_version_num')).rows[0].server_version_num);
     if (version < 150000) {
       // pgoutput's two-phase decoding needs PostgreSQL 15; the source refuses before sending.
@@ -75,7 +75,9 @@ describe.each(allServers())('bufferTransaction against $label', (server) => {
       return;
     }
     const slot = uniqueName('slot2pc');
+    const held = `${slot}_hold`; // a second slot, read with bufferTransaction's default
     await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, true)`, [slot]);
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, true)`, [held]);
     try {
       await a.query('BEGIN');
       await insert(a, 40_001, 40_002);
@@ -85,30 +87,43 @@ describe.each(allServers())('bufferTransaction against $label', (server) => {
       await insert(a, 40_003, 40_003);
       await a.query(`PREPARE TRANSACTION '${slot}_2'`);
       await a.query(`ROLLBACK PREPARED '${slot}_2'`);
-      const feedback = new LsnFeedback();
-      const events = await firstValueFrom(
-        logicalReplication({ connectionString: server.url, slot, publications: names.publication, protoVersion: 3, twoPhase: true, feedback, statusInterval: 100 }).pipe(
-          parsePgoutput(),
-          bufferTransaction(),
-          concatMap(async (e) => e),
-          ackOnCommit(feedback),
-          take(4),
-          toArray(),
-        ),
-      );
-      expect(events.map((e) => (e.type === 'transaction' ? `${e.state} ${e.gid} ${idsOf(e).join()}` : `${e.type} ${'gid' in e ? e.gid : ''}`))).toEqual([
+      const read = async (slotName: string, prepared: 'hold' | 'emit') => {
+        const feedback = new LsnFeedback();
+        const events = await firstValueFrom(
+          logicalReplication({ connectionString: server.url, slot: slotName, publications: names.publication, protoVersion: 3, twoPhase: true, feedback, statusInterval: 100 }).pipe(
+            parsePgoutput(),
+            bufferTransaction({ prepared }),
+            concatMap(async (e) => e),
+            ackOnCommit(feedback),
+            take(4),
+            toArray(),
+          ),
+        );
+        const last = events[3];
+        if (last.type !== 'rollbackPrepared') throw new Error('expected rollbackPrepared');
+        expect(feedback.acknowledged.equals(last.rollbackEndLsn)).toBe(true);
+        await waitFor(async () => (await confirmedFlush(sql, slotName)) >= last.rollbackEndLsn.value, 10_000, 'confirmed_flush_lsn');
+        return events.map((e) => (e.type === 'transaction' ? `${e.state} ${e.gid} ${idsOf(e).join()}` : `${e.type} ${'gid' in e ? e.gid : ''}`));
+      };
+      // prepared: 'emit': the transaction at PREPARE, its outcome as an event of its own.
+      expect(await read(slot, 'emit')).toEqual([
         `prepared ${slot}_1 40001,40002`,
         `commitPrepared ${slot}_1`,
         `prepared ${slot}_2 40003`,
         `rollbackPrepared ${slot}_2`,
       ]);
-      const last = events[3];
-      if (last.type !== 'rollbackPrepared') throw new Error('expected rollbackPrepared');
-      expect(feedback.acknowledged.equals(last.rollbackEndLsn)).toBe(true);
-      await waitFor(async () => (await confirmedFlush(sql, slot)) >= last.rollbackEndLsn.value, 10_000, 'confirmed_flush_lsn');
+      // The default: held, emitted as committed at COMMIT PREPARED, dropped at ROLLBACK PREPARED.
+      expect(await read(held, 'hold')).toEqual([
+        `prepare ${slot}_1`,
+        `committed ${slot}_1 40001,40002`,
+        `prepare ${slot}_2`,
+        `rollbackPrepared ${slot}_2`,
+      ]);
     } finally {
-      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release');
-      await sql.query('SELECT pg_drop_replication_slot($1)', [slot]);
+      for (const s of [slot, held]) {
+        await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [s])).rowCount === 0, 10_000, 'slot release');
+        await sql.query('SELECT pg_drop_replication_slot($1)', [s]);
+      }
     }
   });
 

@@ -78,6 +78,24 @@ describe('acknowledgments reach the server promptly', () => {
     // Neither the timer (10 s) nor the debounce (60 s here) ran: the update came with CopyDone.
     await waitFor(async () => (await confirmedFlush(sql, names.slot)) === end, 5_000, 'confirmed_flush_lsn at the acknowledged transaction');
   });
+
+  it('never reports a flushed position beyond what the stream received, whatever is acknowledged', async () => {
+    const feedback = new LsnFeedback();
+    let end = 0n;
+    const sub = logicalReplication({ connectionString: url, slot: names.slot, publications: names.publication, feedback, confirmIdle: false })
+      .pipe(parsePgoutput(), bufferTransaction(), concatMap(async (e) => { if (e.type === 'transaction') end = e.endLsn.value; return e; }), ackOnCommit(feedback))
+      .subscribe();
+    try {
+      await writeWorkload(url, names.table, { firstId: 1, transactions: 1, rows: 1 });
+      await waitFor(() => end > 0n, 10_000, 'the transaction');
+      feedback.acknowledge('FF/0'); // a buggy acknowledger, far past the server's WAL end
+      await sleep(400);
+      const confirmed = await confirmedFlush(sql, names.slot);
+      expect(confirmed).toBe(end); // the last position received, not FF/0
+    } finally {
+      sub.unsubscribe();
+    }
+  });
 });
 
 describe('flow control', () => {

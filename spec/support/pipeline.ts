@@ -1,6 +1,6 @@
 // The pipeline the at-least-once tests run: source → parse → bufferTransaction → retry → work → ack.
 import { type MonoTypeOperatorFunction, type Observable, type Subscription, concatMap, identity, tap } from 'rxjs';
-import { type FlowControlOptions, LsnFeedback, type PgoutputOptions, logicalReplication } from '../../src';
+import { type FlowControlOptions, LsnFeedback, type PgoutputMessage, type PgoutputOptions, logicalReplication } from '../../src';
 import { type RetryEvent, type Transaction, type TransactionEvent, ackOnCommit, bufferTransaction, parsePgoutput, retryWithBackoff } from '../../operators';
 import { type Done, doneOf } from './delivery';
 
@@ -27,6 +27,8 @@ export interface ConsumerOptions {
   statusInterval?: number;
   /** Between bufferTransaction's retry and the work, e.g. rateLimit. */
   between?: MonoTypeOperatorFunction<TransactionEvent>;
+  /** Sees every pgoutput message (e.g. to count Stream Starts). */
+  onMessage?: (m: PgoutputMessage) => void;
   /** pgoutput options (protoVersion, streaming, twoPhase…). */
   pgoutput?: Omit<PgoutputOptions, 'publications'>;
 }
@@ -34,6 +36,7 @@ export interface ConsumerOptions {
 export function events(o: ConsumerOptions, feedback: LsnFeedback, retries: RetryEvent[]): Observable<TransactionEvent> {
   return logicalReplication({ ...o.pgoutput, connectionString: o.url, slot: o.slot, publications: o.publication, feedback, statusInterval: o.statusInterval ?? 100, flowControl: o.flowControl }).pipe(
     parsePgoutput(),
+    tap((m) => o.onMessage?.(m)),
     bufferTransaction(),
     retryWithBackoff({ initialDelay: 50, maxDelay: 500, onRetry: (e) => retries.push(e) }),
   );
