@@ -93,13 +93,13 @@ describe('JSON output of json documents and message content', () => {
     r.writeInt32BE(-1, o);
     return r;
   };
-  const insert = (value: string | null) => {
+  const insert = (value: string | Buffer | null) => {
     const head = Buffer.from([0x49, 0, 0, 0x40, 0, 0x4e, 0, 1]);
     if (value === null) return Buffer.concat([head, Buffer.from([0x6e])]);
     const v = Buffer.from(value);
     const len = Buffer.alloc(4);
     len.writeUInt32BE(v.length);
-    return Buffer.concat([head, Buffer.from([0x74]), len, v]);
+    return Buffer.concat([head, Buffer.from([typeof value === 'string' ? 0x74 : 0x62]), len, v]);
   };
 
   it.each([
@@ -128,10 +128,15 @@ describe('JSON output of json documents and message content', () => {
     ['text', 25, ['quote " \\ tab \t nl \n é \u0001', '']],
     ['bool', 16, ['t', 'f']],
     ['int8', 20, ['-9223372036854775808']],
+    ['binary bytea', 17, [Buffer.from([0xde, 0xad, 0x00]), Buffer.alloc(0)]],
+    ['binary text', 25, [Buffer.from('é " \\ \n'), Buffer.alloc(0)]],
+    ['binary varchar', 1043, [Buffer.from('v')]],
+    ['binary int4', 23, [Buffer.from([0xff, 0xff, 0xff, 0xfe])]],
+    ['binary float8', 701, [Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x7f, 0xf8, 0, 0, 0, 0, 0, 0])]],
   ])('the CLI encoder writes %s values as messageToJsonLine does', (_, oid, values) => {
     const decoder = new PgoutputDecoder({ types: JSON_TYPE_OPTIONS });
     decoder.decode(relation(oid as number), Lsn.parse('0/10'));
-    for (const value of values as string[]) {
+    for (const value of values as (string | Buffer)[]) {
       const msg = decoder.decode(insert(value), Lsn.parse('0/20'));
       const out = new ByteBuffer(8);
       encodeJsonLine(out, msg, false);

@@ -47,6 +47,18 @@ const BARE = 2;
 const BOOL = 3;
 const BYTEA = 4;
 const INT_ARRAY = 5;
+/**
+ * Binary-format values whose JSON follows from the bytes: the text types send their characters
+ * (UTF-8), which are quoted; bytea sends its bytes, printed as `\x` and lower-case hex.
+ */
+const BINARY_FAST = new Map<number, number>([
+  [25, 1], // text (QUOTE)
+  [1043, 1], // varchar
+  [1042, 1], // bpchar
+  [19, 1], // name
+  [17, 4], // bytea (BYTEA)
+]);
+const BYTEA_PREFIX = Buffer.from('"\\\\x');
 const MODES = { quote: QUOTE, bare: BARE, bool: BOOL, bytea: BYTEA, intArray: INT_ARRAY } as const;
 
 /**
@@ -86,8 +98,10 @@ interface RelationBytes {
   /** `"name":` per column, and `,"name":`. */
   readonly names: readonly Buffer[];
   readonly commaNames: readonly Buffer[];
-  /** {@link QUOTE}, {@link BARE}, {@link BOOL} or 0 per column. */
+  /** {@link QUOTE}, {@link BARE}, {@link BOOL}, ... or 0 per column, for text-format values. */
   readonly fast: Uint8Array;
+  /** {@link QUOTE} or {@link BYTEA} or 0 per column, for binary-format values. */
+  readonly fastBinary: Uint8Array;
 }
 
 const relations = new WeakMap<RelationInfo, RelationBytes>();
@@ -101,7 +115,12 @@ function relationBytes(r: RelationInfo): RelationBytes {
       const f = TEXT_FAST.get(c.typeOid);
       fast[i] = f === undefined ? 0 : MODES[f];
     });
+    const fastBinary = new Uint8Array(r.columns.length);
+    r.columns.forEach((c, i) => {
+      fastBinary[i] = BINARY_FAST.get(c.typeOid) ?? 0;
+    });
     b = {
+      fastBinary,
       head: Buffer.from(`,"schema":${JSON.stringify(r.schema)},"table":${JSON.stringify(r.name)}`),
       names,
       commaNames: names.map((n) => Buffer.concat([Buffer.from(','), n])),
@@ -260,9 +279,22 @@ function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel:
   let first = true;
   for (let i = 0; i < row.length; i++) {
     if (keyOnly && !columns[i].isKey) continue;
-    const f = fast[i];
+    const kind = fast[i] === 0 && rel.fastBinary[i] === 0 ? '' : row.kind(i);
+    if (kind === 'b' && rel.fastBinary[i] !== 0) {
+      const bytes = row.bytes(i)!;
+      out.bytes(first ? rel.names[i] : rel.commaNames[i]);
+      first = false;
+      if (rel.fastBinary[i] === QUOTE) out.quoted(bytes);
+      else {
+        out.bytes(BYTEA_PREFIX);
+        out.ascii(bytes.toString('hex'));
+        out.byte(0x22);
+      }
+      continue;
+    }
+    const f = kind === 't' ? fast[i] : 0;
     const bytes = f === 0 ? null : row.bytes(i);
-    if (bytes !== null && row.kind(i) === 't' && (f !== BYTEA || (bytes[0] === 0x5c && bytes[1] === 0x78))) {
+    if (bytes !== null && (f !== BYTEA || (bytes[0] === 0x5c && bytes[1] === 0x78))) {
       const mark = out.pos;
       out.bytes(first ? rel.names[i] : rel.commaNames[i]);
       if (f === QUOTE || f === BYTEA) out.quoted(bytes);
@@ -276,7 +308,10 @@ function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel:
     }
     const v = row.get(i);
     let text: string | undefined;
-    if (v === null) text = 'null';
+    if (typeof v === 'string') text = JSON.stringify(v);
+    else if (typeof v === 'number') text = Number.isFinite(v) && !Object.is(v, -0) ? String(v) : JSON.stringify(jsonValue(v));
+    else if (typeof v === 'boolean') text = v ? 'true' : 'false';
+    else if (v === null) text = 'null';
     else if (v === UNCHANGED_TOAST) {
       note(sides, 0, tuple, columns[i].name);
       continue;

@@ -46,6 +46,7 @@ export class LineWriter {
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private ending: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private closing = false;
   private ended: Promise<void> | undefined;
   private readonly listeners = new Set<() => void>();
 
@@ -176,18 +177,20 @@ export class LineWriter {
     this.settle();
   }
 
-  /** Finishes `end()` once nothing is queued, written-but-unsynced or in flight. */
+  /** Finishes `end()` once nothing is queued, written-but-unsynced or in flight; closes the sink once. */
   private settle(): void {
     const e = this.ending;
-    if (e === undefined) return;
-    if (this.failed !== undefined) {
-      this.ending = { resolve: () => {}, reject: () => {} };
-      this.sink.close(() => e.reject(this.failed));
-      return;
+    if (e === undefined || this.closing) return;
+    if (this.failed === undefined) {
+      if (this.writing || this.syncing || this.queued > 0) return;
+      if (this.durable < this.written) return this.maybeSync();
     }
-    if (this.writing || this.syncing || this.queued > 0) return;
-    if (this.durable < this.written) return this.maybeSync();
-    this.ending = { resolve: () => {}, reject: () => {} };
-    this.sink.close((err) => (err ? e.reject(OutputError.from(this.sink.name, 'close', err)) : e.resolve()));
+    this.closing = true;
+    const failed = this.failed;
+    this.sink.close((err) => {
+      if (failed !== undefined) e.reject(failed);
+      else if (err) e.reject(OutputError.from(this.sink.name, 'close', err));
+      else e.resolve();
+    });
   }
 }
