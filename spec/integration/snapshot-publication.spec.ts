@@ -132,7 +132,7 @@ describe.each(allServers())('the snapshot honours the publication ($label)', (se
           }
           return e;
         }),
-        ackOnCommit(feedback),
+        ackOnCommit(feedback, { arrivalOrder: true }),
         takeWhile((e) => e.type !== 'insert', true),
         toArray(),
       ),
