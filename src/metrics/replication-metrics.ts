@@ -5,6 +5,7 @@ import type { ReplicationFrame } from '../protocol/frames';
 import type { LsnFeedback } from '../source/feedback';
 import type { ReplicationObserver, SourceConnected } from '../source/observer';
 import { pgTimestampToDate } from '../time';
+import { TAG_COMMIT, TAG_COMMIT_PREPARED, TAG_PREPARE, TAG_ROLLBACK_PREPARED, TAG_STREAM_COMMIT, TAG_STREAM_PREPARE } from '../pgoutput/tags';
 
 /** One reading of a stream's metrics; LSNs as `Lsn`, everything else as plain numbers. */
 export interface ReplicationMetricsSnapshot {
@@ -79,12 +80,6 @@ interface Sample {
   bytes: number;
 }
 
-const TAG_COMMIT = 0x43; // C
-const TAG_STREAM_COMMIT = 0x63; // c
-const TAG_PREPARE = 0x50; // P
-const TAG_STREAM_PREPARE = 0x70; // p
-const TAG_COMMIT_PREPARED = 0x4b; // K
-const TAG_ROLLBACK_PREPARED = 0x72; // r
 const MAX_PENDING = 100_000;
 const SAMPLE_EVERY_MS = 1000;
 

@@ -1,4 +1,15 @@
 import type { Lsn } from '../lsn';
+import {
+  TAG_COMMIT,
+  TAG_COMMIT_PREPARED,
+  TAG_MESSAGE,
+  TAG_PREPARE,
+  TAG_ROLLBACK_PREPARED,
+  TAG_STREAM_COMMIT,
+  TAG_STREAM_PREPARE,
+  TAG_STREAM_START,
+  TAG_STREAM_STOP,
+} from '../pgoutput/tags';
 
 /**
  * Flow control of a logical replication source: how much finished-but-unacknowledged work may be
@@ -23,16 +34,6 @@ export interface FlowControlOptions {
 export const DEFAULT_MAX_PENDING_TRANSACTIONS = 1000;
 export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
-// pgoutput tags that finish a unit of work the consumer acknowledges.
-const TAG_COMMIT = 0x43; // C
-const TAG_STREAM_COMMIT = 0x63; // c
-const TAG_PREPARE = 0x50; // P
-const TAG_STREAM_PREPARE = 0x70; // p
-const TAG_COMMIT_PREPARED = 0x4b; // K
-const TAG_ROLLBACK_PREPARED = 0x72; // r
-const TAG_MESSAGE = 0x4d; // M
-const TAG_STREAM_START = 0x53; // S
-const TAG_STREAM_STOP = 0x45; // E
 const XLOGDATA_HEADER = 25;
 
 /**
