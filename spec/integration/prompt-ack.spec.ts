@@ -79,6 +79,30 @@ describe('acknowledgments reach the server promptly', () => {
     await waitFor(async () => (await confirmedFlush(sql, names.slot)) === end, 5_000, 'confirmed_flush_lsn at the acknowledged transaction');
   });
 
+  it('statusInterval 0 sends no regular updates (pg_recvlogical -s 0), yet acknowledgments still reach the server', async () => {
+    const count = async (statusInterval: number) => {
+      const feedback = new LsnFeedback();
+      let sent = 0;
+      let end = 0n;
+      const sub = logicalReplication({ connectionString: url, slot: names.slot, publications: names.publication, feedback, statusInterval, observer: { statusSent: () => void sent++ } })
+        .pipe(parsePgoutput(), bufferTransaction(), concatMap(async (e) => { if (e.type === 'transaction') end = e.endLsn.value; return e; }), ackOnCommit(feedback))
+        .subscribe();
+      try {
+        await writeWorkload(url, names.table, { firstId: statusInterval + 1, transactions: 1, rows: 1 });
+        await waitFor(async () => end > 0n && (await confirmedFlush(sql, names.slot)) === end, 10_000, 'the acknowledged transaction confirmed');
+        const before = sent;
+        await sleep(1000);
+        return sent - before;
+      } finally {
+        sub.unsubscribe();
+        await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [names.slot])).rowCount === 0, 10_000, 'slot release');
+      }
+    };
+    // An idle second: a 100 ms interval sends about ten updates, 0 sends none.
+    expect(await count(100)).toBeGreaterThanOrEqual(5);
+    expect(await count(0)).toBe(0);
+  });
+
   it('never reports a flushed position beyond what the stream received, whatever is acknowledged', async () => {
     const feedback = new LsnFeedback();
     let end = 0n;

@@ -10,7 +10,7 @@ import { writeSnapshot } from './snapshot';
 import { runStream } from './stream';
 import { startMetricsServer } from './metrics-server';
 import { runStreamTo } from './sink-target';
-import { createSlotFrom, millisecondsArg, pgoutputOptionsFrom, protoVersionArg, statusIntervalFrom } from './stream-options';
+import { createSlotFrom, millisecondsArg, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
 /** The version in the package's package.json (found upward from here: src/ under ts-node, dist/cjs/src/ when built). */
 function packageVersion(): string {
@@ -116,7 +116,7 @@ export function buildProgram(): Command {
           ...pgoutputOptionsFrom(opts),
           createSlot: createSlotFrom(opts),
           startLsn: opts.start,
-          statusInterval: statusIntervalFrom(opts.statusInterval),
+          statusInterval: opts.statusInterval,
           to: opts.to,
           endpos: opts.endpos,
           stopSignal: stopSignal(),
@@ -137,7 +137,7 @@ export function buildProgram(): Command {
           createSlot: createSlotFrom(opts),
           startLsn: opts.start,
           endpos: opts.endpos,
-          statusInterval: statusIntervalFrom(opts.statusInterval),
+          statusInterval: opts.statusInterval,
           fsyncInterval: opts.fsyncInterval,
           raw: Boolean(opts.raw),
           output,

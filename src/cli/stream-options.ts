@@ -60,15 +60,6 @@ export function millisecondsArg(value: string): number {
   return n;
 }
 
-/**
- * The status interval to give the source: `--status-interval 0` sends no periodic standby status
- * updates (replies to the server's requests still go out, and the source keeps one every third of
- * `wal_sender_timeout`, so the server does not time the stream out).
- */
-export function statusIntervalFrom(ms: number): number {
-  return ms === 0 ? 2_147_483_647 : ms;
-}
-
 /** The command-line flag behind each START_REPLICATION option the library names in its errors. */
 const FLAG_OF: Record<string, string> = {
   protoVersion: '--proto-version',

@@ -28,6 +28,9 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    * Milliseconds between standby status updates, sent whether or not data flows, and also while
    * flow control has paused reading. Default 10000, and never more than a third of the server's
    * `wal_sender_timeout` (read with SHOW on connect), so a paused stream is not timed out.
+   * 0 turns the regular updates off, like `pg_recvlogical -s 0`: the source then sends only what
+   * the protocol needs (replies the server asks for, updates after acknowledgments and on stop, and
+   * one every third of `wal_sender_timeout` while flow control has paused reading).
    */
   statusInterval?: number;
   /**
@@ -209,7 +212,8 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       // While flow control pauses reading we never see a keepalive asking for a reply, so the
       // timer alone must keep the walsender's wal_sender_timeout from expiring.
       const senderTimeout = await walSenderTimeout(conn);
-      const interval = senderTimeout > 0 ? Math.min(statusInterval, Math.max(100, Math.floor(senderTimeout / 3))) : statusInterval;
+      const regular = statusInterval > 0 ? statusInterval : Infinity;
+      const interval = senderTimeout > 0 ? Math.min(regular, Math.max(100, Math.floor(senderTimeout / 3))) : regular;
       if (done) return;
       if (options.createSlot) await createSlot(conn, options.slot, options.createSlot === true ? {} : options.createSlot, feedback);
       if (done) return;
@@ -260,8 +264,12 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       });
       if (done) return;
       streaming = true;
-      timer = setInterval(() => sendStatus(), interval);
-      timer.unref();
+      if (Number.isFinite(interval)) {
+        timer = setInterval(() => {
+          if (statusInterval > 0 || flow.paused) sendStatus();
+        }, interval);
+        timer.unref();
+      }
       watchdog.start();
     };
 

@@ -49,7 +49,7 @@ export interface PhysicalReplicationOptions extends ConnectionOptions, ReceiveTi
   timeline?: number;
   /** Where the consumer (e.g. the WAL segment writer, after fsync) acknowledges WAL; reported as flushed. */
   feedback?: LsnFeedback;
-  /** Milliseconds between standby status updates (and hot standby feedback). Default 10000. */
+  /** Milliseconds between standby status updates (and hot standby feedback). Default 10000; 0 = none but those the server asks for and those after acknowledgments (`pg_receivewal -s 0`). */
   statusInterval?: number;
   /**
    * Hot standby feedback sent with every status update: fixed horizons, or a function asked each
@@ -356,8 +356,10 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       });
       await streamTimeline(c, start, tli);
       if (done) return;
-      timer = setInterval(() => sendStatus(), statusInterval);
-      timer.unref();
+      if (statusInterval > 0) {
+        timer = setInterval(() => sendStatus(), statusInterval);
+        timer.unref();
+      }
       ackSubscription = feedback.acknowledged$.subscribe(onAcknowledged); // at once too: an acknowledgment may have come while starting
     };
 
