@@ -51,7 +51,9 @@ describe('acknowledgments reach the server promptly', () => {
     await waitFor(() => appliedIds(readJournal(journal)).length === mid - 1, 30_000, 'the first 200 transactions');
     const lastEnd = readJournal(journal).txs.reduce((m, t) => (t.endLsn > m ? t.endLsn : m), 0n);
     await sleep(300); // the debounce (100 ms) and a round trip
-    expect(await confirmedFlush(sql, names.slot)).toBe(lastEnd);
+    // At least lastEnd: on PostgreSQL 14 other sessions' empty transactions arrive and are acknowledged too.
+    const confirmed = await confirmedFlush(sql, names.slot);
+    expect(confirmed >= lastEnd ? 'confirmed' : `confirmed ${confirmed} < ${lastEnd}`).toBe('confirmed');
     first.kill('SIGKILL');
     await exited(first);
 
@@ -79,17 +81,15 @@ describe('acknowledgments reach the server promptly', () => {
     await waitFor(async () => (await confirmedFlush(sql, names.slot)) === end, 5_000, 'confirmed_flush_lsn at the acknowledged transaction');
   });
 
-  it('statusInterval 0 sends no regular updates (pg_recvlogical -s 0), yet acknowledgments still reach the server', async () => {
+  it('statusInterval 0 sends no regular status updates (pg_recvlogical -s 0)', async () => {
+    // Nothing is acknowledged here, so every update counted comes from the timer (or a keepalive
+    // asking for a reply, which the test server sends only after half of wal_sender_timeout).
     const count = async (statusInterval: number) => {
-      const feedback = new LsnFeedback();
       let sent = 0;
-      let end = 0n;
-      const sub = logicalReplication({ connectionString: url, slot: names.slot, publications: names.publication, feedback, statusInterval, observer: { statusSent: () => void sent++ } })
-        .pipe(parsePgoutput(), bufferTransaction(), concatMap(async (e) => { if (e.type === 'transaction') end = e.endLsn.value; return e; }), ackOnCommit(feedback))
-        .subscribe();
+      const sub = logicalReplication({ connectionString: url, slot: names.slot, publications: names.publication, statusInterval, observer: { statusSent: () => void sent++ } }).subscribe();
       try {
-        await writeWorkload(url, names.table, { firstId: statusInterval + 1, transactions: 1, rows: 1 });
-        await waitFor(async () => end > 0n && (await confirmedFlush(sql, names.slot)) === end, 10_000, 'the acknowledged transaction confirmed');
+        await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [names.slot])).rowCount === 1, 10_000, 'the stream to start');
+        await sleep(300);
         const before = sent;
         await sleep(1000);
         return sent - before;
@@ -98,8 +98,7 @@ describe('acknowledgments reach the server promptly', () => {
         await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [names.slot])).rowCount === 0, 10_000, 'slot release');
       }
     };
-    // An idle second: a 100 ms interval sends about ten updates, 0 sends none.
-    expect(await count(100)).toBeGreaterThanOrEqual(5);
+    expect(await count(100)).toBeGreaterThanOrEqual(5); // about ten in a second
     expect(await count(0)).toBe(0);
   });
 
@@ -112,10 +111,12 @@ describe('acknowledgments reach the server promptly', () => {
     try {
       await writeWorkload(url, names.table, { firstId: 1, transactions: 1, rows: 1 });
       await waitFor(() => end > 0n, 10_000, 'the transaction');
+      const acknowledgedEnd = end;
       feedback.acknowledge('FF/0'); // a buggy acknowledger, far past the server's WAL end
       await sleep(400);
       const confirmed = await confirmedFlush(sql, names.slot);
-      expect(confirmed).toBe(end); // the last position received, not FF/0
+      // The last position received, not FF/0 (on PostgreSQL 14 other sessions' empty transactions may have arrived meanwhile).
+      expect(confirmed >= acknowledgedEnd && confirmed <= end ? 'within what was received' : `confirmed ${confirmed}, received ${acknowledgedEnd}..${end}`).toBe('within what was received');
     } finally {
       sub.unsubscribe();
     }
