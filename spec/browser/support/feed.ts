@@ -21,7 +21,7 @@ export interface Feed {
   readonly hub: BrowserHub<Principal>;
   readonly feedback: LsnFeedback;
   readonly retries: RetryEvent[];
-  /** Transactions the pipeline has put in the hub. */
+  /** Transactions with changes the hub has published. */
   readonly published: number;
   readonly error: unknown;
   /** Unsubscribes the pipeline, disconnects every client and closes the HTTP server. */
@@ -89,7 +89,8 @@ export async function startFeed(o: FeedOptions): Promise<Feed> {
     )
     .subscribe({
       next: (event) => {
-        if (event.type === 'transaction') state.published++;
+        // Transactions with changes: PostgreSQL 14 also sends other sessions' empty ones.
+        if (event.type === 'transaction' && event.changes.length > 0) state.published++;
         o.tap?.(event);
       },
       error: (err) => (state.error = err),
