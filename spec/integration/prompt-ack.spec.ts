@@ -135,7 +135,9 @@ describe('flow control', () => {
     // The work of the second transaction never finishes: two unacknowledged, the window (1) is full.
     const child = startJournalConsumer(url, names, journal, { flowControl: { maxPendingTransactions: 1 }, stallAfter: 1 });
     try {
-      await writeWorkload(url, names.table, { firstId: 1, transactions: 20, rows: 1 });
+      // About 1 MB behind the stall: the socket's buffer fills and Node stops reading it, so only
+      // what the source holds keeps the process alive.
+      await writeWorkload(url, names.table, { firstId: 1, transactions: 20, rows: 10, payload: 5000 });
       await waitFor(() => readJournal(journal).stalled, 20_000, 'the consumer to stall');
       await sleep(3000);
       expect(child.exitCode).toBeNull(); // nothing but the paused socket keeps it running

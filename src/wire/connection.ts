@@ -92,6 +92,8 @@ export class PgConnection {
   private startupChain: Promise<void> = Promise.resolve();
   private startup?: { resolve(): void; reject(err: WalstreamError): void; policy: AuthPolicy; scram?: ScramSession };
   private paused = false;
+  /** Ref'd while paused: a socket that stops reading keeps no event loop alive (see ReadCoalescer). */
+  private pauseHold: NodeJS.Timeout | undefined;
   private readonly coalescer: ReadCoalescer;
 
   private constructor(
@@ -112,6 +114,7 @@ export class PgConnection {
       }
     });
     socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${describeTarget(config)} failed: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.releasePauseHold());
     socket.on('close', () => this.fail(new ConnectionError(`connection to ${describeTarget(config)} closed`, { code: 'ECONNRESET' })));
     // TCP keepalive (libpq's keepalives, keepalives_idle): the kernel finds a peer host that is gone.
     socket.setKeepAlive(config.keepalive.enabled, config.keepalive.idle * 1000);
@@ -266,11 +269,19 @@ export class PgConnection {
   pause(): void {
     this.paused = true;
     this.socket.pause();
+    // The process must not exit under a paused stream: the consumer is still working.
+    this.pauseHold ??= setInterval(() => {}, 1 << 30);
   }
 
   resume(): void {
     this.paused = false;
+    this.releasePauseHold();
     if (!this.coalescer.holding) this.socket.resume();
+  }
+
+  private releasePauseHold(): void {
+    if (this.pauseHold !== undefined) clearInterval(this.pauseHold);
+    this.pauseHold = undefined;
   }
 
   /** Sends Terminate and closes the socket; resolves once it is closed. */
