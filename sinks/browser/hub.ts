@@ -313,6 +313,8 @@ export class BrowserHub<P = unknown> {
   private add(endLsn: Lsn, commitTime: bigint, changes: Parameters<typeof encodeChanges>[0]): void {
     const head = this.window.head;
     if (head !== undefined && endLsn.value <= head) return; // redelivered after a reconnection
+    // Nothing to show a browser, so no room in the window: PostgreSQL 14 sends other sessions' empty transactions.
+    if (changes.length === 0) return;
     this.window.push(endLsn.value, endLsn.toString(), pgTimestampToIso(commitTime), encodeChanges(changes));
     for (const s of this.sessions) this.pump(s);
   }
