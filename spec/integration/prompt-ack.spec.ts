@@ -72,7 +72,8 @@ describe('acknowledgments reach the server promptly', () => {
     const feedback = new LsnFeedback();
     let end = 0n;
     await new Promise<void>((resolve, reject) => {
-      logicalReplication({ connectionString: url, slot: names.slot, publications: names.publication, feedback, statusDelay: 60_000 })
+      // confirmIdle off: idle confirmation could otherwise move the slot past `end` (other tests write WAL).
+      logicalReplication({ connectionString: url, slot: names.slot, publications: names.publication, feedback, statusDelay: 60_000, confirmIdle: false })
         .pipe(parsePgoutput(), bufferTransaction(), concatMap(async (e) => { if (e.type === 'transaction') end = e.endLsn.value; return e; }), ackOnCommit(feedback), take(1))
         .subscribe({ complete: resolve, error: reject });
       void writeWorkload(url, names.table, { firstId: 1, transactions: 1, rows: 1 });
