@@ -97,6 +97,7 @@ describe('pg-walstream stream: output failures and fsync', () => {
       return false;
     }
   })();
+  if (!canMount && process.env.CI === 'true') throw new Error('cli-failures: CI=true needs root and mount(8) for the full-tmpfs test');
   if (!canMount) console.warn('cli-failures: a full tmpfs needs root and mount(8); only /dev/full tests the full disk here');
 
   (canMount ? it : it.skip)('exits 3 on a full file system (64 kB tmpfs) and acknowledges only transactions written whole', async () => {
