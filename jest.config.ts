@@ -1,7 +1,8 @@
 import type { Config } from 'jest';
 
 const config: Config = {
-  testEnvironment: 'node',
+  // A database per test file on the shared servers: spec/support/database-environment.cjs.
+  testEnvironment: '<rootDir>/spec/support/database-environment.cjs',
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
   // spec/browser drives Chromium: `npm run test:browser` (jest.browser.config.ts).

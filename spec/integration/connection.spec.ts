@@ -49,7 +49,7 @@ describe.each(configured)('authentication against $label', (server) => {
       expect(id.systemId).toMatch(/^\d+$/);
       expect(id.timeline).toBeGreaterThanOrEqual(1);
       expect(id.xlogPos.isZero()).toBe(false);
-      expect(id.dbName).toBe('postgres');
+      expect(id.dbName).toBe(new URL(server.url).pathname.slice(1));
     } finally {
       await client.close();
     }
@@ -84,7 +84,7 @@ describe.each(allServers())('connections and the control plane against $label', 
     const url = new URL(server.url);
     const client = await ReplicationClient.connect({ connectionString: server.url, host: dirname(server.dataDir), port: Number(url.port) });
     try {
-      expect((await client.identifySystem()).dbName).toBe('postgres');
+      expect((await client.identifySystem()).dbName).toBe(new URL(server.url).pathname.slice(1));
     } finally {
       await client.close();
     }
