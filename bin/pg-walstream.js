@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 'use strict';
-require('../dist/cjs/src/cli/main.js').main(process.argv);
+require('../dist/cjs/cli/main.js').main(process.argv);

@@ -4,8 +4,8 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
 import { Lsn, ReplicationClient } from '../../src';
-import { streamOutput } from '../../src/cli/output';
-import { runStream } from '../../src/cli/stream';
+import { streamOutput } from '../../cli/output';
+import { runStream } from '../../cli/stream';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@
 import type { Client } from 'pg';
 import { type Subscription, concatMap, firstValueFrom, take, toArray } from 'rxjs';
 import { Lsn, LsnFeedback, logicalReplication, physicalReplication } from '../../src';
-import { type MetricsServer, startMetricsServer } from '../../src/cli/metrics-server';
+import { type MetricsServer, startMetricsServer } from '../../cli/metrics-server';
 import { type LocalServer, embeddedBinDir, startPostgresFromBinaries } from '../../src/embedded';
 import type { Logger } from '../../src/logger';
 import { ReplicationMetrics, type SlotHealth, retryLogger, slotHealth } from '../../src/metrics';

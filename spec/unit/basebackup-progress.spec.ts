@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { Lsn } from '../../src';
-import { progressReporter } from '../../src/cli/basebackup';
+import { progressReporter } from '../../cli/basebackup';
 import type { BaseBackupEvent } from '../../src/physical/base-backup';
 
 const events: BaseBackupEvent[] = [

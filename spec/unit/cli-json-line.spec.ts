@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { JSON_NULL, Lsn, PgoutputDecoder } from '../../src';
 import { JSON_TYPE_OPTIONS, messageToJson, messageToJsonLine } from '../../src/json';
 import type { PgoutputMessage } from '../../src/pgoutput/messages';
-import { ByteBuffer } from '../../src/cli/byte-buffer';
-import { encodeJsonLine } from '../../src/cli/json-encoder';
+import { ByteBuffer } from '../../cli/byte-buffer';
+import { encodeJsonLine } from '../../cli/json-encoder';
 import { readCapture } from '../support/captures';
 import { pgTimestampToIso } from '../../src/time';
 

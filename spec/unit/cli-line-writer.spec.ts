@@ -1,5 +1,5 @@
-import { LineWriter } from '../../src/cli/line-writer';
-import type { OutputSink } from '../../src/cli/output';
+import { LineWriter } from '../../cli/line-writer';
+import type { OutputSink } from '../../cli/output';
 
 /** An in-memory sink that records what the writer does with it. */
 function memorySink(options: { synchronous: boolean; syncable: boolean; failWrite?: number }) {

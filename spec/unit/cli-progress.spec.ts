@@ -1,4 +1,4 @@
-import { formatBytes, formatSeconds, progressFields } from '../../src/cli/progress';
+import { formatBytes, formatSeconds, progressFields } from '../../cli/progress';
 
 describe('the progress line of pg-walstream stream', () => {
   const base = { start: 0n, lastCommitMs: 1_000, nowMs: 4_000 };

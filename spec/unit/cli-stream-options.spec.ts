@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { UnsupportedOptionError } from '../../src/errors';
-import { describeError } from '../../src/cli/errors';
-import { createSlotFrom, flagOf, millisecondsArg, pgoutputOptionsFrom, protoVersionArg } from '../../src/cli/stream-options';
+import { describeError } from '../../cli/errors';
+import { createSlotFrom, flagOf, millisecondsArg, pgoutputOptionsFrom, protoVersionArg } from '../../cli/stream-options';
 import { resolvePgoutputOptions } from '../../src/source/start-replication';
 
 describe('stream command flags', () => {

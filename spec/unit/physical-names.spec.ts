@@ -2,7 +2,7 @@ import { ConfigurationError, Lsn, historyFileName, parseSegmentFileName, parseWa
 import { baseBackupCommand } from '../../src/physical/base-backup';
 import { startPhysicalReplicationCommand } from '../../src/physical/commands';
 import { roundDownToSegment, segmentOffset } from '../../src/physical/wal-names';
-import { parseCompress } from '../../src/cli/basebackup';
+import { parseCompress } from '../../cli/basebackup';
 
 const MB16 = 16 * 1024 * 1024;
 

@@ -1,11 +1,11 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigurationError } from '../errors';
-import type { Logger } from '../logger';
-import { ReplicationMetrics } from '../metrics/replication-metrics';
-import { slotHealth } from '../metrics/slot-health';
-import type { SlotWarningThresholds } from '../metrics/slot-warnings';
-import type { ConnectionOptions } from '../wire/config';
+import { ConfigurationError } from '../src/errors';
+import type { Logger } from '../src/logger';
+import { ReplicationMetrics } from '../src/metrics/replication-metrics';
+import { slotHealth } from '../src/metrics/slot-health';
+import type { SlotWarningThresholds } from '../src/metrics/slot-warnings';
+import type { ConnectionOptions } from '../src/wire/config';
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions extends ConnectionOptions {
@@ -37,10 +37,10 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   let prom: typeof import('prom-client');
-  let exporter: typeof import('../metrics/prometheus');
+  let exporter: typeof import('../src/metrics/prometheus');
   try {
     prom = require('prom-client') as typeof import('prom-client');
-    exporter = require('../metrics/prometheus') as typeof import('../metrics/prometheus');
+    exporter = require('../src/metrics/prometheus') as typeof import('../src/metrics/prometheus');
   } catch (err) {
     throw new ConfigurationError(`--metrics-port needs the prom-client package (npm install prom-client): ${(err as Error).message}`);
   }

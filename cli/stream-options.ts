@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import type { CreateReplicationSlotOptions } from '../control/client';
-import type { PgoutputOptions, ProtoVersion } from '../source/start-replication';
+import type { CreateReplicationSlotOptions } from '../src/control/client';
+import type { PgoutputOptions, ProtoVersion } from '../src/source/start-replication';
 
 /** The pgoutput and slot flags of `pg-walstream stream`, as commander parses them. */
 export interface StreamFlags extends Omit<PgoutputOptions, 'publications'> {

@@ -1,10 +1,10 @@
-import { jsonValue, messageToJsonLine } from '../json';
-import type { Lsn } from '../lsn';
-import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationInfo, UpdateMessage } from '../pgoutput/messages';
-import { pgTimestampToIso } from '../time';
-import { type Row, UNCHANGED_TOAST } from '../pgoutput/row';
-import { BinaryValue } from '../values/binary';
-import { JSON_NULL } from '../values/registry';
+import { jsonValue, messageToJsonLine } from '../src/json';
+import type { Lsn } from '../src/lsn';
+import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationInfo, UpdateMessage } from '../src/pgoutput/messages';
+import { pgTimestampToIso } from '../src/time';
+import { type Row, UNCHANGED_TOAST } from '../src/pgoutput/row';
+import { BinaryValue } from '../src/values/binary';
+import { JSON_NULL } from '../src/values/registry';
 import type { ByteBuffer } from './byte-buffer';
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { PgError, UnsupportedOptionError, WalstreamError } from '../errors';
+import { PgError, UnsupportedOptionError, WalstreamError } from '../src/errors';
 import { OutputError } from './output';
 import { StreamRefusedError } from './stream';
 import { flagOf } from './stream-options';

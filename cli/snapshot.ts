@@ -1,11 +1,11 @@
 import { NEVER, concatMap, from, lastValueFrom, takeUntil } from 'rxjs';
-import type { CreateReplicationSlotOptions } from '../control/client';
-import { ConfigurationError } from '../errors';
-import { JSON_TYPE_OPTIONS, messageToJson } from '../json';
-import type { PgoutputMessage } from '../pgoutput/messages';
-import { initialSnapshot } from '../snapshot/initial-snapshot';
-import { settleSnapshotEvent } from '../snapshot/settle';
-import type { ConnectionOptions } from '../wire/config';
+import type { CreateReplicationSlotOptions } from '../src/control/client';
+import { ConfigurationError } from '../src/errors';
+import { JSON_TYPE_OPTIONS, messageToJson } from '../src/json';
+import type { PgoutputMessage } from '../src/pgoutput/messages';
+import { initialSnapshot } from '../src/snapshot/initial-snapshot';
+import { settleSnapshotEvent } from '../src/snapshot/settle';
+import type { ConnectionOptions } from '../src/wire/config';
 import type { OutputSink } from './output';
 
 /** Options of {@link writeSnapshot}: what `pg-walstream stream --snapshot` passes. */

@@ -2,14 +2,14 @@
 // The sinks' engines (nats, ioredis) are optional peer dependencies, loaded only for their scheme.
 import type { Redis } from 'ioredis';
 import type { MonoTypeOperatorFunction } from 'rxjs';
-import { ackLsnOf, ackOnCommit } from '../../operators/ack-on-commit';
-import { type TransactionEvent, bufferTransaction } from '../../operators/buffer-transaction';
-import { parsePgoutput } from '../../operators/parse-pgoutput';
-import { retryWithBackoff } from '../../operators/retry-with-backoff';
-import { ConfigurationError } from '../errors';
-import type { Lsn } from '../lsn';
-import { LsnFeedback } from '../source/feedback';
-import { type LogicalReplicationOptions, logicalReplication } from '../source/logical';
+import { ackLsnOf, ackOnCommit } from '../operators/ack-on-commit';
+import { type TransactionEvent, bufferTransaction } from '../operators/buffer-transaction';
+import { parsePgoutput } from '../operators/parse-pgoutput';
+import { retryWithBackoff } from '../operators/retry-with-backoff';
+import { ConfigurationError } from '../src/errors';
+import type { Lsn } from '../src/lsn';
+import { LsnFeedback } from '../src/source/feedback';
+import { type LogicalReplicationOptions, logicalReplication } from '../src/source/logical';
 
 /** A sink opened from a URL, and how to close its connection. */
 export interface SinkTarget {
@@ -52,7 +52,7 @@ export async function sinkTarget(url: string): Promise<SinkTarget> {
       const subject = param('subject', true)!;
       const stream = param('stream', false);
       const { connect } = optionalPeer('@nats-io/transport-node', () => require('@nats-io/transport-node') as typeof import('@nats-io/transport-node'));
-      const { jetstreamSink } = require('../../sinks/jetstream') as typeof import('../../sinks/jetstream');
+      const { jetstreamSink } = require('../sinks/jetstream') as typeof import('../sinks/jetstream');
       const servers = parsed.host.split(',').map((h) => `nats://${h}`);
       const nc = await connect({ servers, maxReconnectAttempts: -1, user: decodeURIComponent(parsed.username) || undefined, pass: decodeURIComponent(parsed.password) || undefined });
       return { operator: jetstreamSink({ nc, subjectPrefix: subject, stream }), close: () => nc.drain() };
@@ -62,7 +62,7 @@ export async function sinkTarget(url: string): Promise<SinkTarget> {
       const key = param('stream', true)!;
       const maxlen = param('maxlen', false);
       const { Redis: RedisClient } = optionalPeer('ioredis', () => require('ioredis') as typeof import('ioredis'));
-      const { redisSink } = require('../../sinks/redis') as typeof import('../../sinks/redis');
+      const { redisSink } = require('../sinks/redis') as typeof import('../sinks/redis');
       const base = new URL(url);
       base.search = '';
       const redis: Redis = new RedisClient(base.toString(), { maxRetriesPerRequest: null });
@@ -71,7 +71,7 @@ export async function sinkTarget(url: string): Promise<SinkTarget> {
     }
     case 'postgres:':
     case 'postgresql:': {
-      const { postgresApply } = require('../../sinks/postgres') as typeof import('../../sinks/postgres');
+      const { postgresApply } = require('../sinks/postgres') as typeof import('../sinks/postgres');
       return { operator: postgresApply({ connection: url }), close: async () => undefined };
     }
     default:

@@ -2,9 +2,9 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { lastValueFrom, tap } from 'rxjs';
-import { ConfigurationError } from '../errors';
-import type { BackupCompression, BaseBackupEvent } from '../physical/base-backup';
-import { type BackupToDirectoryOptions, backupToDirectory } from '../physical/backup-to-directory';
+import { ConfigurationError } from '../src/errors';
+import type { BackupCompression, BaseBackupEvent } from '../src/physical/base-backup';
+import { type BackupToDirectoryOptions, backupToDirectory } from '../src/physical/backup-to-directory';
 
 export interface BasebackupCommandOptions extends BackupToDirectoryOptions {
   /** Show progress: a bar on a terminal, one line a second otherwise. */

@@ -1,8 +1,8 @@
 import { Presets, SingleBar } from 'cli-progress';
-import { ackLsnOf } from '../../operators/ack-on-commit';
-import type { Lsn } from '../lsn';
-import type { ReplicationFrame } from '../protocol/frames';
-import { pgTimestampToDate } from '../time';
+import { ackLsnOf } from '../operators/ack-on-commit';
+import type { Lsn } from '../src/lsn';
+import type { ReplicationFrame } from '../src/protocol/frames';
+import { pgTimestampToDate } from '../src/time';
 
 /** What `pg-walstream stream` tells its progress line. */
 export interface StreamProgress {

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Lsn } from '../lsn';
-import { LsnFormatError } from '../errors';
+import { Lsn } from '../src/lsn';
+import { LsnFormatError } from '../src/errors';
 import { EXIT_USAGE, reportError } from './errors';
 import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';

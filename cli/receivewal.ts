@@ -1,8 +1,8 @@
-import { ConnectionError } from '../errors';
-import type { Lsn } from '../lsn';
-import { type ReceiveWalOptions, receiveWal } from '../physical/receive-wal';
+import { ConnectionError } from '../src/errors';
+import type { Lsn } from '../src/lsn';
+import { type ReceiveWalOptions, receiveWal } from '../src/physical/receive-wal';
 import { retry, timer } from 'rxjs';
-import type { WalWriterEvent } from '../../operators/write-wal-segments';
+import type { WalWriterEvent } from '../operators/write-wal-segments';
 
 export interface ReceivewalCommandOptions extends ReceiveWalOptions {
   /** Stop once WAL up to this position is written (pg_receivewal -E). */

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigurationError } from '../errors';
-import type { Lsn } from '../lsn';
+import { ConfigurationError } from '../src/errors';
+import type { Lsn } from '../src/lsn';
 // The commands' modules load only when a command runs: `pg-walstream stream` starts faster.
 import type { parseCompress } from './basebackup';
 

@@ -1,12 +1,12 @@
 import { firstValueFrom, takeWhile, tap, toArray } from 'rxjs';
-import { ReplicationClient } from '../control/client';
-import { type LocalServer, startEmbeddedPostgres } from '../embedded';
-import { JSON_TYPE_OPTIONS, messageToJson } from '../json';
-import { resolveConfig } from '../wire/config';
-import { PgConnection } from '../wire/connection';
-import { LsnFeedback } from '../source/feedback';
-import { logicalReplication } from '../source/logical';
-import { parsePgoutput } from '../../operators/parse-pgoutput';
+import { ReplicationClient } from '../src/control/client';
+import { type LocalServer, startEmbeddedPostgres } from '../src/embedded';
+import { JSON_TYPE_OPTIONS, messageToJson } from '../src/json';
+import { resolveConfig } from '../src/wire/config';
+import { PgConnection } from '../src/wire/connection';
+import { LsnFeedback } from '../src/source/feedback';
+import { logicalReplication } from '../src/source/logical';
+import { parsePgoutput } from '../operators/parse-pgoutput';
 
 const WORKLOAD = [
   `INSERT INTO demo.accounts (owner, balance) VALUES ('alice', 100), ('bob', 50), ('carol', 75)`,
