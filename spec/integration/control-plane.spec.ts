@@ -179,7 +179,7 @@ describe('TIMELINE_HISTORY after a promotion', () => {
       try {
         expect((await client.identifySystem()).timeline).toBe(2);
         const history = await client.timelineHistory(2);
-        expect(history.filename).toBe('00000002.history');
+        expect(history.fileName).toBe('00000002.history');
         expect(history.entries).toHaveLength(1);
         expect(history.entries[0].timeline).toBe(1);
         expect(history.entries[0].switchpoint).toBeInstanceOf(Lsn);

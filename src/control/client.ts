@@ -3,18 +3,18 @@ import { Lsn } from '../lsn';
 import { quoteIdent, quoteSlotName } from '../sql';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection, type QueryResult, type ReplicationMode } from '../wire/connection';
+import {
+  type ReplicationSlotInfo,
+  type SystemIdentity,
+  type TimelineHistory,
+  firstRow,
+  identifySystem,
+  readReplicationSlot,
+  timelineHistory,
+} from './commands';
 
-/** IDENTIFY_SYSTEM's answer. */
-export interface SystemIdentity {
-  /** The cluster's unique system identifier, a 64-bit number as a decimal string. */
-  systemId: string;
-  /** The current timeline ID. */
-  timeline: number;
-  /** The current WAL flush position. */
-  xlogPos: Lsn;
-  /** The connected database, or null on a physical replication connection. */
-  dbName: string | null;
-}
+export type { ReplicationSlotInfo, SystemIdentity, TimelineHistory, TimelineHistoryEntry } from './commands';
+export { parseTimelineHistory } from './commands';
 
 /** Options of CREATE_REPLICATION_SLOT ("Streaming Replication Protocol"). */
 export interface CreateReplicationSlotOptions {
@@ -40,33 +40,6 @@ export interface CreateReplicationSlotOptions {
 
 /** Options of a logical slot; kept as the name the first releases used. */
 export type CreateLogicalSlotOptions = CreateReplicationSlotOptions;
-
-/** READ_REPLICATION_SLOT's answer for a slot that exists. */
-export interface ReplicationSlotInfo {
-  /** `physical` (READ_REPLICATION_SLOT does not describe logical slots). */
-  slotType: string;
-  /** The oldest WAL position the slot retains, null before it has reserved WAL. */
-  restartLsn: Lsn | null;
-  /** The timeline of `restartLsn`, null with it. */
-  restartTli: number | null;
-}
-
-/** One line of a timeline history file: `timeline` ended at `switchpoint`, where the next began. */
-export interface TimelineHistoryEntry {
-  timeline: number;
-  switchpoint: Lsn;
-  reason: string;
-}
-
-/** TIMELINE_HISTORY's answer. */
-export interface TimelineHistory {
-  /** The history file's name, e.g. `00000002.history`. */
-  filename: string;
-  /** The file as the server stored it. */
-  content: string;
-  /** Its lines, parsed. */
-  entries: TimelineHistoryEntry[];
-}
 
 /** CREATE_REPLICATION_SLOT's answer. */
 export interface CreatedSlot {
@@ -111,8 +84,7 @@ export class ReplicationClient {
 
   /** Runs IDENTIFY_SYSTEM. */
   async identifySystem(): Promise<SystemIdentity> {
-    const row = firstRow(await this.connection.query('IDENTIFY_SYSTEM'), 'IDENTIFY_SYSTEM');
-    return { systemId: row[0] ?? '', timeline: Number(row[1]), xlogPos: Lsn.parse(row[2] ?? ''), dbName: row[3] ?? null };
+    return identifySystem(this.connection);
   }
 
   /**
@@ -148,9 +120,7 @@ export class ReplicationClient {
    */
   async readReplicationSlot(name: string): Promise<ReplicationSlotInfo | undefined> {
     requireServer('READ_REPLICATION_SLOT', 150000, this.serverVersion);
-    const row = firstRow(await this.connection.query(`READ_REPLICATION_SLOT ${quoteSlotName(name)}`), 'READ_REPLICATION_SLOT');
-    if (row[0] === null) return undefined;
-    return { slotType: row[0] ?? '', restartLsn: row[1] === null ? null : Lsn.parse(row[1] ?? ''), restartTli: row[2] === null ? null : Number(row[2]) };
+    return readReplicationSlot(this.connection, name);
   }
 
   /**
@@ -177,10 +147,7 @@ export class ReplicationClient {
    * @throws {PgError} 58P01 when the server has no history file for it.
    */
   async timelineHistory(tli: number): Promise<TimelineHistory> {
-    if (!Number.isInteger(tli) || tli < 1 || tli > 0xffffffff) throw new ConfigurationError(`invalid timeline ${tli}`);
-    const row = firstRow(await this.connection.query(`TIMELINE_HISTORY ${tli}`), 'TIMELINE_HISTORY');
-    const content = row[1] ?? '';
-    return { filename: row[0] ?? '', content, entries: parseTimelineHistory(content) };
+    return timelineHistory(this.connection, tli);
   }
 
   /** SHOW on the replication connection: a setting's current value, e.g. `show('wal_segment_size')` → `'16MB'`. */
@@ -245,26 +212,8 @@ export function createSlotCommand(name: string, options: CreateReplicationSlotOp
   return sql + { export: ' EXPORT_SNAPSHOT', use: ' USE_SNAPSHOT', nothing: ' NOEXPORT_SNAPSHOT' }[snapshot];
 }
 
-/** Parses a timeline history file: `parentTLI<TAB>switchpoint<TAB>reason` lines; `#` comments and blank lines are skipped. */
-export function parseTimelineHistory(content: string): TimelineHistoryEntry[] {
-  const entries: TimelineHistoryEntry[] = [];
-  for (const line of content.split('\n')) {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    const [tli, switchpoint, ...reason] = trimmed.split('\t');
-    entries.push({ timeline: Number(tli), switchpoint: Lsn.parse(switchpoint ?? ''), reason: reason.join('\t').trim() });
-  }
-  return entries;
-}
-
 function requireServer(option: string, needed: number, serverVersion: number): void {
   if (serverVersion !== 0 && serverVersion < needed) {
     throw new UnsupportedOptionError(option, { serverVersion: needed }, `the server is PostgreSQL ${Math.floor(serverVersion / 10000)}`);
   }
-}
-
-function firstRow(results: QueryResult[], command: string): (string | null)[] {
-  const row = results.find((r) => r.rows.length > 0)?.rows[0];
-  if (row === undefined) throw new PgError({ code: 'XX000', message: `${command} returned no row` });
-  return row;
 }

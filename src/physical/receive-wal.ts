@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { type Observable, defer, from, switchMap } from 'rxjs';
-import { type WalWriterEvent, writeWalSegments } from '../../operators/write-wal-segments';
+import { type WalWriterEvent, writeWalSegments } from './write-wal-segments';
 import { resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
 import { LsnFeedback } from '../source/feedback';

@@ -2,12 +2,8 @@ import { createSlotCommand } from '../control/client';
 import { Observable, type Subscription } from 'rxjs';
 import { ConfigurationError, ConnectionError, PgError, ProtocolError, type WalstreamError, streamFailure } from '../errors';
 import { Lsn } from '../lsn';
-import {
-  readReplicationSlot,
-  showWalSegmentSize,
-  startPhysicalReplicationCommand,
-  timelineHistory,
-} from '../physical/commands';
+import { identifySystem, readReplicationSlot, timelineHistory } from '../control/commands';
+import { showWalSegmentSize, startPhysicalReplicationCommand } from '../physical/commands';
 import { roundDownToSegment } from '../physical/wal-names';
 import { type ReplicationFrame, decodeReplicationFrame, encodeHotStandbyFeedback, encodeStandbyStatusUpdate } from '../protocol/frames';
 import { nowPgTimestamp } from '../time';
@@ -231,7 +227,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       if (tli > 1) {
         const history = await timelineHistory(c, tli);
         if (done) return;
-        subscriber.next({ type: 'timelineHistory', timeline: tli, fileName: history.fileName, content: history.content });
+        subscriber.next({ type: 'timelineHistory', timeline: tli, fileName: history.fileName, content: Buffer.from(history.content, 'utf8') });
       }
       timeline = tli;
       ackFloor = start.value;
@@ -316,9 +312,8 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
       conn = c;
       if (done) return void (await c.end());
       observer?.connected?.({ kind: 'physical', slot: options.slot, target: describeTarget(config), serverVersion: c.serverVersionNum, feedback });
-      const identity = (await c.query('IDENTIFY_SYSTEM')).find((r) => r.rows.length > 0)?.rows[0];
-      if (identity == null) throw new ProtocolError('IDENTIFY_SYSTEM returned no row');
-      const serverTimeline = Number(identity[1]);
+      const identity = await identifySystem(c);
+      const serverTimeline = identity.timeline;
       segmentSize = await showWalSegmentSize(c);
       if (flowOptions !== false) window = new PendingBytesWindow(Math.max(flowOptions.maxPendingBytes ?? DEFAULT_PHYSICAL_MAX_PENDING_BYTES, 2 * segmentSize));
       if (options.createSlot && options.slot !== undefined) {
@@ -335,19 +330,20 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
         start = typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
       } else {
         if (options.slot !== undefined && c.serverVersionNum >= 150000) {
+          // A missing slot leaves the start to IDENTIFY_SYSTEM; START_REPLICATION then fails with the server's own 42704.
           const slot = await readReplicationSlot(c, options.slot);
-          if (slot.restartLsn !== undefined) {
+          if (slot?.restartLsn != null) {
             start = roundDownToSegment(slot.restartLsn, segmentSize);
-            tli ??= slot.restartTimeline;
+            tli ??= slot.restartTli ?? undefined;
           }
         }
-        start ??= roundDownToSegment(Lsn.parse(identity[2] ?? '0/0'), segmentSize);
+        start ??= roundDownToSegment(identity.xlogPos, segmentSize);
       }
       tli ??= serverTimeline;
       if (done) return;
       subscriber.next({
         type: 'streamStart',
-        systemId: identity[0] ?? '',
+        systemId: identity.systemId,
         timeline: tli,
         serverTimeline,
         startLsn: start,
