@@ -6,7 +6,8 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { Lsn, LsnFeedback, decodeReplicationFrame, encodePgoutput, encodeXLogData, dateToPgTimestamp } = require('../dist/cjs/src/index.js');
+const { Lsn, LsnFeedback } = require('../dist/cjs/src/index.js');
+const { decodeReplicationFrame, encodePgoutput, encodeXLogData, dateToPgTimestamp } = require('../dist/cjs/src/protocol/index.js');
 const { ReplicationMetrics } = require('../dist/cjs/src/metrics/index.js');
 
 const transactions = Number(process.argv[2] ?? 100_000);

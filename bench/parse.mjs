@@ -79,7 +79,7 @@ function bench(name, msgs, passes, fn) {
 }
 
 function child(file) {
-  const ws = require('pg-walstream');
+  const ws = { ...require('pg-walstream'), ...require('pg-walstream/protocol') };
   const { PgoutputPlugin } = require('pg-logical-replication');
   const pgTypes = require('pg').types;
   const msgs = load(file);

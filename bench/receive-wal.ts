@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { receiveWal } from '../src';
+import { receiveWal } from '../src/physical';
 import { startPostgresFromBinaries } from '../src/embedded';
 
 const BIN = '/usr/lib/postgresql/15/bin';

@@ -13,7 +13,9 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 // pg-walstream/browser is real ES modules (a browser loads them as they are), not a CommonJS re-export.
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.browser.json')], { stdio: 'inherit', cwd: root });
 
-for (const entry of ['src/index', 'operators/index', 'src/metrics/index', 'src/metrics/prometheus', 'src/metrics/opentelemetry', 'sinks/jetstream/index', 'sinks/redis/index', 'sinks/postgres/index', 'sinks/browser/index']) {
+// One line per subpath of package.json's "exports" (spec/unit/public-surface.spec.ts checks they agree).
+const ESM_ENTRIES = ['src/index', 'operators/index', 'src/protocol/index', 'src/values/index', 'src/physical/index', 'src/snapshot/index', 'src/testing', 'src/metrics/index', 'src/metrics/prometheus', 'src/metrics/opentelemetry', 'sinks/jetstream/index', 'sinks/redis/index', 'sinks/postgres/index', 'sinks/browser/index'];
+for (const entry of ESM_ENTRIES) {
   const cjs = require(join(root, 'dist/cjs', entry + '.js'));
   const names = Object.keys(cjs).filter((n) => n !== 'default' && n !== '__esModule');
   const dir = join(root, 'dist/esm', entry, '..');

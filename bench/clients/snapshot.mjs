@@ -26,7 +26,7 @@ await lastValueFrom(
       copyFormat: cfg.copyFormat,
       parallel: cfg.parallel ?? 1,
       feedback,
-      stateStore: new ws.MemoryStateStore(),
+      stateStore: new (require('../../dist/cjs/src/snapshot/index.js').MemoryStateStore)(),
     })
     .pipe(
       tap((e) => {

@@ -1,4 +1,5 @@
-import { type ChangeMessage, messageToJson } from '../../src';
+import { type ChangeMessage } from '../../src';
+import { messageToJson } from '../../src/values';
 import type { JsonRow, LiveChange, LiveRowChange } from '../../browser/protocol';
 import type { EncodedChange } from './window';
 

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type MonoTypeOperatorFunction, tap } from 'rxjs';
-import { ConfigurationError, Lsn, pgTimestampToIso } from '../../src';
+import { ConfigurationError, Lsn } from '../../src';
+import { pgTimestampToIso } from '../../src/protocol';
 import type { TransactionEvent } from '../../operators';
 import { CLOSE_REFUSED, type ErrorMessage, type ServerMessage } from '../../browser/protocol';
 import { type Channel, sseChannel, webSocketChannel } from './channels';

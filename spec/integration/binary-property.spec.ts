@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { Client } from 'pg';
 import { getTypeParser } from 'pg-types';
 import type { Subscription } from 'rxjs';
-import { type InsertMessage, ReplicationClient, TypeRegistry, logicalReplication } from '../../src';
+import { type InsertMessage, ReplicationClient, logicalReplication } from '../../src';
+import { TypeRegistry } from '../../src/values';
 import { parsePgoutput } from '../../operators';
 import { allServers, sqlClient, uniqueName, waitFor } from '../support/server';
 

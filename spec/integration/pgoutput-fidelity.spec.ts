@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from 'pg';
-import { Lsn, PgoutputDecoder } from '../../src';
+import { Lsn } from '../../src';
+import { PgoutputDecoder } from '../../src/protocol';
 import type { PgoutputMessage } from '../../src';
 import { CAPTURE_CONFIGS, type Capture, checkCapture, pluginOptions, writeCapture } from '../support/captures';
 import { allServers, sqlClient, uniqueName } from '../support/server';

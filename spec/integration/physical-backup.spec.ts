@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lastValueFrom, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
-import { Backpressure, type BaseBackupEvent, backupToDirectory, baseBackup } from '../../src';
+import { Backpressure, type BaseBackupEvent, backupToDirectory, baseBackup } from '../../src/physical';
 import { sqlClient } from '../support/server';
 import { describeWithDebianTools, itWithDebianTools } from '../support/debian-tools';
 import { DEBIAN_15, EMBEDDED_18, PHYSICAL_SETTINGS, destroyWhenIdle, hasDebian15, startPhysicalServer, tempDir } from '../support/physical';

@@ -2,7 +2,8 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, takeWhile, toArray } from 'rxjs';
 import { type LocalServer, startPostgresFromBinaries } from '../../src/embedded';
-import { type BaseBackupEvent, backupToDirectory, physicalReplication, receiveWal } from '../../src';
+import { physicalReplication } from '../../src';
+import { type BaseBackupEvent, backupToDirectory, receiveWal } from '../../src/physical';
 import { sqlClient, waitFor } from '../support/server';
 import { EMBEDDED_18, PHYSICAL_SETTINGS, completeSegments, destroyWhenIdle, startPhysicalServer, tempDir } from '../support/physical';
 

@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { concat, concatMap, lastValueFrom, takeWhile, toArray } from 'rxjs';
-import { LsnFeedback, MemoryStateStore, initialSnapshot, logicalReplication, type PgoutputMessage, type SnapshotEvent, type CopyFormat } from '../../src';
+import { LsnFeedback, initialSnapshot, logicalReplication, type PgoutputMessage, type SnapshotEvent, type CopyFormat } from '../../src';
+import { MemoryStateStore } from '../../src/snapshot';
 import { ackOnCommit, parsePgoutput } from '../../operators';
 import { allServers, sqlClient, uniqueName, waitFor } from '../support/server';
 

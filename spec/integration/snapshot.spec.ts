@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { concat, concatMap, takeWhile, lastValueFrom, tap } from 'rxjs';
-import { ConfigurationError, Lsn, LsnFeedback, MemoryStateStore, SnapshotError, initialSnapshot, logicalReplication, type SnapshotEvent } from '../../src';
+import { ConfigurationError, Lsn, LsnFeedback, SnapshotError, initialSnapshot, logicalReplication, type SnapshotEvent } from '../../src';
+import { MemoryStateStore } from '../../src/snapshot';
 import { ackOnCommit, bufferTransaction, parsePgoutput, type TransactionEvent } from '../../operators';
 import { allServers, sqlClient, uniqueName, waitFor } from '../support/server';
 

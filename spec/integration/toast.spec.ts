@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
-import { type DeleteMessage, ReplicationClient, UNCHANGED_TOAST, type UpdateMessage, logicalReplication, mapRow, messageToJson, updatedValues } from '../../src';
+import { type DeleteMessage, ReplicationClient, UNCHANGED_TOAST, type UpdateMessage, logicalReplication } from '../../src';
+import { mapRow, messageToJson, updatedValues } from '../../src/values';
 import { parsePgoutput } from '../../operators';
 import { allServers, sqlClient, uniqueName, untilCommits, waitFor } from '../support/server';
 

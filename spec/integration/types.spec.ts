@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { getTypeParser } from 'pg-types';
 import { firstValueFrom } from 'rxjs';
-import { BinaryValue, type InsertMessage, ReplicationClient, TypeRegistry, logicalReplication } from '../../src';
+import { type InsertMessage, ReplicationClient, logicalReplication } from '../../src';
+import { BinaryValue, TypeRegistry } from '../../src/values';
 import { type ParsePgoutputOptions, parsePgoutput } from '../../operators';
 import { parse as parseArray } from 'postgres-array';
 import { allServers, sqlClient, uniqueName, untilCommits, waitFor } from '../support/server';

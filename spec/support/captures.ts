@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Lsn, PgoutputDecoder, encodePgoutput } from '../../src';
+import { Lsn } from '../../src';
+import { PgoutputDecoder, encodePgoutput } from '../../src/protocol';
 import type { PgoutputMessage, StreamAbortMessage } from '../../src';
 
 /** One way of reading the workload: the pgoutput options, and the server release that has them. */

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { ColumnValueError, Lsn, ParseError, PgoutputDecoder, messageToJson } from '../../src';
+import { ColumnValueError, Lsn, ParseError } from '../../src';
+import { PgoutputDecoder } from '../../src/protocol';
+import { messageToJson } from '../../src/values';
 import { Bytes } from '../support/bytes';
 
 // Issue 11, item 9: bad bytes never hang the consumer. Each property below feeds one class of

@@ -11,7 +11,7 @@ import {
   timetzToText,
   timeToText,
 } from '../../src/values/binary';
-import { BinaryValue, TypeRegistry } from '../../src';
+import { BinaryValue, TypeRegistry } from '../../src/values';
 
 const i64 = (v: bigint) => {
   const b = Buffer.alloc(8);

@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { JSON_NULL, Lsn, PgoutputDecoder } from '../../src';
+import { Lsn } from '../../src';
+import { PgoutputDecoder } from '../../src/protocol';
+import { JSON_NULL } from '../../src/values';
 import { JSON_TYPE_OPTIONS, messageToJson, messageToJsonLine } from '../../src/json';
 import type { PgoutputMessage } from '../../src/pgoutput/messages';
 import { ByteBuffer } from '../../cli/byte-buffer';

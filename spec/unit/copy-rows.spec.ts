@@ -1,4 +1,5 @@
-import { type RelationInfo, SnapshotError, TypeRegistry } from '../../src';
+import { type RelationInfo, SnapshotError } from '../../src';
+import { TypeRegistry } from '../../src/values';
 import type { Row } from '../../src';
 import { CopyRowParser } from '../../src/snapshot/copy-rows';
 

@@ -1,4 +1,5 @@
-import { ConfigurationError, parseTimelineHistory, Lsn } from '../../src';
+import { ConfigurationError, Lsn } from '../../src';
+import { parseTimelineHistory } from '../../src/protocol';
 import { createSlotCommand } from '../../src/control/client';
 import { UnsupportedOptionError } from '../../src/errors';
 

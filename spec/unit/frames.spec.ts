@@ -1,13 +1,12 @@
+import { Lsn, ParseError } from '../../src';
 import {
-  Lsn,
-  ParseError,
   decodeReplicationFrame,
   decodeStandbyStatusUpdate,
   encodeHotStandbyFeedback,
   encodePrimaryKeepalive,
   encodeStandbyStatusUpdate,
   encodeXLogData,
-} from '../../src';
+} from '../../src/protocol';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -1,4 +1,5 @@
-import { type InsertMessage, JSON_TYPE_OPTIONS, Lsn, type RelationInfo, Row, TypeRegistry, jsonValue, messageToJson } from '../../src';
+import { type InsertMessage, Lsn, type RelationInfo, Row } from '../../src';
+import { JSON_TYPE_OPTIONS, TypeRegistry, jsonValue, messageToJson } from '../../src/values';
 
 type Cell = { t: string } | { b: Buffer } | 'n' | 'u';
 

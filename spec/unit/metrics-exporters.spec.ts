@@ -1,7 +1,8 @@
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { of } from 'rxjs';
-import { Lsn, LsnFeedback, PgError, decodeReplicationFrame, encodePrimaryKeepalive } from '../../src';
+import { Lsn, LsnFeedback, PgError } from '../../src';
+import { decodeReplicationFrame, encodePrimaryKeepalive } from '../../src/protocol';
 import { ReplicationMetrics, type SlotHealth, slotWarnings } from '../../src/metrics';
 import { OpenTelemetryMetrics } from '../../src/metrics/opentelemetry';
 import { PrometheusMetrics } from '../../src/metrics/prometheus';

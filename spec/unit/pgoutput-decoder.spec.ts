@@ -1,4 +1,5 @@
-import { Lsn, ParseError, PgoutputDecoder, UNCHANGED_TOAST } from '../../src';
+import { Lsn, ParseError, UNCHANGED_TOAST } from '../../src';
+import { PgoutputDecoder } from '../../src/protocol';
 import type { PgoutputMessage } from '../../src';
 import { encodePgoutput } from '../../src/pgoutput/encoder';
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { Lsn, ParseError, PgoutputDecoder, Row, UNCHANGED_TOAST } from '../../src';
+import { Lsn, ParseError, Row, UNCHANGED_TOAST } from '../../src';
+import { PgoutputDecoder } from '../../src/protocol';
 import type { Column, PgoutputMessage, RawValue, RelationInfo, ReplicaIdentity } from '../../src';
 import { encodePgoutput, rowOf } from '../../src/pgoutput/encoder';
 

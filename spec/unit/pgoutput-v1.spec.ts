@@ -1,4 +1,5 @@
-import { Lsn, ParseError, PgoutputDecoder, UNCHANGED_TOAST } from '../../src';
+import { Lsn, ParseError, UNCHANGED_TOAST } from '../../src';
+import { PgoutputDecoder } from '../../src/protocol';
 import { Bytes } from '../support/bytes';
 
 const AT = Lsn.parse('0/1000');

@@ -1,4 +1,5 @@
-import { ConfigurationError, Lsn, historyFileName, parseSegmentFileName, parseWalSegmentSize, segmentFileName } from '../../src';
+import { ConfigurationError, Lsn } from '../../src';
+import { historyFileName, parseSegmentFileName, parseWalSegmentSize, segmentFileName } from '../../src/physical';
 import { baseBackupCommand } from '../../src/physical/base-backup';
 import { startPhysicalReplicationCommand } from '../../src/physical/commands';
 import { roundDownToSegment, segmentOffset } from '../../src/physical/wal-names';

@@ -1,4 +1,5 @@
-import { ConnectionError, Lsn, LsnFeedback, PgError, dateToPgTimestamp, decodeReplicationFrame, encodePgoutput, encodePrimaryKeepalive, encodeXLogData } from '../../src';
+import { ConnectionError, Lsn, LsnFeedback, PgError } from '../../src';
+import { dateToPgTimestamp, decodeReplicationFrame, encodePgoutput, encodePrimaryKeepalive, encodeXLogData } from '../../src/protocol';
 import { ReplicationMetrics, type SourceConnected } from '../../src/metrics';
 
 const T0 = Date.parse('2026-11-30T12:00:00Z');

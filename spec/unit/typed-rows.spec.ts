@@ -6,13 +6,15 @@ import {
   type PgoutputMessage,
   type RelationInfo,
   Row,
+  UNCHANGED_TOAST,
+} from '../../src';
+import {
   type RowMapper,
   RowMappingError,
   TypeRegistry,
-  UNCHANGED_TOAST,
   mapRow,
   relationKey,
-} from '../../src';
+} from '../../src/values';
 import { map } from 'rxjs';
 import { bufferTransaction, forTable } from '../../operators';
 

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lsn, LsnFeedback, WalSegmentWriter, WalWriteError, findStreamingStart } from '../../src';
+import { Lsn, LsnFeedback } from '../../src';
+import { WalSegmentWriter, WalWriteError, findStreamingStart } from '../../src/physical';
 
 const SEG = 1024 * 1024; // the smallest wal_segment_size, to keep files small
 

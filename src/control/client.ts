@@ -66,7 +66,7 @@ export interface CreatedSlot {
  * }
  */
 export class ReplicationClient {
-  private constructor(readonly connection: PgConnection) {}
+  private constructor(private readonly connection: PgConnection) {}
 
   /**
    * Connects with `replication=database` (or `true` for physical replication).
