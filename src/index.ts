@@ -9,6 +9,7 @@
  * spec/unit/public-surface.spec.ts pins the runtime names below: adding one is a deliberate choice.
  *
  * @packageDocumentation
+ * @module pg-walstream
  */
 
 /* Sources: Observables of a slot's changes, a server's raw WAL, or a table's existing rows */
@@ -48,6 +49,7 @@ export { SnapshotError } from './snapshot/errors';
 export type { PgErrorFields } from './errors';
 export type { ColumnLocation } from './values/errors';
 export type { ConnectionOptions, SslMode, SslNegotiation, ChannelBinding, TlsProtocolVersion } from './wire/config';
+export type { TargetSessionAttrs } from './wire/multi-host';
 export type { LogicalReplicationOptions } from './source/logical';
 export type { PgoutputOptions, ProtoVersion } from './source/start-replication';
 export type { FlowControlOptions } from './source/flow-control';

@@ -5,6 +5,7 @@
  * The root and `pg-walstream/operators` never load this module.
  *
  * @packageDocumentation
+ * @module pg-walstream/testing
  */
 export {
   startEmbeddedPostgres,

@@ -64,18 +64,29 @@ describe('the public surface', () => {
     expect(Object.keys(root).sort()).toEqual([...ROOT_NAMES].sort());
   });
 
-  it('every subpath of package.json has types, import and require conditions and an ES module entry in scripts/build.js', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | Record<string, string>> };
+  it('every subpath of package.json has import and require conditions, each with its types, and an ES module entry in scripts/build.js', () => {
+    type Target = { types: string; default: string };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | Record<string, string | Target>> };
     const build = readFileSync(join(ROOT, 'scripts', 'build.js'), 'utf8');
     const esmEntries = JSON.parse(/const ESM_ENTRIES = (\[[^\]]*\])/.exec(build)![1]!.replace(/'/g, '"')) as string[];
     const fromExports: string[] = [];
     for (const [subpath, target] of Object.entries(pkg.exports)) {
       if (subpath === './package.json') continue;
       if (typeof target === 'string') throw new Error(`${subpath} has no conditions`);
-      expect(Object.keys(target)[0]).toBe('types');
-      if (subpath === './browser') continue; // real ES modules for browsers, no CommonJS build
-      expect(Object.keys(target)).toEqual(['types', 'import', 'require']);
-      fromExports.push(target.require!.replace(/^\.\/dist\/cjs\//, '').replace(/\.js$/, ''));
+      if (subpath === './browser') {
+        // real ES modules for browsers, no CommonJS build
+        expect(Object.keys(target)).toEqual(['types', 'import']);
+        continue;
+      }
+      expect(Object.keys(target)).toEqual(['import', 'require']);
+      const esm = target.import as Target;
+      const cjs = target.require as Target;
+      expect(Object.keys(esm)).toEqual(['types', 'default']);
+      expect(Object.keys(cjs)).toEqual(['types', 'default']);
+      const entry = cjs.default.replace(/^\.\/dist\/cjs\//, '').replace(/\.js$/, '');
+      expect(esm).toEqual({ types: `./dist/esm/${entry}.d.ts`, default: `./dist/esm/${entry}.js` });
+      expect(cjs.types).toBe(`./dist/types/${entry}.d.ts`);
+      fromExports.push(entry);
     }
     expect([...esmEntries].sort()).toEqual(fromExports.sort());
   });

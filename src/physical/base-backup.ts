@@ -147,7 +147,7 @@ const PROGRESS_STEP = 1024 * 1024;
  * 'm' manifest, 'd' data and 'p' progress messages on PostgreSQL 15+; one CopyOut per tablespace
  * and one for the manifest before) and pg_basebackup.
  *
- * Errors: {@link PgError} from the server (42501 without REPLICATION, 55000 when `wal_level` is
+ * Errors: `PgError` from the server (42501 without REPLICATION, 55000 when `wal_level` is
  * minimal, 0A000 for an unsupported compression), {@link ConfigurationError} for options the
  * server version lacks, {@link ConnectionError} when the connection breaks, {@link ProtocolError}
  * for a malformed message, {@link UnsafeBackupPathError} for an archive name pg_basebackup would

@@ -6,6 +6,7 @@
  * `pg-walstream/operators`.
  *
  * @packageDocumentation
+ * @module pg-walstream/physical
  */
 
 /* pg_receivewal */

@@ -38,7 +38,7 @@ interface ArchiveSink {
 }
 
 /**
- * Writes a {@link baseBackup} to disk, passing its events through; completes once every file is
+ * Writes a `baseBackup` (pg-walstream/physical) to disk, passing its events through; completes once every file is
  * written (and fsynced, unless `sync: false`). Archives go through tar-stream for `plain`;
  * gzip archives are decompressed with zlib, zstd ones with fzstd. lz4 archives can be kept
  * (`tar`) but not decompressed (no well-kept streaming lz4 frame decoder for Node.js): that fails

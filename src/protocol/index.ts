@@ -6,6 +6,7 @@
  * `pg-walstream/operators` use it inside.
  *
  * @packageDocumentation
+ * @module pg-walstream/protocol
  */
 
 /* CopyBoth frames ("Streaming Replication Protocol"): XLogData, keepalive, standby status, hot standby feedback */

@@ -4,6 +4,7 @@
  * and the JSON form of messages that the CLI prints.
  *
  * @packageDocumentation
+ * @module pg-walstream/values
  */
 
 /* Type parsers (text and binary) */
@@ -30,6 +31,8 @@ export {
   type FieldSpec,
   type FieldType,
   type MapRowOptions,
+  type FieldValue,
+  type TypeOf,
 } from './map-row';
 export { RowMappingError, type RowMappingProblem } from './errors';
 

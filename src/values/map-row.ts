@@ -23,7 +23,8 @@ export type Field = FieldType | `${FieldType}?` | FieldSpec;
 /** Field name to field spec. */
 export type RowSchema = Readonly<Record<string, Field>>;
 
-type TypeOf<T extends FieldType> = T extends 'string'
+/** The JavaScript type of a {@link FieldType}. */
+export type TypeOf<T extends FieldType> = T extends 'string'
   ? string
   : T extends 'number'
     ? number
@@ -41,7 +42,8 @@ type TypeOf<T extends FieldType> = T extends 'string'
                 ? Record<string, unknown>
                 : unknown;
 
-type FieldValue<F> = F extends `${infer T extends FieldType}?`
+/** The JavaScript type a field of a {@link RowSchema} maps to. */
+export type FieldValue<F> = F extends `${infer T extends FieldType}?`
   ? TypeOf<T> | null
   : F extends FieldType
     ? TypeOf<F>
