@@ -89,6 +89,7 @@ export class OrderedPublisher {
   private broken = false;
   private recovering = false;
   private closed = false;
+  private pumpScheduled = false;
   /** PubAcks arrive on `<inbox>.<token>`: one subscription and one timer for all, not one request each. */
   private readonly inbox = createInbox();
   private readonly awaiting = new Map<number, Awaited>();
@@ -194,7 +195,15 @@ export class OrderedPublisher {
       if (this.sent.every((e) => e.state !== 'sent')) void this.recover();
       return;
     }
-    this.pump();
+    // Refill once per burst of PubAcks (the client delivers a socket read's worth in one go), so
+    // the next messages leave in one write, not in one write each.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      queueMicrotask(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
   }
 
   /** Publishes the unacknowledged messages of the window again, one at a time, in order. */

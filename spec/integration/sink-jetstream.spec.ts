@@ -1,9 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import type { Client } from 'pg';
-import { firstValueFrom, take, toArray } from 'rxjs';
+import { type Subscription, firstValueFrom, take, toArray } from 'rxjs';
 import { ackOnCommit, bufferTransaction, parsePgoutput } from '../../operators';
-import { JETSTREAM_HEADERS, jetstreamSink } from '../../sinks/jetstream';
+import { JETSTREAM_HEADERS, SinkError, jetstreamSink } from '../../sinks/jetstream';
 import { Lsn, LsnFeedback, logicalReplication } from '../../src';
 import { type LogWorkload, type StoredRecord, checkExactlyOnceInOrder, logWorkload } from '../support/log-workload';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
@@ -176,4 +176,55 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
       await sql.query('SELECT pg_drop_replication_slot($1)', [txSlot]);
     }
   });
+
+  it('gives up after retryFor with a SinkError naming the transaction, having acknowledged nothing it did not store', async () => {
+    const giveUpSlot = uniqueName('slot');
+    const giveUpStream = `GIVEUP_${suffix}`;
+    const giveUpPrefix = `giveup.${suffix}`;
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    await jsm.streams.add({ name: giveUpStream, subjects: [`${giveUpPrefix}.>`], num_replicas: 3 });
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [giveUpSlot]);
+    const [a] = workload.tables;
+    const feedback = new LsnFeedback();
+    const events: { type: string; commitLsn?: Lsn; endLsn?: Lsn }[] = [];
+    let failure: unknown;
+    let failedAt = 0;
+    let subscription: Subscription | undefined;
+    try {
+      await sql.query(`INSERT INTO ${a} VALUES (300000, 1)`);
+      subscription = logicalReplication({ connectionString: server.url, slot: giveUpSlot, publications: publication, feedback })
+        .pipe(parsePgoutput(), bufferTransaction(), jetstreamSink({ nc, subjectPrefix: giveUpPrefix, stream: giveUpStream, timeout: 300, retryFor: 1500 }), ackOnCommit(feedback))
+        .subscribe({
+          next: (e) => void events.push(e as (typeof events)[number]),
+          error: (err) => {
+            failure = err;
+            failedAt = Date.now();
+          },
+        });
+      await waitFor(() => events.some((e) => e.type === 'transaction'), 20_000, 'the first transaction to be stored');
+      const first = events.find((e) => e.type === 'transaction')!;
+      await waitFor(() => feedback.acknowledged.value === first.endLsn!.value, 5000, 'the first transaction to be acknowledged');
+      // No stream captures the subjects any more: every publish is answered "no responders" (503).
+      await jsm.streams.delete(giveUpStream);
+      await sql.query(`INSERT INTO ${a} VALUES (300001, 2)`);
+      const lost = (await sql.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string;
+      await sql.query(`INSERT INTO ${a} VALUES (300002, 3)`);
+      const startedAt = Date.now();
+      await waitFor(() => failure !== undefined, 20_000, 'the sink to give up');
+      expect(failure).toBeInstanceOf(SinkError);
+      expect((failure as SinkError).sink).toBe('jetstream');
+      expect((failure as Error).message).toContain('within 1500 ms');
+      // The transaction that could not be stored: its commit LSN is the first one past the stored one.
+      expect((failure as SinkError).lsn!.value).toBeGreaterThan(first.endLsn!.value);
+      expect((failure as SinkError).lsn!.value).toBeLessThanOrEqual(Lsn.parse(lost).value);
+      expect(failedAt - startedAt).toBeGreaterThanOrEqual(1500 - 300);
+      expect(events.filter((e) => e.type === 'transaction')).toHaveLength(1);
+      expect(feedback.acknowledged.value).toBe(first.endLsn!.value);
+    } finally {
+      subscription?.unsubscribe();
+      await jsm.streams.delete(giveUpStream).catch(() => undefined);
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [giveUpSlot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot($1)', [giveUpSlot]);
+    }
+  }, 40_000);
 });
