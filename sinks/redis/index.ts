@@ -29,7 +29,11 @@ export interface RedisSinkOptions {
   trim?: RedisTrim;
   /** Transactions sent (MULTI … EXEC) and not yet answered, at most. Default 64. */
   maxInFlight?: number;
-  /** ms a transaction may keep failing (Redis down) before the sink errors. Default 60 000. */
+  /**
+   * ms a transaction may keep failing or go unanswered (Redis down; ioredis with
+   * `maxRetriesPerRequest: null` queues commands meanwhile) before the sink errors with
+   * {@link SinkError}. Default 60 000.
+   */
   retryFor?: number;
   /** Called for each entry found already written (a replay after a crash). */
   onDuplicate?(): void;
@@ -118,14 +122,33 @@ export function redisSink(options: RedisSinkOptions): MonoTypeOperatorFunction<T
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await writeOnce(tx, entries);
+        // An attempt may hang rather than fail: with `maxRetriesPerRequest: null`, ioredis keeps
+        // commands queued while Redis is down. So the remaining budget bounds each attempt too.
+        return await withinMs(writeOnce(tx, entries), retryFor - (Date.now() - started));
       } catch (err) {
         if (err instanceof SinkError || Date.now() - started >= retryFor) {
-          throw err instanceof SinkError ? err : new SinkError(`Redis did not take transaction ${tx.xid} within ${retryFor} ms: ${String(err)}`, 'redis', tx.commitLsn, { cause: err });
+          throw err instanceof SinkError ? err : new SinkError(`Redis did not take transaction ${tx.xid} within ${retryFor} ms: ${err instanceof Error ? err.message : String(err)}`, 'redis', tx.commitLsn, { cause: err });
         }
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000, Math.max(0, retryFor - (Date.now() - started)))));
       }
     }
   };
   return writeInOrder(write, options.maxInFlight ?? 64);
+}
+
+/** `work`, or a rejection once `ms` have passed (the work itself goes on: a late MULTI only writes IDs a replay would find). */
+function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), Math.max(0, ms));
+    work.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
