@@ -228,3 +228,25 @@ export async function readWholeStream(jsm: { streams: StreamsApi }, stream: stri
     await sleep(200);
   }
 }
+
+export interface NatsServer {
+  readonly url: string;
+  readonly server: ServerProcess;
+  stop(): Promise<void>;
+}
+
+/** One nats-server with JetStream (file storage in a temp dir) on a free 127.0.0.1 port. */
+export async function startNatsServer(binary: string): Promise<NatsServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'walstream-nats-'));
+  const port = await freePort();
+  const server = new ServerProcess(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir]);
+  server.start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    server,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
