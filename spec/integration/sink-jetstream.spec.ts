@@ -5,6 +5,7 @@ import { type Subscription, firstValueFrom, take, toArray } from 'rxjs';
 import { ackOnCommit, bufferTransaction, parsePgoutput } from '../../operators';
 import { JETSTREAM_HEADERS, SinkError, jetstreamSink } from '../../sinks/jetstream';
 import { Lsn, LsnFeedback, logicalReplication } from '../../src';
+import { pgTimestampToIso } from '../../src/time';
 import { type LogWorkload, type StoredRecord, checkExactlyOnceInOrder, logWorkload } from '../support/log-workload';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
 import { KeptConsumer, type NatsCluster, describeWith, leaderStreamInfo, readWholeStream, sleep, startNatsCluster } from '../support/sink-servers';
@@ -131,7 +132,11 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
       index: Number(m.header.get(JETSTREAM_HEADERS.index)),
       change: JSON.parse(new TextDecoder().decode(m.data)),
     }));
-    for (const [i, m] of messages.entries()) expect(m.subject).toBe(`${prefix}.public.${records[i].table.split('.')[1]}`);
+    for (const [i, m] of messages.entries()) {
+      expect(m.subject).toBe(`${prefix}.public.${records[i].table.split('.')[1]}`);
+      expect(records[i].id).toBe(`${records[i].commitLsn}:${records[i].index}`);
+      expect(m.header.get(JETSTREAM_HEADERS.op)).toBe(records[i].change.type);
+    }
     // No acknowledged LSN was ever ahead of what the stream held: for each sample, every message
     // of a transaction ending at or below the confirmed LSN sits at or below the sampled sequence.
     const endLsns = messages.map((m) => ({ seq: m.seq, end: Lsn.parse(m.header.get(JETSTREAM_HEADERS.endLsn)).value }));
@@ -169,6 +174,10 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
       expect(m.subject).toBe(`${prefix}.transactions`);
       expect(m.header.get('Nats-Msg-Id')).toBe(tx.commitLsn.toString());
       expect(m.header.get(JETSTREAM_HEADERS.endLsn)).toBe(tx.endLsn.toString());
+      expect(m.header.get(JETSTREAM_HEADERS.commitLsn)).toBe(tx.commitLsn.toString());
+      expect(m.header.get(JETSTREAM_HEADERS.xid)).toBe(String(tx.xid));
+      expect(m.header.get(JETSTREAM_HEADERS.commitTime)).toBe(pgTimestampToIso(tx.commitTime));
+      expect(m.header.get(JETSTREAM_HEADERS.commitTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
       expect((JSON.parse(new TextDecoder().decode(m.data)) as { type: string }[]).map((c) => c.type)).toEqual(['insert', 'insert', 'update']);
       expect(feedback.acknowledged.value).toBe(tx.endLsn.value);
     } finally {
@@ -227,4 +236,31 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
       await sql.query('SELECT pg_drop_replication_slot($1)', [giveUpSlot]);
     }
   }, 40_000);
+
+  it('refuses, with stream set, a subject that another stream captures (Nats-Expected-Stream): SinkError, nothing acknowledged', async () => {
+    const otherSlot = uniqueName('slot');
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [otherSlot]);
+    try {
+      await sql.query(`INSERT INTO ${workload.tables[0]} VALUES (600000, 1)`);
+      const feedback = new LsnFeedback();
+      const before = (await leaderStreamInfo(await jetstreamManager(nc, { checkAPI: false }), stream)).state.last_seq;
+      // The subjects are the test stream's, but the sink expects a stream named otherwise.
+      const err = await firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot: otherSlot, publications: publication, feedback }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          jetstreamSink({ nc, subjectPrefix: prefix, stream: `NOT_${stream}`, timeout: 500, retryFor: 500 }),
+          ackOnCommit(feedback),
+          toArray(),
+        ),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as Error).message).toContain('expected stream does not match');
+      expect(feedback.acknowledged.value).toBe(0n);
+      expect((await leaderStreamInfo(await jetstreamManager(nc, { checkAPI: false }), stream)).state.last_seq).toBe(before);
+    } finally {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [otherSlot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot($1)', [otherSlot]);
+    }
+  }, 30_000);
 });
