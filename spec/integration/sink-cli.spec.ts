@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
+import { join } from 'node:path';
 import type { Client } from 'pg';
 import { JETSTREAM_HEADERS } from '../../sinks/jetstream';
 import { cli } from '../support/cli';
@@ -143,5 +144,18 @@ describe('pg-walstream stream --to postgres://', () => {
       await target.end();
       await sql.query(`DROP DATABASE ${targetDb} WITH (FORCE)`);
     }
+  });
+});
+
+describe('pg-walstream stream --to, optional package missing', () => {
+  it.each([
+    ['@nats-io/transport-node', 'nats://127.0.0.1:1?stream=X&subject=cdc'],
+    ['ioredis', 'redis://127.0.0.1:1?stream=cdc'],
+  ])('without %s: one line naming the package to install, exit code 1', async (pkg, to) => {
+    const env = { ...process.env, NODE_OPTIONS: `--require ${join(__dirname, '../support/sink-hide-package.js')}`, WALSTREAM_HIDE_PACKAGES: pkg };
+    const { code, stderr } = await cli(['stream', '--dbname', server.url, '--slot', 'unused', '--publication', 'unused', '--to', to], { env });
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(`npm install ${pkg}`);
   });
 });
