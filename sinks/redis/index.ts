@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { MonoTypeOperatorFunction } from 'rxjs';
+import { type MonoTypeOperatorFunction, defer } from 'rxjs';
 import type { Transaction, TransactionEvent } from '../../operators/buffer-transaction';
 import { ConfigurationError } from '../../src/errors';
 import { SinkError } from '../internal/errors';
@@ -108,7 +108,8 @@ export function redisSink(options: RedisSinkOptions): MonoTypeOperatorFunction<T
     }
   };
 
-  const write = async (event: TransactionEvent): Promise<void> => {
+  /** `previous`: the write of the transaction before, settled (a retry waits for it). */
+  const write = async (event: TransactionEvent, previous: Promise<unknown>): Promise<void> => {
     const tx = transactionToWrite(event, 'redis');
     if (tx === undefined) return;
     const records = changeRecords(tx);
@@ -126,14 +127,26 @@ export function redisSink(options: RedisSinkOptions): MonoTypeOperatorFunction<T
         // commands queued while Redis is down. So the remaining budget bounds each attempt too.
         return await withinMs(writeOnce(tx, entries), retryFor - (Date.now() - started));
       } catch (err) {
-        if (err instanceof SinkError || Date.now() - started >= retryFor) {
-          throw err instanceof SinkError ? err : new SinkError(`Redis did not take transaction ${tx.xid} within ${retryFor} ms: ${err instanceof Error ? err.message : String(err)}`, 'redis', tx.commitLsn, { cause: err });
+        if (err instanceof SinkError) throw err;
+        // Retry only once every earlier transaction is written: MULTIs are pipelined, and a later
+        // one retried first would take a higher ID, after which Redis refuses this one's for good.
+        await previous;
+        if (Date.now() - started >= retryFor) {
+          throw new SinkError(`Redis did not take transaction ${tx.xid} within ${retryFor} ms: ${err instanceof Error ? err.message : String(err)}`, 'redis', tx.commitLsn, { cause: err });
         }
         await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000, Math.max(0, retryFor - (Date.now() - started)))));
       }
     }
   };
-  return writeInOrder(write, options.maxInFlight ?? 64);
+  return (source) =>
+    defer(() => {
+      let last: Promise<unknown> = Promise.resolve();
+      return writeInOrder((event: TransactionEvent) => {
+        const mine = write(event, last);
+        last = mine.catch(() => undefined);
+        return mine;
+      }, options.maxInFlight ?? 64)(source);
+    });
 }
 
 /** `work`, or a rejection once `ms` have passed (the work itself goes on: a late MULTI only writes IDs a replay would find). */
