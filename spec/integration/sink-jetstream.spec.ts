@@ -8,7 +8,7 @@ import { Lsn, LsnFeedback, logicalReplication } from '../../src';
 import { pgTimestampToIso } from '../../src/time';
 import { type LogWorkload, type StoredRecord, checkExactlyOnceInOrder, logWorkload } from '../support/log-workload';
 import { defaultServer, sqlClient, uniqueName, waitFor } from '../support/server';
-import { KeptConsumer, type NatsCluster, describeWith, leaderStreamInfo, readWholeStream, sleep, startNatsCluster } from '../support/sink-servers';
+import { KeptConsumer, type NatsCluster, describeWith, leaderStreamInfo, readWholeStream, sleep, startNatsCluster, startNatsServer } from '../support/sink-servers';
 
 /**
  * The JetStream sink against a 3-node cluster with an R3 stream: the stream leader is SIGKILLed
@@ -266,4 +266,64 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
       await sql.query('SELECT pg_drop_replication_slot($1)', [otherSlot]);
     }
   }, 30_000);
+});
+
+/**
+ * Backpressure: with the server stopped (SIGSTOP) no PubAck comes, and the sink has at most
+ * `maxInFlight` messages out, counted by the client connection itself (`stats().outMsgs`).
+ */
+describeWith('nats-server', 'jetstream sink backpressure', (binary) => {
+  const server = defaultServer();
+
+  it('has at most maxInFlight messages awaiting a PubAck, and acknowledges none of them meanwhile', async () => {
+    const nats = await startNatsServer(binary);
+    const sql = await sqlClient(server.url);
+    const suffix = uniqueName('bp').slice(3);
+    const table = `bp_${suffix}`;
+    const slot = `bp_${suffix}`;
+    const nc = await connect({ servers: [nats.url], waitOnFirstConnect: true });
+    let subscription: Subscription | undefined;
+    let stopped = false;
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: `BP_${suffix}`, subjects: [`bp.${suffix}.>`], num_replicas: 1 });
+      await sql.query(`CREATE TABLE ${table} (id int PRIMARY KEY); CREATE PUBLICATION ${table} FOR TABLE ${table}`);
+      await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+      await sql.query(`INSERT INTO ${table} VALUES (0)`);
+      const feedback = new LsnFeedback();
+      const stored: Lsn[] = [];
+      let failure: unknown;
+      subscription = logicalReplication({ connectionString: server.url, slot, publications: table, feedback })
+        .pipe(parsePgoutput(), bufferTransaction(), jetstreamSink({ nc, subjectPrefix: `bp.${suffix}`, stream: `BP_${suffix}`, maxInFlight: 16, timeout: 30_000 }), ackOnCommit(feedback))
+        .subscribe({ next: (e) => void (e.type === 'transaction' && e.changes.length > 0 && stored.push(e.endLsn)), error: (err) => (failure = err) });
+      await waitFor(() => stored.length === 1, 20_000, 'the first transaction to be stored');
+      const acknowledged = feedback.acknowledged.value;
+
+      process.kill(nats.server.pid!, 'SIGSTOP');
+      stopped = true;
+      const before = nc.stats().outMsgs;
+      await sql.query(`INSERT INTO ${table} SELECT g FROM generate_series(1, 200) g`);
+      await waitFor(() => nc.stats().outMsgs - before >= 16, 20_000, 'the window to fill');
+      await sleep(1000);
+      expect(nc.stats().outMsgs - before).toBe(16);
+      expect(stored).toHaveLength(1);
+      expect(feedback.acknowledged.value).toBe(acknowledged);
+
+      process.kill(nats.server.pid!, 'SIGCONT');
+      stopped = false;
+      await waitFor(() => stored.length === 2, 30_000, 'the 200 changes to be stored');
+      expect(failure).toBeUndefined();
+      expect(feedback.acknowledged.value).toBe(stored[1].value);
+      expect((await jsm.streams.info(`BP_${suffix}`)).state.messages).toBe(201);
+    } finally {
+      if (stopped) process.kill(nats.server.pid!, 'SIGCONT');
+      subscription?.unsubscribe();
+      await nc.close();
+      await nats.stop();
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      await sql.query(`DROP PUBLICATION IF EXISTS ${table}; DROP TABLE IF EXISTS ${table}`);
+      await sql.end();
+    }
+  }, 60_000);
 });
