@@ -62,6 +62,11 @@ export function headerLine(name: string, value: string): string {
 
 const encoder = new TextEncoder();
 
+/** The client refused the message as larger than the server's `max_payload`: no retry can help. */
+function tooLarge(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('max_payload');
+}
+
 /**
  * Publishes in order with a window of unacknowledged messages, and keeps the stream's order equal
  * to the publish order under faults.
@@ -222,7 +227,7 @@ export class OrderedPublisher {
         } catch (err) {
           entry.lastError = err;
           entry.firstFailure ??= Date.now();
-          if (Date.now() - entry.firstFailure >= this.options.retryFor) return this.fail(entry);
+          if (Date.now() - entry.firstFailure >= this.options.retryFor || tooLarge(err)) return this.fail(entry);
           await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
         }
       }
@@ -238,7 +243,9 @@ export class OrderedPublisher {
     clearInterval(this.sweeper);
     const cause = entry.lastError;
     const err = new SinkError(
-      `JetStream did not store ${entry.message.msgId} on ${entry.message.subject} within ${this.options.retryFor} ms: ${cause instanceof Error ? cause.message : String(cause)}`,
+      tooLarge(cause)
+        ? `JetStream cannot take ${entry.message.msgId} on ${entry.message.subject}: ${(cause as Error).message} (raise the server's max_payload, or use mode 'change' for large transactions)`
+        : `JetStream did not store ${entry.message.msgId} on ${entry.message.subject} within ${this.options.retryFor} ms: ${cause instanceof Error ? cause.message : String(cause)}`,
       'jetstream',
       entry.batch.lsn,
       { cause },

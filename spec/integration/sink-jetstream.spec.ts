@@ -240,6 +240,33 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
     }
   }, 40_000);
 
+  it("fails at once with a SinkError for a message above the server's max_payload (a large transaction in mode 'transaction')", async () => {
+    const bigSlot = uniqueName('slot');
+    await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [bigSlot]);
+    try {
+      // About 1.5 MB of JSON in one transaction; nats-server's max_payload is 1 MB by default.
+      await sql.query(`INSERT INTO ${workload.tables[0]} SELECT g, g FROM generate_series(700000, 710000) g`);
+      const feedback = new LsnFeedback();
+      const started = Date.now();
+      const err = await firstValueFrom(
+        logicalReplication({ connectionString: server.url, slot: bigSlot, publications: publication, feedback }).pipe(
+          parsePgoutput(),
+          bufferTransaction(),
+          jetstreamSink({ nc, subjectPrefix: prefix, stream, mode: 'transaction', retryFor: 60_000 }),
+          ackOnCommit(feedback),
+          toArray(),
+        ),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as Error).message).toContain('max_payload');
+      expect(Date.now() - started).toBeLessThan(20_000); // not after retryFor's 60 s
+      expect(feedback.acknowledged.value).toBe(0n);
+    } finally {
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [bigSlot])).rowCount === 0, 10_000, 'slot release').catch(() => undefined);
+      await sql.query('SELECT pg_drop_replication_slot($1)', [bigSlot]);
+    }
+  }, 40_000);
+
   it('refuses, with stream set, a subject that another stream captures (Nats-Expected-Stream): SinkError, nothing acknowledged', async () => {
     const otherSlot = uniqueName('slot');
     await sql.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [otherSlot]);
