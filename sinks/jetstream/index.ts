@@ -34,11 +34,11 @@ export interface JetStreamSinkOptions {
   mode?: 'change' | 'transaction';
   /** Payload of a change message. Default: the change as `pg-walstream stream --raw` prints it, JSON. */
   payload?: (record: ChangeRecord, tx: Transaction) => Uint8Array | string;
-  /** Messages published and not yet acknowledged, at most. Default 1024. */
+  /** Messages published and awaiting their PubAck, at most, across transactions. Default 1024. */
   maxInFlight?: number;
   /** ms to wait for each PubAck. Default 5000. */
   timeout?: number;
-  /** ms a message may keep failing (no leader, timeouts) before the sink errors. Default 60 000. */
+  /** ms a message may keep failing (no leader, no responders, PubAck timeouts, refusals) before the sink errors. Default 60 000. */
   retryFor?: number;
   /** Called for each PubAck that reports a duplicate (a republish the server dropped). */
   onDuplicate?(): void;
@@ -74,8 +74,9 @@ export const JETSTREAM_HEADERS = {
  * - **Backpressure:** at most `maxInFlight` messages await a PubAck; events wait meanwhile, nothing
  *   is acknowledged, and the source's flow control pauses the socket.
  *
- * Errors: {@link SinkError} when a message keeps failing for `retryFor` ms (its `lsn` is the
- * transaction's commit LSN); {@link UnsupportedEventError} for transaction chunks and prepared
+ * Errors: {@link SinkError} when a message keeps failing for `retryFor` ms, or at once when it
+ * exceeds the server's `max_payload` (its `lsn` is the transaction's commit LSN; nothing from that
+ * transaction on is acknowledged); {@link UnsupportedEventError} for transaction chunks and prepared
  * transactions. Events that are not committed transactions pass through after the earlier ones.
  *
  * @example
