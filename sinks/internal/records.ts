@@ -1,5 +1,5 @@
 import type { Transaction } from '../../operators/buffer-transaction';
-import { messageToJson } from '../../src/json';
+import { messageToJson, messageToJsonLine } from '../../src/json';
 import type { ChangeMessage, RelationInfo } from '../../src/pgoutput/messages';
 import { pgTimestampToIso } from '../../src/time';
 
@@ -13,6 +13,8 @@ export interface ChangeRecord {
   readonly op: 'insert' | 'update' | 'delete' | 'truncate';
   readonly schema: string;
   readonly table: string;
+  /** The relation the record is about: the change's own, or one of a TRUNCATE's. */
+  readonly relation: RelationInfo;
   readonly change: ChangeMessage;
 }
 
@@ -21,7 +23,7 @@ export function changeRecords(tx: Transaction): ChangeRecord[] {
   const out: ChangeRecord[] = [];
   for (const change of tx.changes) {
     const relations: readonly RelationInfo[] = change.type === 'truncate' ? change.relations : [change.relation];
-    for (const r of relations) out.push({ index: out.length, op: change.type, schema: r.schema, table: r.name, change });
+    for (const r of relations) out.push({ index: out.length, op: change.type, schema: r.schema, table: r.name, relation: r, change });
   }
   return out;
 }
@@ -31,7 +33,10 @@ export function changeRecords(tx: Transaction): ChangeRecord[] {
  * with column values as the server's text, so a replay writes the same bytes.
  */
 export function defaultPayload(record: ChangeRecord): string {
-  return JSON.stringify(messageToJson(record.change, { raw: true }));
+  const change = record.change;
+  // The same text: messageToJsonLine writes Insert, Update and Delete straight to text (spec/unit/cli-json-line.spec.ts).
+  if (change.type !== 'truncate') return messageToJsonLine(change, { raw: true }).slice(0, -1);
+  return JSON.stringify(messageToJson(change, { raw: true }));
 }
 
 /** The metadata every log record carries, as strings: LSNs as `X/Y`, commit time as ISO 8601 with µs. */

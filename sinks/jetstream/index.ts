@@ -3,9 +3,11 @@ import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import type { Transaction, TransactionEvent } from '../../operators/buffer-transaction';
 import { ConfigurationError } from '../../src/errors';
 import { transactionToWrite } from '../internal/events';
-import { type ChangeRecord, changeRecords, defaultPayload, recordMetadata } from '../internal/records';
+import type { RelationInfo } from '../../src/pgoutput/messages';
+import { pgTimestampToIso } from '../../src/time';
+import { type ChangeRecord, changeRecords, defaultPayload } from '../internal/records';
 import { writeInOrder } from '../internal/write-in-order';
-import { OrderedPublisher } from './publisher';
+import { OrderedPublisher, type Outgoing, headerLine } from './publisher';
 import { subjectToken, tableSubject } from './subject';
 
 export { SinkError, UnsupportedEventError } from '../internal/errors';
@@ -32,11 +34,11 @@ export interface JetStreamSinkOptions {
   mode?: 'change' | 'transaction';
   /** Payload of a change message. Default: the change as `pg-walstream stream --raw` prints it, JSON. */
   payload?: (record: ChangeRecord, tx: Transaction) => Uint8Array | string;
-  /** Messages published and not yet acknowledged, at most. Default 1024. */
+  /** Messages published and awaiting their PubAck, at most, across transactions. Default 1024. */
   maxInFlight?: number;
   /** ms to wait for each PubAck. Default 5000. */
   timeout?: number;
-  /** ms a message may keep failing (no leader, timeouts) before the sink errors. Default 60 000. */
+  /** ms a message may keep failing (no leader, no responders, PubAck timeouts, refusals) before the sink errors. Default 60 000. */
   retryFor?: number;
   /** Called for each PubAck that reports a duplicate (a republish the server dropped). */
   onDuplicate?(): void;
@@ -72,8 +74,9 @@ export const JETSTREAM_HEADERS = {
  * - **Backpressure:** at most `maxInFlight` messages await a PubAck; events wait meanwhile, nothing
  *   is acknowledged, and the source's flow control pauses the socket.
  *
- * Errors: {@link SinkError} when a message keeps failing for `retryFor` ms (its `lsn` is the
- * transaction's commit LSN); {@link UnsupportedEventError} for transaction chunks and prepared
+ * Errors: {@link SinkError} when a message keeps failing for `retryFor` ms, or at once when it
+ * exceeds the server's `max_payload` (its `lsn` is the transaction's commit LSN; nothing from that
+ * transaction on is acknowledged); {@link UnsupportedEventError} for transaction chunks and prepared
  * transactions. Events that are not committed transactions pass through after the earlier ones.
  *
  * @example
@@ -90,6 +93,15 @@ export function jetstreamSink(options: JetStreamSinkOptions): MonoTypeOperatorFu
   const mode = options.mode ?? 'change';
   const payload = options.payload ?? ((record: ChangeRecord) => defaultPayload(record));
   const window = options.maxInFlight ?? 1024;
+  const subjects = new WeakMap<RelationInfo, { subject: string; table: string }>();
+  const targetOf = (r: ChangeRecord) => {
+    let t = subjects.get(r.relation);
+    if (t === undefined) {
+      t = { subject: tableSubject(options.subjectPrefix, r.schema, r.table), table: headerLine(JETSTREAM_HEADERS.table, `${r.schema}.${r.table}`) };
+      subjects.set(r.relation, t);
+    }
+    return t;
+  };
   return (source) =>
     new Observable<TransactionEvent>((subscriber) => {
       const publisher = new OrderedPublisher(options.nc, {
@@ -99,32 +111,34 @@ export function jetstreamSink(options: JetStreamSinkOptions): MonoTypeOperatorFu
         stream: options.stream,
         onDuplicate: options.onDuplicate,
       });
-      const write = async (event: TransactionEvent): Promise<void> => {
+      const write = (event: TransactionEvent): Promise<void> => {
         const tx = transactionToWrite(event, 'jetstream');
-        if (tx === undefined) return;
+        if (tx === undefined) return Promise.resolve();
         const records = changeRecords(tx);
-        if (records.length === 0) return;
+        if (records.length === 0) return Promise.resolve();
         const lsn = tx.commitLsn.toString();
+        // The transaction's header lines, built once for all its messages.
+        const common =
+          headerLine(JETSTREAM_HEADERS.commitLsn, lsn) +
+          headerLine(JETSTREAM_HEADERS.endLsn, tx.endLsn.toString()) +
+          headerLine(JETSTREAM_HEADERS.xid, String(tx.xid)) +
+          headerLine(JETSTREAM_HEADERS.commitTime, pgTimestampToIso(tx.commitTime));
         if (mode === 'transaction') {
-          const headers = headersOf(recordMetadata(tx, records[0]));
-          delete headers[JETSTREAM_HEADERS.op];
-          delete headers[JETSTREAM_HEADERS.table];
-          delete headers[JETSTREAM_HEADERS.index];
           const data = `[${records.map((r) => String(payload(r, tx))).join(',')}]`;
-          await publisher.publish({ subject: `${options.subjectPrefix}.transactions`, msgId: lsn, data, headers, lsn: tx.commitLsn });
-          return;
+          return publisher.publishAll([{ subject: `${options.subjectPrefix}.transactions`, msgId: lsn, data, headers: common }], tx.commitLsn);
         }
-        await Promise.all(
-          records.map((r) =>
-            publisher.publish({
-              subject: tableSubject(options.subjectPrefix, r.schema, r.table),
-              msgId: `${lsn}:${r.index}`,
-              data: payload(r, tx),
-              headers: headersOf(recordMetadata(tx, r)),
-              lsn: tx.commitLsn,
-            }),
-          ),
-        );
+        const messages: Outgoing[] = new Array(records.length);
+        for (let i = 0; i < records.length; i++) {
+          const r = records[i];
+          const target = targetOf(r);
+          messages[i] = {
+            subject: target.subject,
+            msgId: `${lsn}:${i}`,
+            data: payload(r, tx),
+            headers: `${common}${OP_LINES[r.op]}${target.table}${JETSTREAM_HEADERS.index}: ${i}\r\n`,
+          };
+        }
+        return publisher.publishAll(messages, tx.commitLsn);
       };
       // Transactions queue in order behind the publisher's message window, which is the real bound.
       const subscription = writeInOrder(write, Math.max(1, window))(source).subscribe(subscriber);
@@ -135,15 +149,9 @@ export function jetstreamSink(options: JetStreamSinkOptions): MonoTypeOperatorFu
     });
 }
 
-function headersOf(meta: Record<string, string>): Record<string, string> {
-  return {
-    [JETSTREAM_HEADERS.commitLsn]: meta['commit-lsn'],
-    [JETSTREAM_HEADERS.endLsn]: meta['end-lsn'],
-    [JETSTREAM_HEADERS.xid]: meta.xid,
-    [JETSTREAM_HEADERS.commitTime]: meta['commit-time'],
-    [JETSTREAM_HEADERS.op]: meta.op,
-    [JETSTREAM_HEADERS.table]: meta.table,
-    [JETSTREAM_HEADERS.index]: meta.index,
-  };
-}
-
+const OP_LINES = {
+  insert: headerLine(JETSTREAM_HEADERS.op, 'insert'),
+  update: headerLine(JETSTREAM_HEADERS.op, 'update'),
+  delete: headerLine(JETSTREAM_HEADERS.op, 'delete'),
+  truncate: headerLine(JETSTREAM_HEADERS.op, 'truncate'),
+} as const;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { MonoTypeOperatorFunction } from 'rxjs';
+import { type MonoTypeOperatorFunction, defer } from 'rxjs';
 import type { Transaction, TransactionEvent } from '../../operators/buffer-transaction';
 import { ConfigurationError } from '../../src/errors';
 import { SinkError } from '../internal/errors';
@@ -29,7 +29,11 @@ export interface RedisSinkOptions {
   trim?: RedisTrim;
   /** Transactions sent (MULTI … EXEC) and not yet answered, at most. Default 64. */
   maxInFlight?: number;
-  /** ms a transaction may keep failing (Redis down) before the sink errors. Default 60 000. */
+  /**
+   * ms a transaction may keep failing or go unanswered (Redis down; ioredis with
+   * `maxRetriesPerRequest: null` queues commands meanwhile) before the sink errors with
+   * {@link SinkError}. Default 60 000.
+   */
   retryFor?: number;
   /** Called for each entry found already written (a replay after a crash). */
   onDuplicate?(): void;
@@ -104,7 +108,8 @@ export function redisSink(options: RedisSinkOptions): MonoTypeOperatorFunction<T
     }
   };
 
-  const write = async (event: TransactionEvent): Promise<void> => {
+  /** `previous`: the write of the transaction before, settled (a retry waits for it). */
+  const write = async (event: TransactionEvent, previous: Promise<unknown>): Promise<void> => {
     const tx = transactionToWrite(event, 'redis');
     if (tx === undefined) return;
     const records = changeRecords(tx);
@@ -118,14 +123,45 @@ export function redisSink(options: RedisSinkOptions): MonoTypeOperatorFunction<T
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await writeOnce(tx, entries);
+        // An attempt may hang rather than fail: with `maxRetriesPerRequest: null`, ioredis keeps
+        // commands queued while Redis is down. So the remaining budget bounds each attempt too.
+        return await withinMs(writeOnce(tx, entries), retryFor - (Date.now() - started));
       } catch (err) {
-        if (err instanceof SinkError || Date.now() - started >= retryFor) {
-          throw err instanceof SinkError ? err : new SinkError(`Redis did not take transaction ${tx.xid} within ${retryFor} ms: ${String(err)}`, 'redis', tx.commitLsn, { cause: err });
+        if (err instanceof SinkError) throw err;
+        // Retry only once every earlier transaction is written: MULTIs are pipelined, and a later
+        // one retried first would take a higher ID, after which Redis refuses this one's for good.
+        await previous;
+        if (Date.now() - started >= retryFor) {
+          throw new SinkError(`Redis did not take transaction ${tx.xid} within ${retryFor} ms: ${err instanceof Error ? err.message : String(err)}`, 'redis', tx.commitLsn, { cause: err });
         }
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000, Math.max(0, retryFor - (Date.now() - started)))));
       }
     }
   };
-  return writeInOrder(write, options.maxInFlight ?? 64);
+  return (source) =>
+    defer(() => {
+      let last: Promise<unknown> = Promise.resolve();
+      return writeInOrder((event: TransactionEvent) => {
+        const mine = write(event, last);
+        last = mine.catch(() => undefined);
+        return mine;
+      }, options.maxInFlight ?? 64)(source);
+    });
+}
+
+/** `work`, or a rejection once `ms` have passed (the work itself goes on: a late MULTI only writes IDs a replay would find). */
+function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), Math.max(0, ms));
+    work.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import { writeInOrder } from '../../sinks/internal/write-in-order';
+import { headerLine } from '../../sinks/jetstream/publisher';
 import { subjectToken, tableSubject } from '../../sinks/jetstream/subject';
 import { entryId } from '../../sinks/redis';
 import { Lsn } from '../../src';
@@ -78,6 +79,11 @@ describe('sink names', () => {
     expect(subjectToken('My Table.v2*>')).toBe('My%20Table%2Ev2%2A%3E');
     expect(subjectToken('é')).toBe('%C3%A9');
     expect(tableSubject('cdc.app', 'public', 'a.b')).toBe('cdc.app.public.a%2Eb');
+  });
+
+  it('writes JetStream header lines with CR and LF in a value (a quoted identifier) as %0D and %0A', () => {
+    expect(headerLine('Walstream-Table', 'public.orders')).toBe('Walstream-Table: public.orders\r\n');
+    expect(headerLine('Walstream-Table', 'public.a\r\nNats-Msg-Id: x')).toBe('Walstream-Table: public.a%0D%0ANats-Msg-Id: x\r\n');
   });
 
   it('derives Redis entry IDs from the commit LSN as a 64-bit integer and the index', () => {
