@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { ConnectionError, PgError, SlotLostError, type WalstreamError, streamFailure } from '../errors';
-import { type CreateLogicalSlotOptions, createSlotCommand } from '../control/client';
+import { type CreateReplicationSlotOptions, createSlotCommand } from '../control/client';
 import { Lsn } from '../lsn';
 import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdate } from '../protocol/frames';
 import { nowPgTimestamp } from '../time';
@@ -81,7 +81,7 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    * connection, so a resubscription after progress fails with {@link SlotLostError} instead of
    * silently skipping the WAL written in between.
    */
-  createSlot?: boolean | CreateLogicalSlotOptions;
+  createSlot?: boolean | CreateReplicationSlotOptions;
   /**
    * Flow control: stop reading from the socket while too much finished work is unacknowledged, so
    * that TCP and the server's WAL hold the backlog of a slow consumer instead of our heap; resume
@@ -360,7 +360,7 @@ async function walSenderTimeout(conn: PgConnection): Promise<number> {
   }
 }
 
-async function createSlot(conn: PgConnection, slot: string, options: CreateLogicalSlotOptions, feedback: LsnFeedback): Promise<void> {
+async function createSlot(conn: PgConnection, slot: string, options: CreateReplicationSlotOptions, feedback: LsnFeedback): Promise<void> {
   if (options.temporary && !feedback.acknowledged.isZero()) throw new SlotLostError(slot, feedback.acknowledged);
   try {
     await conn.query(createSlotCommand(slot, options, conn.serverVersionNum));
