@@ -8,6 +8,8 @@ import { PgConnection } from '../src/wire/connection';
 import { LsnFeedback } from '../src/source/feedback';
 import { logicalReplication } from '../src/source/logical';
 import { parsePgoutput } from '../operators/parse-pgoutput';
+import { bufferTransaction } from '../operators/buffer-transaction';
+import { ackOnCommit } from '../operators/ack-on-commit';
 
 const WORKLOAD = [
   `INSERT INTO demo.accounts (owner, balance) VALUES ('alice', 100), ('bob', 50), ('carol', 75)`,
@@ -37,20 +39,25 @@ export async function runDemo(write: (line: string) => void = (l) => process.std
 
     const feedback = new LsnFeedback();
     let commits = 0;
+    let changes = 0;
     const streamed = firstValueFrom(
       logicalReplication({ connectionString: server.url, slot: 'demo_slot', publications: 'demo_pub', feedback, statusInterval: 1000 }).pipe(
         parsePgoutput({ types: JSON_TYPE_OPTIONS }),
-        tap((msg) => write(`${JSON.stringify(messageToJson(msg))}\n`)),
-        tap((msg) => msg.type === 'commit' && feedback.acknowledge(msg.endLsn)),
-        takeWhile((msg) => !(msg.type === 'commit' && ++commits === WORKLOAD.length), true),
+        tap((msg) => {
+          write(`${JSON.stringify(messageToJson(msg))}\n`);
+          if (['insert', 'update', 'delete', 'truncate'].includes(msg.type)) changes++;
+        }),
+        // Printed means done: acknowledge each transaction as the library's own pipeline does.
+        bufferTransaction(),
+        ackOnCommit(feedback),
+        takeWhile((event) => !(event.type === 'transaction' && ++commits === WORKLOAD.length), true),
         toArray(),
       ),
     );
     log(`streaming slot demo_slot; running ${WORKLOAD.length} transactions`);
     for (const statement of WORKLOAD) await sql.query(statement);
-    const messages = await streamed;
+    await streamed;
     await sql.end();
-    const changes = messages.filter((m) => ['insert', 'update', 'delete', 'truncate'].includes(m.type)).length;
     log(`streamed ${changes} changes in ${commits} transactions; confirmed up to ${feedback.acknowledged.toString()}`);
     return 0;
   } finally {

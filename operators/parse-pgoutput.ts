@@ -8,12 +8,6 @@ import type { ReplicationFrame } from '../src/protocol/frames';
 export interface ParsePgoutputOptions {
   /** How column values decode (see docs/types.md). Default: what `pg` returns. */
   types?: TypeOptions;
-  /**
-   * Whether Stream Abort carries the abort LSN and time: pass `true` with `streaming: 'parallel'`
-   * (protocol 4), `false` otherwise, to have a truncated Stream Abort rejected. Left out, its form
-   * is told by its length (docs/protocol.md).
-   */
-  abortInfo?: boolean;
 }
 
 /**
@@ -41,7 +35,9 @@ export function parsePgoutput(options: ParsePgoutputOptions = {}): OperatorFunct
   return (source) =>
     new Observable<PgoutputMessage>((subscriber) => {
       // A registry per subscription: Type messages announce OIDs of the database this stream reads.
-      const decoder = new PgoutputDecoder({ types: options.types, abortInfo: options.abortInfo });
+      // Stream Abort's form (with or without the abort LSN and time of `streaming: 'parallel'`) is
+      // told by its length, which the negotiated protocol fixes: nothing for the user to say.
+      const decoder = new PgoutputDecoder({ types: options.types });
       return source.subscribe({
         next(frame) {
           if (frame.type !== 'xlogdata') return;

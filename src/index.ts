@@ -70,7 +70,6 @@ export type { PgoutputDecoderOptions, TypeInfo } from './pgoutput/decoder';
 export type { TypeOptions, TypeParser, TextParser, BinaryParser, AnnouncedType, JsonNull } from './values/registry';
 export type {
   CreateReplicationSlotOptions,
-  CreateLogicalSlotOptions,
   CreatedSlot,
   SystemIdentity,
   ReplicationSlotInfo,

@@ -127,8 +127,8 @@ describe.each(allServers())('control plane against $label', (server) => {
     const restartLsn = (await slotRow(reserved)).restart_lsn as string;
     expect(restartLsn).not.toBeNull();
     if (version >= 150000) {
-      expect(await client.readReplicationSlot(reserved)).toEqual({ slotType: 'physical', restartLsn: Lsn.parse(restartLsn), restartTli: 1 });
-      expect(await client.readReplicationSlot(lazy)).toEqual({ slotType: 'physical', restartLsn: null, restartTli: null });
+      expect(await client.readReplicationSlot(reserved)).toEqual({ slotType: 'physical', restartLsn: Lsn.parse(restartLsn), restartTimeline: 1 });
+      expect(await client.readReplicationSlot(lazy)).toEqual({ slotType: 'physical', restartLsn: null, restartTimeline: null });
       expect(await client.readReplicationSlot(uniqueName('missing'))).toBeUndefined();
     } else {
       await expect(client.readReplicationSlot(reserved)).rejects.toMatchObject({ name: 'UnsupportedOptionError', requiredServerVersion: 150000 });

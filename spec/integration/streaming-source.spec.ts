@@ -94,7 +94,7 @@ describe.each(allServers())('live streaming of large transactions on $label', (s
       protoVersion: 'auto',
       streaming: parallel ? 'parallel' : 'on',
     })
-      .pipe(parsePgoutput({ abortInfo: parallel }))
+      .pipe(parsePgoutput())
       .subscribe((m) => msgs.push(m));
     const streamed = (xid: number) => waitFor(() => msgs.some((m) => m.type === 'streamStart' && m.xid === xid), 30_000, `a block of ${xid}`);
     try {

@@ -38,9 +38,6 @@ export interface CreateReplicationSlotOptions {
   failover?: boolean;
 }
 
-/** Options of a logical slot; kept as the name the first releases used. */
-export type CreateLogicalSlotOptions = CreateReplicationSlotOptions;
-
 /** CREATE_REPLICATION_SLOT's answer. */
 export interface CreatedSlot {
   slotName: string;

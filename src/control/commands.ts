@@ -30,7 +30,7 @@ export interface ReplicationSlotInfo {
   /** The oldest WAL position the slot retains, null before it has reserved WAL. */
   restartLsn: Lsn | null;
   /** The timeline of `restartLsn`, null with it. */
-  restartTli: number | null;
+  restartTimeline: number | null;
 }
 
 /** One line of a timeline history file: `timeline` ended at `switchpoint`, where the next began. */
@@ -69,7 +69,7 @@ export async function identifySystem(conn: PgConnection): Promise<SystemIdentity
 export async function readReplicationSlot(conn: PgConnection, name: string): Promise<ReplicationSlotInfo | undefined> {
   const row = firstRow(await conn.query(`READ_REPLICATION_SLOT ${quoteSlotName(name)}`), 'READ_REPLICATION_SLOT');
   if (row[0] === null) return undefined;
-  return { slotType: row[0] ?? '', restartLsn: row[1] === null ? null : Lsn.parse(row[1] ?? ''), restartTli: row[2] === null ? null : Number(row[2]) };
+  return { slotType: row[0] ?? '', restartLsn: row[1] === null ? null : Lsn.parse(row[1] ?? ''), restartTimeline: row[2] === null ? null : Number(row[2]) };
 }
 
 /**

@@ -1,11 +1,16 @@
 import { Observable } from 'rxjs';
 import { ConnectionError, PgError, SlotLostError, type WalstreamError, streamFailure } from '../errors';
-import { type CreateLogicalSlotOptions, createSlotCommand } from '../control/client';
+import { type CreateReplicationSlotOptions, createSlotCommand } from '../control/client';
 import { Lsn } from '../lsn';
 import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdate } from '../protocol/frames';
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
+import { TAG_STREAM_START, TAG_STREAM_STOP } from '../pgoutput/tags';
+
+/** pgoutput's Begin and Begin Prepare tags ("Logical Replication Message Formats"), which open a transaction for `endLsn`. */
+const TAG_BEGIN = 0x42; // B
+const TAG_BEGIN_PREPARE = 0x62; // b
 import { DEFAULT_RECEIVE_TIMEOUT, ReceiveWatchdog, type ReceiveTimeoutOptions, endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 import { type FlowControlOptions, FlowWindow } from './flow-control';
@@ -22,6 +27,19 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    * already done. The server starts at the later of this and the slot's `confirmed_flush_lsn`.
    */
   startLsn?: Lsn | string;
+  /**
+   * Bounded replay: where to stop, as pg_recvlogical's `--endpos` and the CLI's `--endpos` do. The
+   * Observable completes after the transaction (or non-transactional message) that reaches this
+   * LSN, whose commit end LSN is at or past it. It also completes, emitting nothing more, when the
+   * next transaction starts past it, or when a keepalive's WAL end shows that the server has sent
+   * everything up to it outside a transaction (no transaction reaches it then; pg_recvlogical ends
+   * too). Transactions are sent at their commit, so one open across `endLsn` is emitted whole if its
+   * commit arrives before a keepalive past `endLsn`, and is otherwise left in the slot, never cut.
+   * With a `feedback`, it completes once everything emitted is finished (`feedback.finished`),
+   * so the final standby status update confirms it; frames after the end are not emitted, and the
+   * slot sends them again to the next stream. Default: none, stream until unsubscribed.
+   */
+  endLsn?: Lsn | string;
   /** Where the consumer acknowledges finished work; reported as flushed and applied. Default: a fresh one. */
   feedback?: LsnFeedback;
   /**
@@ -63,7 +81,7 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
    * connection, so a resubscription after progress fails with {@link SlotLostError} instead of
    * silently skipping the WAL written in between.
    */
-  createSlot?: boolean | CreateLogicalSlotOptions;
+  createSlot?: boolean | CreateReplicationSlotOptions;
   /**
    * Flow control: stop reading from the socket while too much finished work is unacknowledged, so
    * that TCP and the server's WAL hold the backlog of a slow consumer instead of our heap; resume
@@ -91,7 +109,11 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
  *
  * Errors: {@link PgError} from the server (42704 missing slot, 28P01 wrong password, 55006 slot in
  * use, 57P01 server shutdown), {@link ConnectionError} when the connection breaks or the server
- * ends the stream, {@link ParseError} for a malformed frame.
+ * ends the stream, {@link ParseError} for a malformed frame, {@link LsnFormatError} for a
+ * malformed `startLsn` or `endLsn`.
+ *
+ * It completes only with `endLsn` (bounded replay, like pg_recvlogical's `--endpos`):
+ * `logicalReplication({ ...options, endLsn: '0/3000060' })` replays the slot up to that position.
  *
  * @example
  * const feedback = new LsnFeedback();
@@ -123,6 +145,22 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     // Also without flow control: it tells which finished units were received, for idle confirmation.
     const flow = new FlowWindow(flowOptions === false ? { maxPendingTransactions: Infinity, maxPendingBytes: Infinity } : flowOptions);
     const observer = observerOf(options);
+    // Bounded replay (endLsn): whether a transaction or stream block is open, the end of the last
+    // unit emitted, and whether the end was reached (nothing more is emitted then).
+    const endLsn = options.endLsn === undefined ? undefined : typeof options.endLsn === 'string' ? Lsn.parse(options.endLsn) : options.endLsn;
+    let inTransaction = false;
+    let lastEmitted = 0n;
+    let ending = false;
+    /** Completes once the end is reached and, with the user's feedback, everything emitted is finished. */
+    const completeAtEnd = () => {
+      if (!ending || done) return;
+      if (options.feedback !== undefined && feedback.finished.value < lastEmitted) return;
+      subscriber.complete(); // runs the teardown below: final status update, then CopyDone
+    };
+    const reachEnd = () => {
+      ending = true;
+      completeAtEnd();
+    };
 
     /** Confirms the last keepalive's WAL end once every finished unit received before it is acknowledged. */
     const checkIdle = () => {
@@ -186,6 +224,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
           observer?.resumed?.();
         }
         checkIdle();
+        completeAtEnd();
       }),
       // Acknowledgments reach the server soon, debounced.
       feedback.acknowledged$.subscribe(() => {
@@ -233,13 +272,25 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
             return fail(err as WalstreamError);
           }
           observer?.frame?.(frame, e - s);
+          if (ending) return; // past endLsn: the slot sends it again to the next stream
+          let finishedUnit = false;
           if (frame.type === 'xlogdata') {
+            // A transaction or message that starts past endLsn is not emitted (pg_recvlogical -E).
+            if (endLsn !== undefined && !inTransaction && frame.walStart.value > endLsn.value) return reachEnd();
             if (frame.walEnd.value > written.value) written = frame.walEnd;
             // Pause before handing the frame on: acknowledging it downstream may resume at once.
             const wasPaused = flow.paused;
+            const unitsBefore = flow.lastUnit;
             if (flow.onXLogData(frame.walStart, frame.data) && paces && !wasPaused) {
               conn?.pause();
               observer?.paused?.();
+            }
+            if (endLsn !== undefined) {
+              finishedUnit = flow.lastUnit > unitsBefore;
+              const tag = frame.data.length > 0 ? frame.data[0] : 0;
+              if (tag === TAG_BEGIN || tag === TAG_BEGIN_PREPARE || tag === TAG_STREAM_START) inTransaction = true;
+              else if (tag === TAG_STREAM_STOP || finishedUnit) inTransaction = false;
+              if (finishedUnit) lastEmitted = flow.lastUnit;
             }
           } else {
             keepalive = { walEnd: frame.walEnd, unitsBefore: flow.lastUnit };
@@ -247,6 +298,10 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
             if (frame.replyRequested) sendStatus(false, heldIdle);
           }
           subscriber.next(frame);
+          if (endLsn === undefined || done) return;
+          // The unit just emitted reaches the end, or the server has sent everything up to it.
+          if (finishedUnit && lastEmitted >= endLsn.value) reachEnd();
+          else if (frame.type === 'keepalive' && !inTransaction && frame.walEnd.value >= endLsn.value) reachEnd();
         },
         onServerCopyDone() {
           if (serverEnded !== undefined) return serverEnded();
@@ -305,7 +360,7 @@ async function walSenderTimeout(conn: PgConnection): Promise<number> {
   }
 }
 
-async function createSlot(conn: PgConnection, slot: string, options: CreateLogicalSlotOptions, feedback: LsnFeedback): Promise<void> {
+async function createSlot(conn: PgConnection, slot: string, options: CreateReplicationSlotOptions, feedback: LsnFeedback): Promise<void> {
   if (options.temporary && !feedback.acknowledged.isZero()) throw new SlotLostError(slot, feedback.acknowledged);
   try {
     await conn.query(createSlotCommand(slot, options, conn.serverVersionNum));

@@ -334,7 +334,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
           const slot = await readReplicationSlot(c, options.slot);
           if (slot?.restartLsn != null) {
             start = roundDownToSegment(slot.restartLsn, segmentSize);
-            tli ??= slot.restartTli ?? undefined;
+            tli ??= slot.restartTimeline ?? undefined;
           }
         }
         start ??= roundDownToSegment(identity.xlogPos, segmentSize);

@@ -1,13 +1,12 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol';
-import type { BackendMessage, DatabaseError } from 'pg-protocol/dist/messages';
-import { Parser } from 'pg-protocol/dist/parser';
 import { AuthenticationError, ConnectionError, PgError, ProtocolError, TlsHandshakeError, WalstreamError } from '../errors';
 import { AuthPolicy } from './auth-policy';
 import { tlsServerEndPoint, tlsServerEndPointHash } from './channel-binding';
 import { type ResolvedConfig, configForHost, passwordOf } from './config';
 import { connectToAny, shuffled } from './multi-host';
+import { type BackendMessage, type ErrorFields, parseBackendMessage } from './backend-messages';
 import { MessageFramer } from './framer';
 import { passwordFromFile } from './pgpass';
 import { ReadCoalescer } from './read-coalescer';
@@ -81,7 +80,6 @@ const UNSUPPORTED_AUTH: Record<number, string> = { 2: 'kerberos v5', 6: 'scm cre
 export class PgConnection {
   /** ParameterStatus values reported by the server (`server_version`, `integer_datetimes`, ...). */
   readonly parameters = new Map<string, string>();
-  private readonly parser = new Parser();
   private readonly framer: MessageFramer;
   private readonly queue: Pending[] = [];
   private copy: PendingCopy | undefined;
@@ -322,7 +320,13 @@ export class PgConnection {
         }
       }
     }
-    this.parser.parse(buf.subarray(start - 5, end), (msg) => this.onBackendMessage(msg));
+    let msg: BackendMessage;
+    try {
+      msg = parseBackendMessage(code, buf, start, end);
+    } catch (err) {
+      return this.fail(toWalstreamError(err));
+    }
+    this.onBackendMessage(msg);
   }
 
   private onBackendMessage(msg: BackendMessage): void {
@@ -340,7 +344,7 @@ export class PgConnection {
     const op = this.queue[0];
     switch (msg.name) {
       case 'parameterStatus': {
-        const m = msg as unknown as { parameterName: string; parameterValue: string };
+        const m = msg as { parameterName: string; parameterValue: string };
         this.parameters.set(m.parameterName, m.parameterValue);
         return;
       }
@@ -348,7 +352,7 @@ export class PgConnection {
       case 'notification':
         return;
       case 'error': {
-        const err = toPgError(msg as DatabaseError);
+        const err = toPgError((msg as { fields: ErrorFields }).fields);
         if (op === undefined) return this.fail(err);
         op.error ??= err;
         if (op.kind === 'copy') {
@@ -368,14 +372,14 @@ export class PgConnection {
     if (op.error !== undefined) return;
     switch (msg.name) {
       case 'rowDescription':
-        op.current = { command: '', fields: (msg as unknown as { fields: { name: string }[] }).fields.map((f) => f.name), rows: [] };
+        op.current = { command: '', fields: (msg as { fields: string[] }).fields, rows: [] };
         return;
       case 'dataRow':
-        op.current?.rows.push((msg as unknown as { fields: (string | null)[] }).fields);
+        op.current?.rows.push((msg as { fields: (string | null)[] }).fields);
         return;
       case 'commandComplete': {
         const result = op.current ?? { command: '', fields: [], rows: [] };
-        result.command = (msg as unknown as { text: string }).text;
+        result.command = (msg as { text: string }).text;
         op.current = undefined;
         if (op.kind === 'query') op.results.push(result);
         else {
@@ -391,7 +395,7 @@ export class PgConnection {
         for (let i = 0; i < op.copyInData.length; i += 65536) this.socket.write(serialize.copyData(op.copyInData.subarray(i, i + 65536)));
         this.socket.write(serialize.copyDone());
         return;
-      case 'replicationStart':
+      case 'copyBothResponse':
       case 'copyOutResponse':
         if (op.kind !== 'copy') return this.fail(new ProtocolError(`unexpected ${msg.name} for a simple query`));
         this.copy = op;
@@ -439,7 +443,7 @@ export class PgConnection {
         return;
       case 'authenticationMD5Password': {
         startup.policy.allow('md5');
-        const salt = (msg as unknown as { salt: Buffer }).salt;
+        const salt = (msg as { salt: Buffer }).salt;
         this.socket.write(serialize.password(md5Password(this.config.user, await this.requirePassword(), salt)));
         this.authenticationUsed = 'md5';
         startup.policy.markFinished();
@@ -447,19 +451,19 @@ export class PgConnection {
       }
       case 'authenticationSASL': {
         startup.policy.allow('scram-sha-256');
-        startup.scram = await this.scramSession((msg as unknown as { mechanisms: string[] }).mechanisms);
+        startup.scram = await this.scramSession((msg as { mechanisms: string[] }).mechanisms);
         this.socket.write(serialize.sendSASLInitialResponseMessage(startup.scram.mechanism, startup.scram.clientFirstMessage()));
         return;
       }
       case 'authenticationSASLContinue': {
         if (startup.scram === undefined) throw new ProtocolError('SASLContinue before SASL');
-        const data = (msg as unknown as { data: string }).data;
+        const data = (msg as { data: string }).data;
         this.socket.write(serialize.sendSCRAMClientFinalMessage(await startup.scram.clientFinalMessage(data)));
         return;
       }
       case 'authenticationSASLFinal':
         if (startup.scram === undefined) throw new ProtocolError('SASLFinal before SASL');
-        startup.scram.verifyServerFinal((msg as unknown as { data: string }).data);
+        startup.scram.verifyServerFinal((msg as { data: string }).data);
         this.authenticationUsed = startup.scram.mechanism;
         startup.policy.markFinished();
         return;
@@ -472,7 +476,7 @@ export class PgConnection {
       case 'notice':
         return;
       case 'parameterStatus': {
-        const m = msg as unknown as { parameterName: string; parameterValue: string };
+        const m = msg as { parameterName: string; parameterValue: string };
         this.parameters.set(m.parameterName, m.parameterValue);
         return;
       }
@@ -481,7 +485,7 @@ export class PgConnection {
         startup.resolve();
         return;
       case 'error':
-        throw toPgError(msg as DatabaseError);
+        throw toPgError((msg as { fields: ErrorFields }).fields);
       default:
         throw new ProtocolError(`unexpected ${msg.name} during startup`);
     }
@@ -572,15 +576,16 @@ export class PgConnection {
   }
 }
 
-function toPgError(e: DatabaseError): PgError {
+/** An ErrorResponse as a PgError: `V` is the severity never translated (PostgreSQL 9.6+), `S` the localized one. */
+function toPgError(f: ErrorFields): PgError {
   return new PgError({
-    severity: e.severity,
-    code: e.code ?? 'XX000',
-    message: e.message,
-    detail: e.detail,
-    hint: e.hint,
-    where: e.where,
-    routine: e.routine,
+    severity: f.V ?? f.S,
+    code: f.C ?? 'XX000',
+    message: f.M ?? 'unknown error',
+    detail: f.D,
+    hint: f.H,
+    where: f.W,
+    routine: f.R,
   });
 }
 
