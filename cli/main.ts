@@ -1,3 +1,6 @@
+// First, before anything loads rxjs: the command loads only the rxjs modules it uses (lazy-rxjs.ts).
+import { installLazyRxjs } from './lazy-rxjs';
+installLazyRxjs();
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
