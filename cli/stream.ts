@@ -113,7 +113,7 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
 
     /** Acknowledges what is durable now (the writer calls it when `durable` advances). */
     const release = () => {
-      if (writer.failed !== undefined) return; // finish() reports it
+      if (writer.failed !== undefined) return finish(writer.failed); // nothing more is acknowledged
       const durable = writer.durable;
       let last: Lsn | undefined;
       while (head < marks.length && marks[head] <= durable) {
