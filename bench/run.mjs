@@ -71,6 +71,13 @@ const CLIENTS = [
     noReport: true,
     command: (cfg) => cliCommand(cfg, process.env.BENCH_CLI_ARGS ? process.env.BENCH_CLI_ARGS.split(' ') : []),
   },
+  // BENCH_CLI_NODE_FLAGS="--max-semi-space-size=1" adds the CLI once more, run with those node flags.
+  process.env.BENCH_CLI_NODE_FLAGS && {
+    name: `pg-walstream stream (CLI, ${process.env.BENCH_CLI_NODE_FLAGS})`,
+    supports: () => true,
+    noReport: true,
+    command: (cfg) => cliCommand(cfg, [], process.env.BENCH_CLI_NODE_FLAGS.split(' ')),
+  },
   {
     name: 'pg-logical-replication',
     // Its PgoutputPlugin has no streaming option (protocol 1 or 2 without streaming) and no stream message parsing.

@@ -67,6 +67,55 @@ export class ByteBuffer {
     this.ascii(String(n));
   }
 
+  /** A safe integer (|n| < 2^53, not -0) in decimal, as `String(n)` prints it. */
+  int(n: number): void {
+    this.ensure(17);
+    const buf = this.buf;
+    if (n < 0) {
+      buf[this.pos++] = 0x2d;
+      n = -n;
+    }
+    if (n < 10) {
+      buf[this.pos++] = 0x30 + n;
+      return;
+    }
+    let digits = 0;
+    for (let v = n; v >= 1; v = Math.floor(v / 10)) digits++;
+    let at = this.pos + digits;
+    this.pos = at;
+    for (let v = n; v >= 1; v = Math.floor(v / 10)) buf[--at] = 0x30 + (v % 10);
+  }
+
+  /**
+   * A string as `JSON.stringify(s)` writes it, in UTF-8. Printable ASCII (dates, numbers, names,
+   * most text) is copied character by character; anything else goes through `JSON.stringify`.
+   */
+  jsonString(s: string): void {
+    const n = s.length;
+    if (n > 256) return this.utf8(JSON.stringify(s));
+    this.ensure(n + 2);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return this.utf8(JSON.stringify(s));
+      buf[pos++] = c;
+    }
+    buf[pos++] = 0x22;
+    this.pos = pos;
+  }
+
+  /** ASCII text known to need no JSON escaping, character by character (short number texts). */
+  asciiChars(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
+    this.pos = pos;
+  }
+
   /** `n` (0 to 999999) as six decimal digits. */
   sixDigits(n: number): void {
     this.ensure(6);

@@ -3,7 +3,7 @@ import type { Lsn } from '../src/lsn';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationInfo, UpdateMessage } from '../src/pgoutput/messages';
 import { pgTimestampToIso } from '../src/time';
 import { type Row, UNCHANGED_TOAST } from '../src/pgoutput/row';
-import { BinaryValue } from '../src/values/binary';
+import { BinaryValue, float4Value } from '../src/values/binary';
 import { JSON_NULL } from '../src/values/registry';
 import type { ByteBuffer } from './byte-buffer';
 
@@ -14,7 +14,8 @@ import type { ByteBuffer } from './byte-buffer';
  * {@link jsonValue}. float4/float8 are not here: JavaScript prints some of them differently from
  * float8out (`1e+15` is `1000000000000000`), and the documented output is JavaScript's.
  */
-const TEXT_FAST = new Map<number, 'quote' | 'bare' | 'bool' | 'bytea' | 'intArray'>([
+const TEXT_FAST = new Map<number, 'quote' | 'bare' | 'bool' | 'bytea' | 'intArray' | 'jsonb'>([
+  [3802, 'jsonb'], // spaces removed where that is what JSON.stringify(JSON.parse(text)) prints
   [17, 'bytea'], // hex output (\x...) is its JSON text already; the escape format goes the long way
   [1005, 'intArray'], // int2[]
   [1007, 'intArray'], // int4[]
@@ -47,19 +48,136 @@ const BARE = 2;
 const BOOL = 3;
 const BYTEA = 4;
 const INT_ARRAY = 5;
+const JSONB = 6;
+const INT2 = 7;
+const INT4 = 8;
+const UINT4 = 9;
+const INT8 = 10;
+const FLOAT4 = 11;
+const FLOAT8 = 12;
 /**
- * Binary-format values whose JSON follows from the bytes: the text types send their characters
- * (UTF-8), which are quoted; bytea sends its bytes, printed as `\x` and lower-case hex.
+ * Binary-format values whose JSON follows from the bytes, as `Row#get` decodes them with
+ * `JSON_TYPE_OPTIONS` and the slow path prints them: the text types send their characters (UTF-8),
+ * which are quoted; bytea sends its bytes, printed as `\x` and lower-case hex; integers, floats
+ * and bool are read from their big-endian bytes; int8 prints as a quoted decimal string; jsonb
+ * sends a version byte and its text; int2[]/int4[] of one dimension are JSON arrays. A value whose
+ * length does not fit its type goes the long way, which reports it.
  */
 const BINARY_FAST = new Map<number, number>([
-  [25, 1], // text (QUOTE)
-  [1043, 1], // varchar
-  [1042, 1], // bpchar
-  [19, 1], // name
-  [17, 4], // bytea (BYTEA)
+  [25, QUOTE], // text
+  [1043, QUOTE], // varchar
+  [1042, QUOTE], // bpchar
+  [19, QUOTE], // name
+  [17, BYTEA], // bytea
+  [16, BOOL], // bool
+  [21, INT2], // int2
+  [23, INT4], // int4
+  [26, UINT4], // oid
+  [20, INT8], // int8
+  [700, FLOAT4], // float4
+  [701, FLOAT8], // float8
+  [3802, JSONB], // jsonb
+  [1005, INT_ARRAY], // int2[]
+  [1007, INT_ARRAY], // int4[]
 ]);
+const TWO_21 = 2097152;
+
+/** An int2[] or int4[] in array_send's format, one dimension (or none), as its JSON array; false otherwise. */
+function binaryIntArray(out: ByteBuffer, b: Buffer): boolean {
+  const n = b.length;
+  if (n < 12) return false;
+  const ndim = b.readInt32BE(0);
+  if (ndim === 0) {
+    if (n !== 12) return false;
+    out.ascii('[]');
+    return true;
+  }
+  if (ndim !== 1 || n < 20) return false;
+  const count = b.readInt32BE(12);
+  const start = out.pos;
+  out.byte(0x5b);
+  let pos = 20;
+  for (let i = 0; i < count; i++) {
+    if (pos + 4 > n) break;
+    const len = b.readInt32BE(pos);
+    pos += 4;
+    if (i > 0) out.byte(0x2c);
+    if (len === -1) out.ascii('null');
+    else if (len === 4 && pos + 4 <= n) out.int(b.readInt32BE(pos));
+    else if (len === 2 && pos + 2 <= n) out.int(b.readInt16BE(pos));
+    else break;
+    if (len > 0) pos += len;
+  }
+  if (pos !== n || count < 0) {
+    out.pos = start;
+    return false;
+  }
+  out.byte(0x5d);
+  return true;
+}
+
+/**
+ * A jsonb document's jsonb_out text (from `from` in `src`) without its spaces, which is what
+ * `JSON.stringify(JSON.parse(text))` prints, or false (nothing written) where the two could
+ * differ: a number other than a short integer (JavaScript reprints `1.50`, `1e3`, big integers),
+ * an object key that is an array index (JavaScript puts those first), or the document `null`
+ * (printed with `jsonNull`). jsonb_out escapes strings exactly as JSON.stringify does.
+ */
+function compactJsonb(out: ByteBuffer, src: Buffer, from: number): boolean {
+  const n = src.length;
+  if (n - from === 4 && src[from] === 0x6e) return false; // null
+  const start = out.pos;
+  out.ensure(n - from);
+  const buf = out.buf;
+  let pos = start;
+  let i = from;
+  while (i < n) {
+    const c = src[i];
+    if (c === 0x22) {
+      const s = i++;
+      let digitsOnly = true;
+      while (i < n) {
+        const d = src[i];
+        if (d === 0x22) break;
+        if (d === 0x5c) i++;
+        else if (d < 0x30 || d > 0x39) digitsOnly = false;
+        i++;
+      }
+      if (i >= n) return false;
+      i++;
+      if (digitsOnly && i - s > 2) {
+        let j = i;
+        while (j < n && src[j] === 0x20) j++;
+        if (src[j] === 0x3a) return false; // a key like "10"
+      }
+      pos += src.copy(buf, pos, s, i);
+    } else if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) i++;
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const s = i;
+      if (c === 0x2d) i++;
+      const d0 = i;
+      while (i < n && src[i] >= 0x30 && src[i] <= 0x39) i++;
+      const digits = i - d0;
+      if (digits === 0 || digits > 15 || (src[d0] === 0x30 && digits > 1) || (c === 0x2d && digits === 1 && src[d0] === 0x30)) return false;
+      if (i < n && (src[i] === 0x2e || src[i] === 0x65 || src[i] === 0x45)) return false;
+      pos += src.copy(buf, pos, s, i);
+    } else {
+      buf[pos++] = c;
+      i++;
+    }
+  }
+  out.pos = pos;
+  return true;
+}
+
+/** A number as the slow path prints it: `String(v)`, or jsonValue's string for -0, NaN and ±Infinity. */
+function number(out: ByteBuffer, v: number): void {
+  if (Number.isSafeInteger(v) && !Object.is(v, -0)) out.int(v);
+  else if (Number.isFinite(v) && !Object.is(v, -0)) out.asciiChars(String(v));
+  else out.utf8(JSON.stringify(jsonValue(v)));
+}
 const BYTEA_PREFIX = Buffer.from('"\\\\x');
-const MODES = { quote: QUOTE, bare: BARE, bool: BOOL, bytea: BYTEA, intArray: INT_ARRAY } as const;
+const MODES = { quote: QUOTE, bare: BARE, bool: BOOL, bytea: BYTEA, intArray: INT_ARRAY, jsonb: JSONB } as const;
 
 /**
  * An int2[] or int4[] text (`{1,NULL,-3}`, `{{1,2},{3,4}}`) as its JSON array, or false when it
@@ -100,7 +218,7 @@ interface RelationBytes {
   readonly commaNames: readonly Buffer[];
   /** {@link QUOTE}, {@link BARE}, {@link BOOL}, ... or 0 per column, for text-format values. */
   readonly fast: Uint8Array;
-  /** {@link QUOTE} or {@link BYTEA} or 0 per column, for binary-format values. */
+  /** A mode of {@link BINARY_FAST} or 0 per column, for binary-format values. */
   readonly fastBinary: Uint8Array;
 }
 
@@ -271,6 +389,60 @@ function encodeChange(out: ByteBuffer, msg: InsertMessage | UpdateMessage | Dele
   out.bytes(END);
 }
 
+/** A binary value of a {@link BINARY_FAST} type as its JSON; false (anything written is dropped by the caller) to go the long way. */
+function binaryValue(out: ByteBuffer, mode: number, b: Buffer): boolean {
+  const n = b.length;
+  switch (mode) {
+    case QUOTE:
+      out.quoted(b);
+      return true;
+    case BYTEA:
+      out.bytes(BYTEA_PREFIX);
+      out.ascii(b.toString('hex'));
+      out.byte(0x22);
+      return true;
+    case BOOL:
+      if (n !== 1) return false;
+      out.ascii(b[0] !== 0 ? 'true' : 'false');
+      return true;
+    case INT2:
+      if (n !== 2) return false;
+      out.int(b.readInt16BE(0));
+      return true;
+    case INT4:
+      if (n !== 4) return false;
+      out.int(b.readInt32BE(0));
+      return true;
+    case UINT4:
+      if (n !== 4) return false;
+      out.int(b.readUInt32BE(0));
+      return true;
+    case INT8: {
+      if (n !== 8) return false;
+      const hi = b.readInt32BE(0);
+      if (hi < -TWO_21 || hi >= TWO_21) return false; // beyond 2^53: BigInt's text
+      out.byte(0x22);
+      out.int(hi * TWO_32 + b.readUInt32BE(4));
+      out.byte(0x22);
+      return true;
+    }
+    case FLOAT4:
+      if (n !== 4) return false;
+      number(out, float4Value(b));
+      return true;
+    case FLOAT8:
+      if (n !== 8) return false;
+      number(out, b.readDoubleBE(0));
+      return true;
+    case JSONB:
+      return n > 0 && b[0] === 1 && compactJsonb(out, b, 1);
+    case INT_ARRAY:
+      return binaryIntArray(out, b);
+    default:
+      return false;
+  }
+}
+
 function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel: RelationBytes, sides: SideLists): void {
   const keyOnly = tuple === 'key';
   const columns = row.columns;
@@ -279,18 +451,17 @@ function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel:
   let first = true;
   for (let i = 0; i < row.length; i++) {
     if (keyOnly && !columns[i].isKey) continue;
-    const kind = fast[i] === 0 && rel.fastBinary[i] === 0 ? '' : row.kind(i);
-    if (kind === 'b' && rel.fastBinary[i] !== 0) {
+    const fb = rel.fastBinary[i];
+    const kind = fast[i] === 0 && fb === 0 ? '' : row.kind(i);
+    if (kind === 'b' && fb !== 0) {
       const bytes = row.bytes(i)!;
+      const mark = out.pos;
       out.bytes(first ? rel.names[i] : rel.commaNames[i]);
-      first = false;
-      if (rel.fastBinary[i] === QUOTE) out.quoted(bytes);
-      else {
-        out.bytes(BYTEA_PREFIX);
-        out.ascii(bytes.toString('hex'));
-        out.byte(0x22);
+      if (binaryValue(out, fb, bytes)) {
+        first = false;
+        continue;
       }
-      continue;
+      out.pos = mark;
     }
     const f = kind === 't' ? fast[i] : 0;
     const bytes = f === 0 ? null : row.bytes(i);
@@ -300,7 +471,7 @@ function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel:
       if (f === QUOTE || f === BYTEA) out.quoted(bytes);
       else if (f === BARE) out.bytes(bytes);
       else if (f === BOOL) out.ascii(bytes[0] === 0x74 ? 'true' : 'false');
-      else if (!intArray(out, bytes)) out.pos = mark;
+      else if (f === JSONB ? !compactJsonb(out, bytes, 0) : !intArray(out, bytes)) out.pos = mark;
       if (out.pos !== mark) {
         first = false;
         continue;
@@ -308,9 +479,17 @@ function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel:
     }
     const v = row.get(i);
     let text: string | undefined;
-    if (typeof v === 'string') text = JSON.stringify(v);
-    else if (typeof v === 'number') text = Number.isFinite(v) && !Object.is(v, -0) ? String(v) : JSON.stringify(jsonValue(v));
-    else if (typeof v === 'boolean') text = v ? 'true' : 'false';
+    if (typeof v === 'string') {
+      out.bytes(first ? rel.names[i] : rel.commaNames[i]);
+      first = false;
+      out.jsonString(v);
+      continue;
+    } else if (typeof v === 'number') {
+      out.bytes(first ? rel.names[i] : rel.commaNames[i]);
+      first = false;
+      number(out, v);
+      continue;
+    } else if (typeof v === 'boolean') text = v ? 'true' : 'false';
     else if (v === null) text = 'null';
     else if (v === UNCHANGED_TOAST) {
       note(sides, 0, tuple, columns[i].name);

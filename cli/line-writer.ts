@@ -1,3 +1,4 @@
+import { BehaviorSubject, type Observable, distinctUntilChanged } from 'rxjs';
 import { ByteBuffer } from './byte-buffer';
 import { OutputError, type OutputSink } from './output';
 
@@ -12,6 +13,11 @@ export interface LineWriterOptions {
   batchSize?: number;
   /** Bytes written but not fsync'd that start an fsync before the interval is up. Default 4 MiB. */
   syncBytes?: number;
+  /**
+   * Bytes queued or in flight (not yet accepted by the operating system) at which
+   * {@link LineWriter.backpressure} turns on; it turns off at half. Default 4 MiB.
+   */
+  maxPendingBytes?: number;
 }
 
 /**
@@ -49,6 +55,16 @@ export class LineWriter {
   private closing = false;
   private ended: Promise<void> | undefined;
   private readonly listeners = new Set<() => void>();
+  private readonly maxPendingBytes: number;
+  private inFlight = 0; // bytes of the write in flight
+  private readonly full = new BehaviorSubject(false);
+  /**
+   * `true` while the lines not yet accepted by the output (queued, or in the write in flight)
+   * reach `maxPendingBytes`, `false` once they are down to half: a slow reader of a pipe.
+   * The CLI hands it to the source's flow control (`flowControl.backpressure`), which then stops
+   * reading from the walsender, also inside a transaction. Emits its current value on subscribe.
+   */
+  readonly backpressure: Observable<boolean> = this.full.pipe(distinctUntilChanged());
 
   constructor(
     readonly sink: OutputSink,
@@ -58,6 +74,12 @@ export class LineWriter {
     this.batchSize = options.batchSize ?? 256 << 10;
     this.syncs = this.fsyncInterval > 0 && sink.sync !== undefined;
     this.syncBytes = options.syncBytes ?? 4 << 20;
+    this.maxPendingBytes = options.maxPendingBytes ?? 4 << 20;
+  }
+
+  /** Bytes of lines accepted but not yet accepted by the output: queued, plus the write in flight. */
+  get pendingBytes(): number {
+    return this.out.pos + this.inFlight;
   }
 
   /** Calls `listener` whenever `durable` advances or the writer fails; returns the unsubscriber. */
@@ -82,7 +104,10 @@ export class LineWriter {
   endLine(): void {
     this.pushed++;
     this.queued++;
-    if (this.out.pos >= this.batchSize) this.flush();
+    if (this.out.pos >= this.batchSize) {
+      this.flush();
+      if (this.writing && !this.full.value && this.out.pos + this.inFlight >= this.maxPendingBytes) this.full.next(true);
+    }
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushScheduled);
@@ -121,14 +146,17 @@ export class LineWriter {
     const bytes = this.out.take(this.sink.synchronous);
     this.queued = 0;
     this.writing = true;
+    this.inFlight = bytes.length;
     this.sink.write(bytes, (err) => {
       this.writing = false;
+      this.inFlight = 0;
       if (err) return this.fail(OutputError.from(this.sink.name, 'write to', err));
       this.written = upTo;
       this.unsynced += bytes.length;
       if (!this.syncs) this.advance(upTo);
       else this.maybeSync();
       this.flush();
+      if (this.full.value && this.out.pos + this.inFlight <= this.maxPendingBytes / 2) this.full.next(false);
       this.settle();
     });
   }
@@ -172,6 +200,7 @@ export class LineWriter {
     this.failed = err;
     this.out.take(true);
     this.queued = 0;
+    if (this.full.value) this.full.next(false); // nothing more is written: the stream ends instead
     if (this.timer !== undefined) clearTimeout(this.timer);
     for (const l of this.listeners) l();
     this.settle();

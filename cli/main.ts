@@ -1,3 +1,6 @@
+// First, before anything loads rxjs: the command loads only the rxjs modules it uses (lazy-rxjs.ts).
+import { installLazyRxjs } from './lazy-rxjs';
+installLazyRxjs();
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -6,10 +9,7 @@ import { LsnFormatError } from '../src/errors';
 import { EXIT_USAGE, reportError } from './errors';
 import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
-import { writeSnapshot } from './snapshot';
 import { runStream } from './stream';
-import { startMetricsServer } from './metrics-server';
-import { runStreamTo } from './sink-target';
 import { createSlotFrom, millisecondsArg, pgoutputOptionsFrom, protoVersionArg } from './stream-options';
 
 /** The version in the package's package.json (found upward from here: src/ under ts-node, dist/cjs/src/ when built). */
@@ -109,6 +109,7 @@ export function buildProgram(): Command {
     .addHelpText('after', STREAM_HELP)
     .action(async (opts) => {
       if (opts.to !== undefined) {
+        const { runStreamTo } = require('./sink-target') as typeof import('./sink-target'); // only with --to
         await runStreamTo({
           connectionString: opts.dbname,
           slot: opts.slot,
@@ -126,9 +127,10 @@ export function buildProgram(): Command {
       const stop = stopSignal();
       const output: OutputSink = openOutput(opts.output);
       const quiet = opts.quiet === true || process.stderr.isTTY !== true;
-      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort, host: opts.metricsHost });
+      const metricsServer =
+        opts.metricsPort === undefined ? undefined : await (require('./metrics-server') as typeof import('./metrics-server')).startMetricsServer({ connectionString: opts.dbname, slot: opts.slot, port: opts.metricsPort, host: opts.metricsHost });
       try {
-        const snapshotted = !opts.snapshot || (await writeSnapshot({ connectionString: opts.dbname, slot: opts.slot, publications: opts.publication, createSlot: createSlotFrom(opts), output, raw: Boolean(opts.raw), stopSignal: stop }));
+        const snapshotted = !opts.snapshot || (await (require('./snapshot') as typeof import('./snapshot')).writeSnapshot({ connectionString: opts.dbname, slot: opts.slot, publications: opts.publication, createSlot: createSlotFrom(opts), output, raw: Boolean(opts.raw), stopSignal: stop }));
         if (snapshotted) await runStream({
           connectionString: opts.dbname,
           slot: opts.slot,

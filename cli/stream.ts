@@ -1,6 +1,5 @@
-import { Observable, type Subscription, tap } from 'rxjs';
-import { ackLsnOf, ackOnCommit } from '../operators/ack-on-commit';
-import { bufferTransaction } from '../operators/buffer-transaction';
+import { Observable, type Subscription } from 'rxjs';
+import { ackLsnOf } from '../operators/ack-on-commit';
 import { parsePgoutput } from '../operators/parse-pgoutput';
 import { PgError } from '../src/errors';
 import { JSON_TYPE_OPTIONS } from '../src/json';
@@ -13,13 +12,21 @@ import { encodeJsonLine } from './json-encoder';
 import { LineWriter } from './line-writer';
 import type { OutputSink } from './output';
 import type { StreamProgress } from './progress';
-import { whenWritten } from './when-written';
 
 /**
- * The CLI's flow-control window: few enough finished-but-unwritten transactions that the queued
- * lines stay small (the process stays within 64 MB), enough that writes and fsyncs are batched.
+ * The CLI's flow-control window: at most this many finished transactions (and their XLogData
+ * bytes) written but not yet durable, i.e. waiting for an fsync, before the source stops reading;
+ * enough that fsyncs are batched. The lines themselves are not held: they are written as they
+ * arrive, and the output's own backpressure (the writer's pending bytes, {@link CLI_OUTPUT_LIMIT})
+ * stops reading too, also inside a transaction.
  */
 export const CLI_FLOW_CONTROL = Object.freeze({ maxPendingTransactions: 1000, maxPendingBytes: 8 << 20 });
+
+/**
+ * Most bytes of JSON lines the CLI keeps that the output has not accepted yet (a pipe to a slow
+ * reader): past it the source stops reading from the walsender until the output takes half.
+ */
+export const CLI_OUTPUT_LIMIT = 4 << 20;
 
 export interface StreamCommandOptions extends LogicalReplicationOptions {
   /** Stop after the transaction whose end LSN reaches this position (pg_recvlogical -E). */
@@ -48,12 +55,17 @@ interface OpenTransaction {
 /**
  * Streams a slot as JSON lines until the end position, a stop signal, or an error.
  *
- * The lines are written in large batches; `bufferTransaction()` and `ackOnCommit()` acknowledge a
- * transaction once {@link whenWritten} has seen its last line written, and fsync'd when the output
- * is a regular file and `fsyncInterval` is not 0. A slow output therefore delays
- * acknowledgments, and the source's flow control ({@link CLI_FLOW_CONTROL}) stops reading the
- * socket. An interrupted run resumes without losing a transaction (it may repeat the ones not yet
+ * Each message's line is written as it arrives, in large batches; a transaction (or a
+ * non-transactional message) is acknowledged once its last line, the Commit's, is written, and
+ * fsync'd when the output is a regular file and `fsyncInterval` is not 0, as pg_recvlogical does.
+ * Nothing waits for a transaction's end in memory, so a large transaction costs no more than a
+ * small one. Two limits stop reading from the walsender: finished transactions waiting for an
+ * fsync ({@link CLI_FLOW_CONTROL}), and lines the output has not accepted yet
+ * ({@link CLI_OUTPUT_LIMIT}: a slow reader of a pipe), which also applies inside a transaction.
+ * An interrupted run resumes without losing a transaction (it may repeat the ones not yet
  * acknowledged). A stream that stops inside a transaction ends with an `incomplete` line.
+ * A prepared transaction is acknowledged at its PREPARE once written, as pg_recvlogical does: a
+ * restart then sends only its COMMIT PREPARED or ROLLBACK PREPARED.
  *
  * @throws {OutputError} when the output cannot be written; nothing unwritten is acknowledged.
  * @throws {StreamRefusedError} when the server fails part way through a transaction.
@@ -63,10 +75,16 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
   const raw = options.raw === true;
   const format = options.format;
   const endpos = options.endpos;
-  const writer = new LineWriter(options.output, { fsyncInterval: options.fsyncInterval });
+  const writer = new LineWriter(options.output, { fsyncInterval: options.fsyncInterval, maxPendingBytes: CLI_OUTPUT_LIMIT });
   const progress = options.progress;
-  const flowControl = options.flowControl ?? CLI_FLOW_CONTROL;
-  const syncAt = flowControl === false ? 500 : Math.max(1, Math.floor((flowControl.maxPendingTransactions ?? 1000) / 2));
+  const window = options.flowControl ?? CLI_FLOW_CONTROL;
+  const flowControl = window === false ? false : { ...window, backpressure: writer.backpressure };
+  const syncAt = window === false ? 500 : Math.max(1, Math.floor((window.maxPendingTransactions ?? 1000) / 2));
+  // Acknowledgments waiting for their line to be durable: the line count that makes it so, the LSN.
+  let marks: number[] = [];
+  let lsns: Lsn[] = [];
+  let done: unknown[] = []; // the messages, for the progress line
+  let head = 0;
   let open: OpenTransaction | undefined;
   let block: number | undefined; // xid of the open Stream Start block
   let stopping = false;
@@ -88,14 +106,41 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         }
       }
       writer.end().then(
-        () => done(err),
-        (writeErr: unknown) => done(err ?? writeErr),
+        () => settle(err),
+        (writeErr: unknown) => settle(err ?? writeErr),
       );
     };
 
-    const done = (err?: unknown) => {
+    /** Acknowledges what is durable now (the writer calls it when `durable` advances). */
+    const release = () => {
+      if (writer.failed !== undefined) return finish(writer.failed); // nothing more is acknowledged
+      const durable = writer.durable;
+      let last: Lsn | undefined;
+      while (head < marks.length && marks[head] <= durable) {
+        last = lsns[head];
+        if (progress !== undefined) progress.done(done[head]);
+        head++;
+      }
+      if (last === undefined) return;
+      if (head === marks.length) {
+        marks = [];
+        lsns = [];
+        done = [];
+        head = 0;
+      } else if (head > 4096 && head * 2 > marks.length) {
+        marks = marks.slice(head);
+        lsns = lsns.slice(head);
+        done = done.slice(head);
+        head = 0;
+      }
+      feedback.acknowledge(last);
+    };
+    const offProgress = writer.onProgress(release);
+
+    const settle = (err?: unknown) => {
       if (settled) return;
       settled = true;
+      offProgress();
       subscription?.unsubscribe();
       progress?.stop();
       if (err === undefined) resolve();
@@ -158,20 +203,28 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         writer.endLine();
       }
       const end = ackLsnOf(msg);
-      if (end !== undefined && endpos !== undefined && end.value >= endpos.value) finish();
+      if (end === undefined) return;
+      marks.push(writer.pushed);
+      lsns.push(end);
+      if (progress !== undefined) done.push(msg);
+      if (marks.length - head >= syncAt) writer.requestSync();
+      release();
+      if (endpos !== undefined && end.value >= endpos.value) finish();
     };
 
     subscription = logicalReplication({ ...options, feedback, flowControl })
-      .pipe(
-        gate,
-        parsePgoutput({ types: JSON_TYPE_OPTIONS }),
-        tap(write),
-        bufferTransaction({ onOverflow: 'chunk', maxBytes: 4 << 20, maxChanges: 20_000 }),
-        whenWritten(writer, syncAt),
-        ackOnCommit(feedback),
-        tap((event) => progress?.done(event)),
-      )
-      .subscribe({ error: (err: unknown) => finish(err) });
+      .pipe(gate, parsePgoutput({ types: JSON_TYPE_OPTIONS }))
+      .subscribe({
+        next(msg) {
+          try {
+            write(msg);
+          } catch (err) {
+            finish(err);
+          }
+        },
+        error: (err: unknown) => finish(err),
+        complete: () => finish(),
+      });
     if (settled) subscription.unsubscribe();
     void options.stopSignal?.then(() => finish());
   });

@@ -152,6 +152,20 @@ describe('pg-walstream stream: output failures and fsync', () => {
     expect(lsnValue(await confirmed(slot))).toBeLessThan(lsnValue(end));
   });
 
+  it('exits 3 on a closed pipe without --endpos too: the failed write ends the stream at once', async () => {
+    const slot = await newSlot();
+    await insertTransactions(50, 200);
+    const end = await currentLsn();
+    const child = spawn(process.execPath, [BIN, ...stream(slot)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    expect(await exited(child)).toBe(3);
+    expect(stderr).toMatch(/^pg-walstream: error: cannot write to standard output: the reader closed the pipe \(EPIPE\)$/m);
+    await released(slot);
+    expect(lsnValue(await confirmed(slot))).toBeLessThan(lsnValue(end));
+  });
+
   it('with -f, acknowledges a transaction only after an fsync covers it (--fsync-interval), and at a clean stop', async () => {
     const slot = await newSlot();
     const before = await confirmed(slot);

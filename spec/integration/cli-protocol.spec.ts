@@ -67,6 +67,36 @@ describe('pg-walstream stream: protocol flags', () => {
     }
   }, 120_000);
 
+  it('acknowledges a prepared transaction at its prepare line, so a restart sends only its COMMIT PREPARED (PostgreSQL 15+)', async () => {
+    if (version < 150000) return; // two-phase decoding needs PostgreSQL 15 (refused on 14: see below)
+    const table = uniqueName('clip2');
+    const slot = uniqueName('clip2_slot');
+    const gid = uniqueName('gid');
+    await sql.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    await sql.query(`CREATE PUBLICATION ${table}_pub FOR TABLE ${table}`);
+    const stream = (endpos: string) => cli(['stream', '-d', server.url, '-S', slot, '-P', `${table}_pub`, '--proto-version', '3', '--two-phase', '--endpos', endpos]);
+    const gidLines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; gid?: string }).filter((l) => l.gid === gid || l.type === 'insert').map((l) => l.type);
+    try {
+      expect(await cli(['stream', '-d', server.url, '-S', slot, '-P', `${table}_pub`, '--create-slot', '--two-phase', '--proto-version', '3', '--endpos', '0/1'])).toMatchObject({ code: 0, stderr: '' });
+      await sql.query('BEGIN');
+      await sql.query(`INSERT INTO ${table} VALUES (1)`);
+      await sql.query(`PREPARE TRANSACTION '${gid}'`);
+      const prepared = await stream((await sql.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string);
+      expect(prepared).toMatchObject({ code: 0, stderr: '' });
+      expect(gidLines(prepared.stdout)).toEqual(['beginPrepare', 'insert', 'prepare']);
+
+      await sql.query(`COMMIT PREPARED '${gid}'`);
+      const committed = await stream((await sql.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string);
+      expect(committed).toMatchObject({ code: 0, stderr: '' });
+      expect(gidLines(committed.stdout)).toEqual(['commitPrepared']);
+    } finally {
+      await sql.query(`ROLLBACK PREPARED '${gid}'`).catch(() => {});
+      await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000);
+      await sql.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      await sql.query(`DROP PUBLICATION ${table}_pub; DROP TABLE ${table}`);
+    }
+  }, 120_000);
+
   it('refuses an option the protocol version cannot take, naming the version it needs', async () => {
     const { code, stdout, stderr } = await cli(['stream', '-d', server.url, '-S', 'never_created', '-P', 'p', '--streaming', 'on', '--proto-version', '1']);
     expect(code).toBe(1);

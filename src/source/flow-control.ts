@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type { Lsn } from '../lsn';
 import {
   TAG_COMMIT,
@@ -29,6 +30,15 @@ export interface FlowControlOptions {
    * unacknowledged transactions reach this many bytes. Default 64 MiB.
    */
   maxPendingBytes?: number;
+  /**
+   * The consumer's own brake, on top of the two counts: while the last value it emitted is `true`,
+   * the source stops reading from the socket, also part way through a transaction; `false`
+   * resumes (unless the counts keep it paused). For a consumer whose own output has bounded
+   * room and does not depend on acknowledgments to drain, such as the CLI's standard output
+   * (a pipe to a slow reader): it must emit `false` again on its own, or the stream stalls.
+   * Subscribed on connect, unsubscribed when the stream ends. Default: none.
+   */
+  backpressure?: Observable<boolean>;
 }
 
 export const DEFAULT_MAX_PENDING_TRANSACTIONS = 1000;

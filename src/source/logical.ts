@@ -197,7 +197,24 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       observer?.statusSent?.(Lsn.max(written, flushed), flushed);
     };
 
-    const watchdog = new ReceiveWatchdog(options.receiveTimeout ?? DEFAULT_RECEIVE_TIMEOUT, () => sendStatus(true), (err) => fail(err), () => flow?.paused === true);
+    // Reading stops while the window is full (when pacing) or the consumer's brake is on.
+    let braked = false;
+    let readingPaused = false;
+    const pace = () => {
+      if (conn === undefined || done) return;
+      const wanted = (paces && flow.paused) || braked;
+      if (wanted === readingPaused) return;
+      readingPaused = wanted;
+      if (wanted) {
+        conn.pause();
+        observer?.paused?.();
+      } else {
+        conn.resume();
+        observer?.resumed?.();
+      }
+    };
+
+    const watchdog = new ReceiveWatchdog(options.receiveTimeout ?? DEFAULT_RECEIVE_TIMEOUT, () => sendStatus(true), (err) => fail(err), () => readingPaused);
     const fail = (err: unknown) => {
       if (done) return;
       done = true;
@@ -219,10 +236,8 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     subscriptions = [
       // Progress reopens the flow-control window and may make the stream idle.
       feedback.finished$.subscribe((lsn) => {
-        if (flow.onAcknowledged(lsn) && paces && !done) {
-          conn?.resume();
-          observer?.resumed?.();
-        }
+        flow.onAcknowledged(lsn);
+        pace();
         checkIdle();
         completeAtEnd();
       }),
@@ -236,6 +251,14 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
         }, statusDelay);
       }),
       feedback.failure$.subscribe((err) => fail(err)),
+      ...(flowOptions !== false && flowOptions.backpressure !== undefined
+        ? [
+            flowOptions.backpressure.subscribe((on) => {
+              braked = on;
+              pace();
+            }),
+          ]
+        : []),
     ];
     if (done) cleanup(); // the feedback had failed already
 
@@ -279,12 +302,8 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
             if (endLsn !== undefined && !inTransaction && frame.walStart.value > endLsn.value) return reachEnd();
             if (frame.walEnd.value > written.value) written = frame.walEnd;
             // Pause before handing the frame on: acknowledging it downstream may resume at once.
-            const wasPaused = flow.paused;
             const unitsBefore = flow.lastUnit;
-            if (flow.onXLogData(frame.walStart, frame.data) && paces && !wasPaused) {
-              conn?.pause();
-              observer?.paused?.();
-            }
+            flow.onXLogData(frame.walStart, frame.data);
             if (endLsn !== undefined) {
               finishedUnit = flow.lastUnit > unitsBefore;
               const tag = frame.data.length > 0 ? frame.data[0] : 0;
@@ -297,6 +316,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
             checkIdle();
             if (frame.replyRequested) sendStatus(false, heldIdle);
           }
+          pace();
           subscriber.next(frame);
           if (endLsn === undefined || done) return;
           // The unit just emitted reaches the end, or the server has sent everything up to it.
