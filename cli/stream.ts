@@ -1,5 +1,5 @@
-import { Observable, type Subscription } from 'rxjs';
-import { ackLsnOf } from '../operators/ack-on-commit';
+import { Observable, Subject, type Subscription } from 'rxjs';
+import { ackLsnOf, ackOnCommit } from '../operators/ack-on-commit';
 import { parsePgoutput } from '../operators/parse-pgoutput';
 import { PgError } from '../src/errors';
 import { JSON_TYPE_OPTIONS } from '../src/json';
@@ -57,7 +57,8 @@ interface OpenTransaction {
  *
  * Each message's line is written as it arrives, in large batches; a transaction (or a
  * non-transactional message) is acknowledged once its last line, the Commit's, is written, and
- * fsync'd when the output is a regular file and `fsyncInterval` is not 0, as pg_recvlogical does.
+ * fsync'd when the output is a regular file and `fsyncInterval` is not 0, as pg_recvlogical does;
+ * `ackOnCommit` (in arrival order: the lines are one sequential stream) then acknowledges it.
  * Nothing waits for a transaction's end in memory, so a large transaction costs no more than a
  * small one. Two limits stop reading from the walsender: finished transactions waiting for an
  * fsync ({@link CLI_FLOW_CONTROL}), and lines the output has not accepted yet
@@ -80,10 +81,10 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
   const window = options.flowControl ?? CLI_FLOW_CONTROL;
   const flowControl = window === false ? false : { ...window, backpressure: writer.backpressure };
   const syncAt = window === false ? 500 : Math.max(1, Math.floor((window.maxPendingTransactions ?? 1000) / 2));
-  // Acknowledgments waiting for their line to be durable: the line count that makes it so, the LSN.
+  // Messages that end a unit (commit, prepare, message), waiting for their line to be durable: the
+  // line count that makes it so, and the message, which then goes on to ackOnCommit.
   let marks: number[] = [];
-  let lsns: Lsn[] = [];
-  let done: unknown[] = []; // the messages, for the progress line
+  let done: PgoutputMessage[] = [];
   let head = 0;
   let open: OpenTransaction | undefined;
   let block: number | undefined; // xid of the open Stream Start block
@@ -111,29 +112,30 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
       );
     };
 
-    /** Acknowledges what is durable now (the writer calls it when `durable` advances). */
+    // Lines are written in arrival order, one stream, so ackOnCommit acknowledges in arrival order.
+    const durable$ = new Subject<PgoutputMessage>();
+    const acknowledging = durable$.pipe(ackOnCommit(feedback, { arrivalOrder: true })).subscribe();
+
+    /** Hands what is durable now to ackOnCommit (the writer calls it when `durable` advances). */
     const release = () => {
       if (writer.failed !== undefined) return finish(writer.failed); // nothing more is acknowledged
       const durable = writer.durable;
-      let last: Lsn | undefined;
+      const from = head;
       while (head < marks.length && marks[head] <= durable) {
-        last = lsns[head];
-        if (progress !== undefined) progress.done(done[head]);
+        progress?.done(done[head]);
+        durable$.next(done[head]);
         head++;
       }
-      if (last === undefined) return;
+      if (head === from) return;
       if (head === marks.length) {
         marks = [];
-        lsns = [];
         done = [];
         head = 0;
       } else if (head > 4096 && head * 2 > marks.length) {
         marks = marks.slice(head);
-        lsns = lsns.slice(head);
         done = done.slice(head);
         head = 0;
       }
-      feedback.acknowledge(last);
     };
     const offProgress = writer.onProgress(release);
 
@@ -142,6 +144,7 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
       settled = true;
       offProgress();
       subscription?.unsubscribe();
+      acknowledging.unsubscribe();
       progress?.stop();
       if (err === undefined) resolve();
       else reject(err);
@@ -205,8 +208,7 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
       const end = ackLsnOf(msg);
       if (end === undefined) return;
       marks.push(writer.pushed);
-      lsns.push(end);
-      if (progress !== undefined) done.push(msg);
+      done.push(msg);
       if (marks.length - head >= syncAt) writer.requestSync();
       release();
       if (endpos !== undefined && end.value >= endpos.value) finish();
