@@ -51,7 +51,7 @@ function differences(a: Map<number, number>, b: Map<number, number>): string[] {
  * Small transactions of updates, deletes, key changes and inserts until `stop()`, half of them at
  * ids just ahead of `hot.id` (where the backfill is reading), so chunks and changes collide.
  */
-async function churn(url: string, table: string, stop: () => boolean, firstNewId: number, counter: { committed: number }, hot: { id: number }): Promise<void> {
+async function churn(url: string, table: string, stop: () => boolean, firstNewId: number, counter: { committed: number }, hot: { id: number }, pauseMs = 0): Promise<void> {
   const sql = await sqlClient(url);
   let next = firstNewId;
   try {
@@ -67,6 +67,7 @@ async function churn(url: string, table: string, stop: () => boolean, firstNewId
       await sql.query(`INSERT INTO ${table} VALUES ($1, -1)`, [next++]);
       await sql.query('COMMIT');
       counter.committed++;
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     }
   } finally {
     await sql.end();
@@ -146,10 +147,10 @@ describe('watermark backfill while streaming', () => {
     );
     if (process.env.BACKFILL_TEST_TRACE) console.log({ dropped, committed: counter.committed, backfilled: replica.backfilled.size });
     expect(backfillEvents.map((e) => e.type)).toEqual(['backfillStart', 'backfillEnd']);
+    expect(differences(replica.rows, await sourceRows(sql, names.table))).toEqual([]);
     expect(counter.committed).toBeGreaterThan(50);
     expect(dropped).toBeGreaterThan(0); // chunks and changes did collide
     expect([...replica.backfilled.values()].every((n) => n === 1)).toBe(true);
-    expect(differences(replica.rows, await sourceRows(sql, names.table))).toEqual([]);
     const end = backfillEvents[1] as Extract<BackfillEvent, { type: 'backfillEnd' }>;
     expect(end.progress.rows).toBe(replica.backfilled.size);
     expect(end.progress.chunks).toBeGreaterThanOrEqual(Math.floor(ROWS / 2000));
@@ -170,4 +171,138 @@ describe('watermark backfill while streaming', () => {
     );
     expect(again.filter((e) => e.type.startsWith('backfill'))).toEqual([]);
   }, 120_000);
+
+  it('a consumer killed (SIGKILL) mid-backfill resumes after its last finished chunk, and the copy ends equal to the table', async () => {
+    const ROWS = 30_000;
+    const CHUNK = 1000;
+    const names = await setup(ROWS);
+    const copy = uniqueName('copy');
+    await sql.query(`CREATE TABLE ${copy} (id int PRIMARY KEY, v int NOT NULL)`);
+    const counter = { committed: 0 };
+    const hot = { id: 1 };
+    let stop = false;
+    // Paced: the consumer applies each change with its own statements.
+    const churning = churn(url, names.table, () => stop, ROWS + 1, counter, hot, 10);
+    const run = (): { child: ChildProcess; out: () => string } => {
+      const child = spawn(process.execPath, [CONSUMER, url, names.slot, names.publication, names.table, copy, String(CHUNK)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      return { child, out: () => out };
+    };
+    const first = run();
+    try {
+      await waitFor(() => /chunk 9\n/.test(first.out()), 60_000, 'ten chunks applied');
+      hot.id = 10 * CHUNK;
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+    await new Promise((r) => first.child.once('exit', r));
+    expect(first.out()).not.toMatch(/end|error/);
+    const record = (await sql.query('SELECT value FROM walstream_state WHERE key = $1', [backfillStateKey(names.slot, `public.${names.table}`)])).rows[0].value;
+    expect(record.state).toBe('running');
+    expect(record.chunks).toBeGreaterThanOrEqual(9); // saved once each chunk was applied (the one killed may be unsaved)
+    await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [names.slot])).rowCount === 0, 10_000, 'slot release');
+    const second = run();
+    try {
+      await waitFor(() => /start \d+\n/.test(second.out()), 30_000, 'the second run starts');
+      const resumedAt = Number(/start (\d+)\n/.exec(second.out())![1]);
+      expect(resumedAt).toBe(record.chunks); // from the last finished chunk, not from scratch
+      await waitFor(() => /end\n/.test(second.out()), 60_000, 'the backfill ends');
+      stop = true;
+      await churning;
+      await endMarker(sql);
+      await waitFor(() => /marker\n/.test(second.out()), 30_000, 'the end marker');
+      expect(second.out()).not.toMatch(/chunk [0-8]\n/); // no chunk before the resume point is read again
+      const copied = await sourceRows(sql, copy);
+      expect(differences(copied, await sourceRows(sql, names.table))).toEqual([]);
+      expect(counter.committed).toBeGreaterThan(20);
+      expect((await sql.query('SELECT value FROM walstream_state WHERE key = $1', [backfillStateKey(names.slot, `public.${names.table}`)])).rows[0].value.state).toBe('done');
+    } finally {
+      stop = true;
+      second.child.kill('SIGKILL');
+      await churning.catch(() => {});
+    }
+  }, 150_000);
+
+  it('backfills a table added to the publication while streaming, requested through the WAL in the same transaction', async () => {
+    const names = await setup(100);
+    const added = uniqueName('added');
+    await sql.query(`CREATE TABLE ${added} (id int PRIMARY KEY, v int NOT NULL)`);
+    await sql.query(`INSERT INTO ${added} SELECT g, g FROM generate_series(1, 25000) g`);
+    const feedback = new LsnFeedback();
+    const options = { connectionString: url, slot: names.slot, publications: names.publication };
+    const replica = new Replica();
+    const types: string[] = [];
+    let ended = false;
+    const counter = { committed: 0 };
+    let stop = false;
+    // After the slot was created, so the stream sees it whenever it connects.
+    await sql.query('BEGIN');
+    await sql.query(`ALTER PUBLICATION ${names.publication} ADD TABLE ${added}`);
+    await sql.query(`SELECT pg_logical_emit_message(true, 'walstream.backfill.request', $1)`, [`public.${added}`]);
+    await sql.query('COMMIT');
+    const churning = churn(url, added, () => stop, 25001, counter, { id: 1 });
+    await lastValueFrom(
+      logicalReplication({ ...options, feedback, messages: true }).pipe(
+        parsePgoutput(),
+        bufferTransaction(),
+        backfill({ ...options, chunkSize: 3000, feedback, stateStore: new MemoryStateStore() }),
+        concatMap(async (e) => {
+          if (e.type.startsWith('backfill')) types.push(e.type);
+          if (e.type === 'backfillEnd') {
+            stop = true;
+            await churning;
+            await endMarker(sql);
+          }
+          replica.apply(e, added);
+          if (isEnd(e)) ended = true;
+          return e;
+        }),
+        ackOnCommit(feedback),
+        takeWhile(() => !ended),
+      ),
+      { defaultValue: undefined },
+    ).catch(async (err: unknown) => {
+      stop = true;
+      await churning;
+      throw err;
+    });
+    expect(types[0]).toBe('backfillStart');
+    expect(types[types.length - 1]).toBe('backfillEnd');
+    expect(types.filter((t) => t === 'backfillRows').length).toBeGreaterThanOrEqual(9);
+    expect(counter.committed).toBeGreaterThan(5);
+    expect(differences(replica.rows, await sourceRows(sql, added))).toEqual([]);
+  }, 90_000);
+
+  it('refuses a table without a primary key, and one the publication does not publish, with a BackfillError', async () => {
+    const names = await setup(10, { pk: false });
+    const options = { connectionString: url, slot: names.slot, publications: names.publication, stateStore: new MemoryStateStore() };
+    const attempt = (table: string) =>
+      lastValueFrom(logicalReplication({ ...options, messages: true }).pipe(parsePgoutput(), bufferTransaction(), backfill({ ...options, tables: [table] }))).catch((e: unknown) => e);
+    const noKey = await attempt(names.table);
+    expect(noKey).toBeInstanceOf(BackfillError);
+    expect(noKey).toMatchObject({ reason: 'no-primary-key', table: `public.${names.table}` });
+    const other = uniqueName('other');
+    await sql.query(`CREATE TABLE ${other} (id int PRIMARY KEY)`);
+    expect(await attempt(other)).toMatchObject({ name: 'BackfillError', reason: 'not-published' });
+  });
+
+  it('fails with a BackfillError when the stream does not carry the watermarks (messages off)', async () => {
+    const names = await setup(10);
+    const options = { connectionString: url, slot: names.slot, publications: names.publication, stateStore: new MemoryStateStore() };
+    const requests = new Subject<string>();
+    const result = lastValueFrom(
+      logicalReplication(options).pipe(
+        parsePgoutput(),
+        bufferTransaction(),
+        backfill({ ...options, requests }),
+      ),
+    ).catch((e: unknown) => e);
+    requests.next(names.table);
+    // Traffic after the watermarks: the stream passes them without sending them.
+    for (let i = 0; i < 20 && !(await Promise.race([result.then(() => true), new Promise((r) => setTimeout(() => r(false), 200))])); i++) {
+      await sql.query(`UPDATE ${names.table} SET v = v + 1 WHERE id = 1`);
+    }
+    expect(await result).toMatchObject({ name: 'BackfillError', reason: 'watermark-timeout' });
+  });
 });
