@@ -1,6 +1,6 @@
-import { Observable, type Subscription, tap } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscription, identity, tap } from 'rxjs';
 import { ackLsnOf, ackOnCommit } from '../operators/ack-on-commit';
-import { bufferTransaction } from '../operators/buffer-transaction';
+import { type TransactionEvent, bufferTransaction } from '../operators/buffer-transaction';
 import { parsePgoutput } from '../operators/parse-pgoutput';
 import { PgError } from '../src/errors';
 import { JSON_TYPE_OPTIONS } from '../src/json';
@@ -36,6 +36,8 @@ export interface StreamCommandOptions extends LogicalReplicationOptions {
   format?: (msg: PgoutputMessage) => string;
   /** Told about every frame and every durable transaction (the progress line on a terminal). */
   progress?: StreamProgress;
+  /** A stage after `bufferTransaction()` that may push lines (`--backfill`, see cli/backfill.ts). */
+  stage?: (writer: LineWriter, feedback: LsnFeedback) => OperatorFunction<TransactionEvent, unknown>;
 }
 
 /** What was open when the stream stopped part way through a transaction. */
@@ -167,6 +169,7 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         parsePgoutput({ types: JSON_TYPE_OPTIONS }),
         tap(write),
         bufferTransaction({ onOverflow: 'chunk', maxBytes: 4 << 20, maxChanges: 20_000 }),
+        (options.stage?.(writer, feedback) ?? identity) as OperatorFunction<TransactionEvent, TransactionEvent>,
         whenWritten(writer, syncAt),
         ackOnCommit(feedback),
         tap((event) => progress?.done(event)),
