@@ -164,6 +164,7 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
       let finished = false;
       let marks = 0;
       let timer: NodeJS.Timeout | undefined;
+      let lastActivity = 0;
       let requestSubscription: Subscription | undefined;
 
       const stop = () => {
@@ -203,19 +204,28 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
         if (!acknowledged) settleSnapshotEvent(full);
       };
 
+      /** Fails the chunk when no watermark came while the stream delivered nothing for `timeout` ms. */
       const armTimer = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        timer = undefined;
-        if (timeout === false || chunk === undefined || chunk.highSeen) return;
-        const c = chunk;
-        timer = setTimeout(() => {
+        lastActivity = Date.now();
+        if (timer !== undefined || timeout === false) return;
+        const check = () => {
+          timer = undefined;
+          const c = chunk;
+          if (c === undefined || c.highSeen || finished) return;
+          const idle = Date.now() - lastActivity;
+          if (idle < timeout) {
+            timer = setTimeout(check, timeout - idle);
+            timer.unref?.();
+            return;
+          }
           c.fail(
             new BackfillError(
               `no watermark of the backfill of ${c.table.schema}.${c.table.name} came through the stream in ${timeout} ms: start the stream with pgoutput messages (messages: true)`,
               { table: `${c.table.schema}.${c.table.name}`, reason: 'watermark-timeout' },
             ),
           );
-        }, timeout);
+        };
+        timer = setTimeout(check, timeout);
         timer.unref?.();
       };
 
@@ -231,26 +241,21 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
 
       const record = (c: Chunk, xid: number, changes: readonly ChangeMessage[], committed: boolean) => {
         const t = c.table;
-        let into: KeyChanges;
-        if (!committed) {
-          into = c.open.get(xid) ?? noChanges();
-          c.open.set(xid, into);
-        } else if (c.lowSeen) into = c.inside;
-        else {
-          into = noChanges();
-          c.before.push({ xid, changes: into });
-        }
+        const into = committed && c.lowSeen ? c.inside : (c.open.get(xid) ?? noChanges());
         collectKeys(changes, t.schema, t.name, t.primaryKey, into);
-        if (committed) {
-          // Changes emitted earlier in chunks of this transaction count now that it committed.
-          const earlier = c.open.get(xid);
-          if (earlier !== undefined) {
-            c.open.delete(xid);
-            for (const k of earlier.keys) into.keys.add(k);
-            into.all ||= earlier.all;
-            into.unknown ||= earlier.unknown;
-          }
+        if (!committed) {
+          c.open.set(xid, into);
+          return;
         }
+        // Changes emitted earlier in chunks of this transaction count now that it committed.
+        const earlier = c.open.get(xid);
+        if (earlier !== undefined && earlier !== into) {
+          c.open.delete(xid);
+          for (const k of earlier.keys) into.keys.add(k);
+          into.all ||= earlier.all;
+          into.unknown ||= earlier.unknown;
+        } else if (earlier !== undefined) c.open.delete(xid);
+        if (!c.lowSeen && (into.keys.size > 0 || into.all || into.unknown)) c.before.push({ xid, changes: into });
       };
 
       /** The high watermark's transaction arrived: the chunk's surviving rows take its place. */
