@@ -108,7 +108,7 @@ describe('watermark backfill while streaming', () => {
   }
 
   it('re-reads a table in chunks under concurrent inserts, updates, key changes and deletes: the replayed result equals the table', async () => {
-    const ROWS = 200_000;
+    const ROWS = 1_000_000;
     const names = await setup(ROWS);
     const feedback = new LsnFeedback();
     const options = { connectionString: url, slot: names.slot, publications: names.publication };
@@ -125,7 +125,7 @@ describe('watermark backfill while streaming', () => {
       logicalReplication({ ...options, feedback, messages: true }).pipe(
         parsePgoutput(),
         bufferTransaction(),
-        backfill({ ...options, tables: [names.table], chunkSize: 2000, feedback }),
+        backfill({ ...options, tables: [names.table], chunkSize: 10_000, feedback }),
         concatMap(async (e) => {
           if (e.type === 'backfillRows') {
             dropped += e.read - e.rows.length;
@@ -153,7 +153,7 @@ describe('watermark backfill while streaming', () => {
     expect([...replica.backfilled.values()].every((n) => n === 1)).toBe(true);
     const end = backfillEvents[1] as Extract<BackfillEvent, { type: 'backfillEnd' }>;
     expect(end.progress.rows).toBe(replica.backfilled.size);
-    expect(end.progress.chunks).toBeGreaterThanOrEqual(Math.floor(ROWS / 2000));
+    expect(end.progress.chunks).toBeGreaterThanOrEqual(Math.floor(ROWS / 10_000));
     // Recorded as done: the same request on the next run reads nothing.
     const again: Event[] = [];
     await endMarker(sql);
@@ -170,7 +170,7 @@ describe('watermark backfill while streaming', () => {
       { defaultValue: undefined },
     );
     expect(again.filter((e) => e.type.startsWith('backfill'))).toEqual([]);
-  }, 120_000);
+  }, 240_000); // about 40 s alone on a shared 2-core machine (1 M rows)
 
   it('a consumer killed (SIGKILL) mid-backfill resumes after its last finished chunk, and the copy ends equal to the table', async () => {
     const ROWS = 30_000;
