@@ -88,8 +88,6 @@ interface Chunk {
   afterLow?: Lsn;
   readonly inside: KeyChanges;
   readonly before: { xid: number; changes: KeyChanges }[];
-  /** Changes of transactions not yet committed (`transactionChunk`s), by xid. */
-  readonly open: Map<number, KeyChanges>;
   rows?: Row[];
   snapshot?: XidSnapshot;
   /** Resolves with the rows emitted (undefined: read the chunk again), once the event is done. */
@@ -239,23 +237,39 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
         }
       };
 
-      const record = (c: Chunk, xid: number, changes: readonly ChangeMessage[], committed: boolean) => {
-        const t = c.table;
-        const into = committed && c.lowSeen ? c.inside : (c.open.get(xid) ?? noChanges());
-        collectKeys(changes, t.schema, t.name, t.primaryKey, into);
-        if (!committed) {
-          c.open.set(xid, into);
-          return;
+      /**
+       * Keys changed by transactions not yet committed, emitted in `transactionChunk`s, by xid, for
+       * the table being backfilled; `fromStart` when its first chunk was seen.
+       */
+      let open = new Map<number, { changes: KeyChanges; fromStart: boolean }>();
+      let active: BackfillTable | undefined;
+
+      const recordOpen = (xid: number, index: number, changes: readonly ChangeMessage[]) => {
+        if (active === undefined) return;
+        let entry = open.get(xid);
+        if (entry === undefined) {
+          entry = { changes: noChanges(), fromStart: index === 0 };
+          open.set(xid, entry);
         }
-        // Changes emitted earlier in chunks of this transaction count now that it committed.
-        const earlier = c.open.get(xid);
-        if (earlier !== undefined && earlier !== into) {
-          c.open.delete(xid);
-          for (const k of earlier.keys) into.keys.add(k);
-          into.all ||= earlier.all;
-          into.unknown ||= earlier.unknown;
-        } else if (earlier !== undefined) c.open.delete(xid);
-        if (!c.lowSeen && (into.keys.size > 0 || into.all || into.unknown)) c.before.push({ xid, changes: into });
+        collectKeys(changes, active.schema, active.name, active.primaryKey, entry.changes);
+      };
+
+      /** A committed transaction while chunk `c` is in flight (before its high watermark). */
+      const record = (c: Chunk, tx: Extract<TransactionEvent, { type: 'transaction' }>) => {
+        const t = c.table;
+        const into = c.lowSeen ? c.inside : noChanges();
+        collectKeys(tx.changes, t.schema, t.name, t.primaryKey, into);
+        if (tx.partial) {
+          // Its earlier changes came in chunks: they count too, and if some were not seen, the chunk is read again.
+          const entry = open.get(tx.xid);
+          if (entry === undefined || !entry.fromStart) into.unknown = true;
+          else {
+            for (const k of entry.changes.keys) into.keys.add(k);
+            into.all ||= entry.changes.all;
+            into.unknown ||= entry.changes.unknown;
+          }
+        }
+        if (!c.lowSeen && (into.keys.size > 0 || into.all || into.unknown)) c.before.push({ xid: tx.xid, changes: into });
       };
 
       /** The high watermark's transaction arrived: the chunk's surviving rows take its place. */
@@ -283,7 +297,13 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
       };
 
       const handle = (event: TransactionEvent) => {
-        if (event.type === 'streamAbort') chunk?.open.delete(event.xid);
+        if (event.type === 'streamAbort') {
+          // A subtransaction's abort undoes changes whose keys cannot be told apart: read the chunk again.
+          const entry = open.get(event.xid);
+          if (event.subXid === event.xid || event.subXid === 0) open.delete(event.xid);
+          else if (entry !== undefined) entry.changes.unknown = true;
+        }
+        if (event.type === 'transactionChunk') recordOpen(event.xid, event.index, event.changes);
         if (event.type !== 'transaction' && event.type !== 'transactionChunk') return subscriber.next(event);
         const c = chunk;
         if (event.type === 'transaction') {
@@ -306,9 +326,10 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
               );
             }
           }
-          record(c, event.xid, event.changes, event.type === 'transaction');
+          if (event.type === 'transaction') record(c, event);
           armTimer();
         }
+        if (event.type === 'transaction' && event.partial) open.delete(event.xid);
         subscriber.next(event);
       };
 
@@ -362,6 +383,8 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
           if (req.signalled) await store.save(key, { state: 'failed', table: req.table, error: (err as Error).message } satisfies BackfillRecord);
           throw err;
         }
+        active = t;
+        open = new Map(); // chunks of another table's keys say nothing about this one
         let lastKey = rec?.lastKey ?? null;
         let progress: BackfillProgress = { rows: rec?.rows ?? 0, chunks: rec?.chunks ?? 0 };
         if (rec === undefined) await store.save(key, { state: 'running', table: req.table, lastKey, ...progress } satisfies BackfillRecord);
@@ -374,7 +397,7 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
             failChunk = reject;
           });
           finishedChunk.catch(() => {}); // awaited below; a failure before then must not count as unhandled
-          const ch: Chunk = { no: progress.chunks, mark: ++marks, base: progress, table: t, id: req.id, lowSeen: false, highSeen: false, inside: noChanges(), before: [], open: new Map(), done, fail: failChunk };
+          const ch: Chunk = { no: progress.chunks, mark: ++marks, base: progress, table: t, id: req.id, lowSeen: false, highSeen: false, inside: noChanges(), before: [], done, fail: failChunk };
           chunk = ch;
           armTimer();
           await emitWatermark(c, ch.mark, 'low');
@@ -393,6 +416,8 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
           if (read.rows.length < chunkSize) break;
           await store.save(key, { state: 'running', table: req.table, lastKey, ...progress } satisfies BackfillRecord);
         }
+        active = undefined;
+        open.clear();
         await store.save(key, { state: 'done', table: req.table, rows: progress.rows, chunks: progress.chunks } satisfies BackfillRecord);
         emit({ type: 'backfillEnd', id: req.id, schema, table, progress });
       };

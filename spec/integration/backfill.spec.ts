@@ -411,4 +411,53 @@ describe('watermark backfill while streaming', () => {
     // PostgreSQL 14 sends the watermarks' transactions empty, which the stream passes at once.
     expect(Date.now() - started).toBeLessThan(20_000);
   });
+
+  it('merges large transactions that bufferTransaction emits in chunks (onOverflow: chunk) without a stale row', async () => {
+    const ROWS = 20_000;
+    const names = await setup(ROWS);
+    const feedback = new LsnFeedback();
+    const options = { connectionString: url, slot: names.slot, publications: names.publication, stateStore: new MemoryStateStore() };
+    const replica = new Replica();
+    const hot = { id: 1 };
+    let stop = false;
+    let partial = 0;
+    // Large transactions just ahead of the backfill: 300 updates and a delete in one statement each.
+    const big = (async () => {
+      const c = await sqlClient(url);
+      try {
+        while (!stop) {
+          const from = Math.min(hot.id, ROWS - 400);
+          await c.query(`WITH u AS (UPDATE ${names.table} SET v = v + 1 WHERE id BETWEEN $1 AND $1 + 299 RETURNING id) DELETE FROM ${names.table} WHERE id = $1 + 350`, [from]);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      } finally {
+        await c.end();
+      }
+    })();
+    let ended = false;
+    await lastValueFrom(
+      logicalReplication({ ...options, feedback, messages: true }).pipe(
+        parsePgoutput(),
+        bufferTransaction({ onOverflow: 'chunk', maxChanges: 100 }),
+        backfill({ ...options, tables: [names.table], chunkSize: 500, feedback }),
+        concatMap(async (e) => {
+          if (e.type === 'transaction' && e.partial) partial++;
+          if (e.type === 'transactionChunk') replica.apply({ ...e, type: 'transaction' } as unknown as Event, names.table);
+          if (e.type === 'backfillRows' && e.rows.length > 0) hot.id = (e.rows[e.rows.length - 1].get('id') as number) + 1;
+          if (e.type === 'backfillEnd') {
+            stop = true;
+            await big;
+            await endMarker(sql);
+          }
+          replica.apply(e, names.table);
+          if (isEnd(e)) ended = true;
+          return e;
+        }),
+        ackOnCommit(feedback),
+        takeWhile(() => !ended),
+      ),
+    ).finally(() => (stop = true));
+    expect(partial).toBeGreaterThan(3);
+    expect(differences(replica.rows, await sourceRows(sql, names.table))).toEqual([]);
+  }, 120_000);
 });
