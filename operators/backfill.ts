@@ -424,6 +424,9 @@ export function backfill(options: BackfillOptions): OperatorFunction<Transaction
 
       const work = async () => {
         conn = await PgConnection.connect(resolveConfig(options));
+        // The walsender sends only flushed WAL: a watermark committed asynchronously would wait
+        // for the WAL writer (wal_writer_delay, 200 ms) before the stream carries it.
+        await conn.query('SET synchronous_commit = local');
         for (;;) {
           if (finished) return;
           const req = queue.shift();
