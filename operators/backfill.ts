@@ -62,7 +62,12 @@ interface BackfillRecord {
   error?: string;
 }
 
-/** The state-store key of a backfill. */
+/**
+ * The state-store key under which {@link backfill} records a backfill's progress:
+ * `backfill:<slot>:<id>` (the id defaults to `schema.table`). Delete it to run a finished backfill again.
+ * @example
+ * await new PostgresStateStore(url).delete(backfillStateKey('app', 'public.orders'));
+ */
 export function backfillStateKey(slot: string, id: string): string {
   return `backfill:${slot}:${id}`;
 }
