@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Lsn } from '../src/lsn';
-import { LsnFormatError } from '../src/errors';
+import { ConfigurationError, LsnFormatError } from '../src/errors';
 import { EXIT_USAGE, reportError } from './errors';
 import { type OutputSink, openOutput } from './output';
 import { registerPhysicalCommands } from './physical';
@@ -106,8 +106,10 @@ export function buildProgram(): Command {
     .option('--metrics-host <host>', 'interface the metrics endpoint listens on (default: all)')
     .option('--to <url>', 'write into a sink instead of JSON lines, acknowledging only what it holds: nats://host:port?stream=NAME&subject=PREFIX, redis://host:port?stream=KEY, postgres://... (apply); see docs/sinks.md')
     .option('--snapshot', 'with --create-slot: first print every existing row of the publications as {"type":"snapshot",...}, then stream from the slot (docs/snapshot.md)')
+    .option('--backfill <schema.table>', 're-read a table in primary-key chunks while streaming, printed as {"type":"backfill",...} lines; turns --messages on (repeatable; docs/snapshot.md)', collect)
     .addHelpText('after', STREAM_HELP)
     .action(async (opts) => {
+      if (opts.backfill !== undefined && opts.to !== undefined) throw new ConfigurationError('--backfill prints JSON lines: it cannot be combined with --to');
       if (opts.to !== undefined) {
         const { runStreamTo } = require('./sink-target') as typeof import('./sink-target'); // only with --to
         await runStreamTo({
@@ -146,6 +148,9 @@ export function buildProgram(): Command {
           progress: quiet ? undefined : (require('./progress') as typeof import('./progress')).terminalProgress(process.stderr, opts.endpos),
           stopSignal: stop,
           observer: metricsServer?.metrics,
+          ...(opts.backfill === undefined
+            ? {}
+            : { messages: true, stage: (require('./backfill') as typeof import('./backfill')).backfillStage({ connectionString: opts.dbname, slot: opts.slot, publications: opts.publication, tables: opts.backfill, raw: Boolean(opts.raw) }) }),
         });
       } finally {
         await metricsServer?.close();

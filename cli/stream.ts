@@ -1,5 +1,6 @@
-import { Observable, Subject, type Subscription } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscription, filter, pipe, tap } from 'rxjs';
 import { ackLsnOf, ackOnCommit } from '../operators/ack-on-commit';
+import { type TransactionEvent, bufferTransaction } from '../operators/buffer-transaction';
 import { parsePgoutput } from '../operators/parse-pgoutput';
 import { PgError } from '../src/errors';
 import { JSON_TYPE_OPTIONS } from '../src/json';
@@ -12,6 +13,7 @@ import { encodeJsonLine } from './json-encoder';
 import { LineWriter } from './line-writer';
 import type { OutputSink } from './output';
 import type { StreamProgress } from './progress';
+import { whenWritten } from './when-written';
 
 /**
  * The CLI's flow-control window: at most this many finished transactions (and their XLogData
@@ -43,6 +45,8 @@ export interface StreamCommandOptions extends LogicalReplicationOptions {
   format?: (msg: PgoutputMessage) => string;
   /** Told about every frame and every durable transaction (the progress line on a terminal). */
   progress?: StreamProgress;
+  /** A stage after `bufferTransaction()` that may push lines (`--backfill`, see cli/backfill.ts). */
+  stage?: (writer: LineWriter, feedback: LsnFeedback) => OperatorFunction<TransactionEvent, unknown>;
 }
 
 /** What was open when the stream stopped part way through a transaction. */
@@ -81,11 +85,6 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
   const window = options.flowControl ?? CLI_FLOW_CONTROL;
   const flowControl = window === false ? false : { ...window, backpressure: writer.backpressure };
   const syncAt = window === false ? 500 : Math.max(1, Math.floor((window.maxPendingTransactions ?? 1000) / 2));
-  // Messages that end a unit (commit, prepare, message), waiting for their line to be durable: the
-  // line count that makes it so, and the message, which then goes on to ackOnCommit.
-  let marks: number[] = [];
-  let done: PgoutputMessage[] = [];
-  let head = 0;
   let open: OpenTransaction | undefined;
   let block: number | undefined; // xid of the open Stream Start block
   let stopping = false;
@@ -112,39 +111,10 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
       );
     };
 
-    // Lines are written in arrival order, one stream, so ackOnCommit acknowledges in arrival order.
-    const durable$ = new Subject<PgoutputMessage>();
-    const acknowledging = durable$.pipe(ackOnCommit(feedback, { arrivalOrder: true })).subscribe();
-
-    /** Hands what is durable now to ackOnCommit (the writer calls it when `durable` advances). */
-    const release = () => {
-      if (writer.failed !== undefined) return finish(writer.failed); // nothing more is acknowledged
-      const durable = writer.durable;
-      const from = head;
-      while (head < marks.length && marks[head] <= durable) {
-        progress?.done(done[head]);
-        durable$.next(done[head]);
-        head++;
-      }
-      if (head === from) return;
-      if (head === marks.length) {
-        marks = [];
-        done = [];
-        head = 0;
-      } else if (head > 4096 && head * 2 > marks.length) {
-        marks = marks.slice(head);
-        done = done.slice(head);
-        head = 0;
-      }
-    };
-    const offProgress = writer.onProgress(release);
-
     const settle = (err?: unknown) => {
       if (settled) return;
       settled = true;
-      offProgress();
       subscription?.unsubscribe();
-      acknowledging.unsubscribe();
       progress?.stop();
       if (err === undefined) resolve();
       else reject(err);
@@ -172,8 +142,9 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         }),
       );
 
-    const write = (msg: PgoutputMessage) => {
-      if (stopping) return;
+    /** Writes the message's line; false once stopping (nothing unwritten may reach ackOnCommit). */
+    const write = (msg: PgoutputMessage): boolean => {
+      if (stopping) return false;
       switch (msg.type) {
         case 'begin':
           open = { xid: msg.xid, lsn: msg.lsn, finalLsn: msg.finalLsn };
@@ -206,27 +177,33 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         writer.endLine();
       }
       const end = ackLsnOf(msg);
-      if (end === undefined) return;
-      marks.push(writer.pushed);
-      done.push(msg);
-      if (marks.length - head >= syncAt) writer.requestSync();
-      release();
-      if (endpos !== undefined && end.value >= endpos.value) finish();
+      if (end !== undefined && endpos !== undefined && end.value >= endpos.value) finish();
+      return true;
     };
 
+    // Each message's line is written as it arrives. The messages that end a unit (commit, prepare,
+    // a non-transactional message) wait until their line is durable, then ackOnCommit acknowledges
+    // them in arrival order: the lines are one sequential stream. With a stage (--backfill), whose
+    // chunks must hold the slot, bufferTransaction gives the events their place in commit order.
+    const acknowledge: OperatorFunction<PgoutputMessage, unknown> =
+      options.stage === undefined
+        ? pipe(filter((msg) => ackLsnOf(msg) !== undefined), whenWritten(writer, syncAt), ackOnCommit(feedback, { arrivalOrder: true }))
+        : pipe(
+            bufferTransaction({ onOverflow: 'chunk', maxBytes: 4 << 20, maxChanges: 20_000 }),
+            options.stage(writer, feedback),
+            whenWritten(writer, syncAt),
+            ackOnCommit(feedback),
+          );
+
     subscription = logicalReplication({ ...options, feedback, flowControl })
-      .pipe(gate, parsePgoutput({ types: JSON_TYPE_OPTIONS }))
-      .subscribe({
-        next(msg) {
-          try {
-            write(msg);
-          } catch (err) {
-            finish(err);
-          }
-        },
-        error: (err: unknown) => finish(err),
-        complete: () => finish(),
-      });
+      .pipe(
+        gate,
+        parsePgoutput({ types: JSON_TYPE_OPTIONS }),
+        filter(write),
+        acknowledge,
+        tap((event) => progress?.done(event)),
+      )
+      .subscribe({ error: (err: unknown) => finish(err), complete: () => finish() });
     if (settled) subscription.unsubscribe();
     void options.stopSignal?.then(() => finish());
   });

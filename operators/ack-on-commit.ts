@@ -49,7 +49,7 @@ export class UnorderedEventError extends WalstreamError {
 /**
  * The LSN that marks an event as done, or undefined when it has none:
  * `endLsn` of a `transaction` (committed or prepared), `commit`, `streamCommit`, `prepare`,
- * `streamPrepare` and `commitPrepared`; `rollbackEndLsn` of `rollbackPrepared`; `messageLsn` of a
+ * `streamPrepare`, `commitPrepared` and `backfillRows`; `rollbackEndLsn` of `rollbackPrepared`; `messageLsn` of a
  * non-transactional logical `message`. Accepts copies whose LSNs lost their class (`structuredClone`).
  */
 export function ackLsnOf(event: unknown): Lsn | undefined {
@@ -62,6 +62,7 @@ export function ackLsnOf(event: unknown): Lsn | undefined {
     case 'prepare':
     case 'streamPrepare':
     case 'commitPrepared':
+    case 'backfillRows':
       return asLsn(e.endLsn);
     case 'rollbackPrepared':
       return asLsn(e.rollbackEndLsn);
@@ -170,8 +171,9 @@ export function ackOnCommit<T>(feedback: Acknowledger, options: AckOnCommitOptio
       const subscription = source.subscribe({
         next(event) {
           try {
-            // Snapshot events carry no LSN and precede the stream: their source counts them done here.
-            if (!settleSnapshotEvent(event)) complete(event);
+            // Snapshot and backfill events: their source counts them done here. A backfill chunk also
+            // holds the place (ticket, LSN) of the high watermark's transaction in the commit order.
+            if (!settleSnapshotEvent(event) || ticketOf(event) !== undefined) complete(event);
           } catch (err) {
             subscriber.error(err);
             return;

@@ -9,3 +9,4 @@ export { rateLimit, type RateLimitOptions } from './rate-limit';
 export { splitFeedback, FeedbackPart } from './split-feedback';
 export { writeWalSegments, type WriteWalSegmentsOptions, type WalWriterEvent } from './write-wal-segments';
 export { writeBaseBackup, type WriteBaseBackupOptions } from './write-base-backup';
+export { backfill, backfillStateKey, type BackfillOptions } from './backfill';

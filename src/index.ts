@@ -43,7 +43,7 @@ export {
 } from './errors';
 export { ConsumerFailedError } from './source/feedback';
 export { ColumnValueError } from './values/errors';
-export { SnapshotError } from './snapshot/errors';
+export { SnapshotError, BackfillError } from './snapshot/errors';
 
 /* Types: options, messages, rows and events (no runtime names) */
 export type { PgErrorFields } from './errors';

@@ -36,6 +36,7 @@ const ROOT_NAMES = [
   'ConsumerFailedError',
   'ColumnValueError',
   'SnapshotError',
+  'BackfillError',
 ];
 
 /** Every .ts file under `dir`, relative to the repository. */

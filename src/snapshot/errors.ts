@@ -19,3 +19,19 @@ export class SnapshotError extends WalstreamError {
     this.code = fields.code;
   }
 }
+
+/**
+ * A backfill cannot run: the table is not published, has no primary key, has a replica identity
+ * that does not carry its primary key (`NOTHING`, or `USING INDEX` on another index), or the
+ * watermarks never came back through the stream (the stream was started without pgoutput
+ * `messages`). `table` names it (`schema.name`), `reason` says which.
+ */
+export class BackfillError extends SnapshotError {
+  override name = 'BackfillError';
+  readonly reason: 'not-published' | 'no-primary-key' | 'replica-identity' | 'watermark-timeout' | 'bad-request';
+
+  constructor(message: string, fields: { table?: string; reason: BackfillError['reason']; code?: string; cause?: unknown }) {
+    super(message, fields);
+    this.reason = fields.reason;
+  }
+}

@@ -4,3 +4,5 @@ export { settleSnapshotEvent } from './settle';
 export { type StateStore, MemoryStateStore, PostgresStateStore } from './state-store';
 export { SnapshotError } from './errors';
 export type { CopyFormat } from './copy-rows';
+export type { BackfillEvent, BackfillStartEvent, BackfillRowsEvent, BackfillEndEvent, BackfillProgress, BackfillRequest } from './backfill-events';
+export { BackfillError } from './errors';
