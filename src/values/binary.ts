@@ -110,6 +110,13 @@ const UNIX_EPOCH_OFFSET_US = 946_684_800_000_000n;
  */
 export function timestamptzDate(b: Buffer): Date | number {
   need(b, 8, 'timestamptz');
+  // Within ±250 years of 2000 the microseconds since 1970 fit a double exactly: no BigInt on the hot path.
+  const hi = b.readInt32BE(0);
+  if (hi > -0x1c0000 && hi < 0x1c0000) {
+    const unix = hi * 4_294_967_296 + b.readUInt32BE(4) + 946_684_800_000_000;
+    const rest = ((unix % 1000) + 1000) % 1000;
+    return new Date((unix - rest) / 1000);
+  }
   const us = b.readBigInt64BE(0);
   if (us === INT64_MAX) return Infinity;
   if (us === INT64_MIN) return -Infinity;
@@ -191,18 +198,30 @@ export function numericToText(b: Buffer): string {
   if (sign === NUMERIC_NINF) return '-Infinity';
   if (sign !== 0 && sign !== NUMERIC_NEG) throw new BinaryFormatError(`binary numeric has an invalid sign 0x${sign.toString(16)}`);
   need(b, 8 + 2 * ndigits, 'numeric');
-  const digit = (i: number) => (i >= 0 && i < ndigits ? b.readUInt16BE(8 + 2 * i) : 0);
+  // Base-10000 digits from a table of their four-character forms: no padStart, no closure.
   let s = sign === NUMERIC_NEG ? '-' : '';
+  let i = 0;
   if (weight < 0) s += '0';
   else {
-    for (let i = 0; i <= weight; i++) s += i === 0 ? String(digit(i)) : String(digit(i)).padStart(4, '0');
+    s += ndigits > 0 ? String(b.readUInt16BE(8)) : '0';
+    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
   }
   if (dscale > 0) {
     let frac = '';
-    for (let i = weight + 1; frac.length < dscale; i++) frac += String(digit(i)).padStart(4, '0');
-    s += `.${frac.slice(0, dscale)}`;
+    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
+    s += `.${frac.length === dscale ? frac : frac.slice(0, dscale)}`;
   }
   return s;
+}
+
+let DIGITS4: string[] | undefined;
+/** `0000` to `9999`, built on first use. */
+function digits4(d: number): string {
+  if (DIGITS4 === undefined) {
+    DIGITS4 = new Array<string>(10000);
+    for (let k = 0; k < 10000; k++) DIGITS4[k] = String(k).padStart(4, '0');
+  }
+  return DIGITS4[d] ?? String(d).padStart(4, '0');
 }
 
 /** float4_send: the shortest decimal that reads back as the same float4, as float4out prints it. */

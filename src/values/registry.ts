@@ -1,6 +1,6 @@
 import { getTypeParser } from 'pg-types';
 import { checkByteaText } from './bytea-text';
-import * as postgresArray from 'postgres-array';
+import { parseArray, parseTimestamp } from './fast-text';
 import * as bin from './binary';
 import { BinaryValue } from './binary';
 import * as more from './binary-text';
@@ -300,13 +300,13 @@ export class TypeRegistry {
     const element = ARRAY_ELEMENT.get(oid);
     if (element !== undefined) {
       const el = this.handler(element);
-      const text: TextParser = (s) => postgresArray.parse(s, el.text);
+      const text: TextParser = (s) => parseArray(s, el.text);
       const binary: BinaryParser = el.binaryKnown ? (b) => bin.readArray(b, el.binary) : (b) => new BinaryValue(oid, Buffer.from(b));
       return { text, binary, binaryKnown: el.binaryKnown };
     }
     let text: TextParser;
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
-    else if (TIMESTAMP_TYPES.has(oid) && timestamps === 'string') text = identity;
+    else if (TIMESTAMP_TYPES.has(oid)) text = timestamps === 'string' ? identity : parseTimestamp;
     else if (oid === OID.json || oid === OID.jsonb) text = parseJsonDocument;
     else text = getTypeParser(oid, 'text') as TextParser;
     if (oid === OID.bytea) text = checkedBytea(text);

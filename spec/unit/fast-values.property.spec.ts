@@ -1,0 +1,89 @@
+import fc from 'fast-check';
+import { getTypeParser } from 'pg-types';
+import * as postgresArray from 'postgres-array';
+import { timestamptzDate } from '../../src/values/binary';
+import { parseArray, parseTimestamp } from '../../src/values/fast-text';
+import { TypeRegistry } from '../../src/values/registry';
+
+/**
+ * The fast value decoders of issue 18 against the pg-types path they replace: the same result for
+ * every input, canonical server text or not.
+ */
+const pgDate = getTypeParser(1184) as (s: string) => unknown;
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** Invalid Dates differ under toEqual; compare their time values. */
+const same = (v: unknown): unknown => (v instanceof Date ? { date: v.getTime() } : Array.isArray(v) ? v.map(same) : v);
+
+const year = fc.oneof(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: 1, max: 300_000 }), fc.integer({ min: 1, max: 99 }));
+const fraction = fc.oneof(fc.constant(''), fc.stringMatching(/^\.[0-9]{1,6}$/));
+const zone = fc.oneof(
+  fc.constant(''),
+  fc.constant('+00'),
+  fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 15 }), fc.option(fc.integer({ min: 0, max: 59 })), fc.option(fc.integer({ min: 0, max: 59 }))).map(
+    ([sign, h, m, s]) => `${sign}${pad(h)}${m === null ? '' : `:${pad(m)}${s === null ? '' : `:${pad(s)}`}`}`,
+  ),
+);
+const canonical = fc
+  .tuple(year, fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }), fc.integer({ min: 0, max: 24 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 60 }), fraction, zone, fc.boolean(), fc.boolean())
+  .map(([y, mo, d, h, mi, s, f, z, bc, dateOnly]) => `${pad(y, 4)}-${pad(mo)}-${pad(d)}${dateOnly ? '' : ` ${pad(h)}:${pad(mi)}:${pad(s)}${f}${z}`}${bc ? ' BC' : ''}`);
+// Anything else: the fast path must hand it to postgres-date and give its answer.
+const odd = fc.oneof(fc.constantFrom('infinity', '-infinity', '2024-01-01T00:00:00Z', '24-01-01', '2024-1-1', '2024-01-01 1:00:00', ''), fc.string({ maxLength: 30 }), fc.stringMatching(/^[0-9 :.+\-BC]{0,30}$/));
+
+describe('fast value decoders give what pg-types gives', () => {
+  it('timestamps and dates: parseTimestamp equals postgres-date', () => {
+    fc.assert(
+      fc.property(fc.oneof(canonical, odd), (s) => {
+        expect(same(parseTimestamp(s))).toEqual(same(pgDate(s)));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('arrays: parseArray equals postgres-array for any text and element parser', () => {
+    const element = fc.oneof(fc.stringMatching(/^[a-z0-9.\-]{1,8}$/), fc.constant('NULL'), fc.string({ maxLength: 6 }));
+    const simple = fc.array(element, { maxLength: 8 }).map((xs) => `{${xs.join(',')}}`);
+    const any = fc.oneof(simple, fc.string({ maxLength: 20 }).map((s) => `{${s}}`), fc.string({ maxLength: 20 }));
+    for (const parse of [(s: string) => s, (s: string) => parseInt(s, 10), (s: string) => `<${s}>`] as Array<(s: string) => unknown>) {
+      fc.assert(
+        fc.property(any, (s) => {
+          let expected: unknown;
+          let threw = false;
+          try {
+            expected = postgresArray.parse(s, parse as (s: string) => string);
+          } catch {
+            threw = true;
+          }
+          if (threw) expect(() => parseArray(s, parse)).toThrow();
+          else expect(parseArray(s, parse)).toEqual(expected);
+        }),
+        { numRuns: 3000 },
+      );
+    }
+  });
+
+  it('binary timestamptz: the number path equals the BigInt one', () => {
+    const viaBigInt = (us: bigint) => {
+      const unix = us + 946_684_800_000_000n;
+      let ms = unix / 1000n;
+      if (unix < 0n && unix % 1000n !== 0n) ms -= 1n;
+      return new Date(Number(ms)).getTime();
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt({ min: -(2n ** 63n) + 1n, max: 2n ** 63n - 2n }), fc.bigInt({ min: -(2n ** 53n), max: 2n ** 53n })), (us) => {
+        const b = Buffer.alloc(8);
+        b.writeBigInt64BE(us);
+        const got = timestamptzDate(b);
+        expect(got instanceof Date ? got.getTime() : got).toEqual(viaBigInt(us));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('the registry uses them for dates, timestamps and arrays', () => {
+    const types = new TypeRegistry();
+    for (const oid of [1082, 1114, 1184]) expect(same(types.text(oid)('2024-01-01 12:00:00.5+01'))).toEqual(same(pgDate('2024-01-01 12:00:00.5+01')));
+    expect(types.text(1007)('{1,NULL,3}')).toEqual([1, null, 3]);
+    expect(types.text(1009)('{a,"b,c",NULL,"NULL"}')).toEqual(['a', 'b,c', null, 'NULL']);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Fast text parsers for the hottest types (issue 18, item 4). Each reads the canonical text the
+ * server prints (DateStyle ISO, `array_out`) by character codes, without regular expressions or
+ * intermediate strings, and gives exactly what the pg-types parser gives: any text outside the
+ * canonical form goes to that parser (postgres-date, postgres-array) unchanged.
+ */
+import * as postgresArray from 'postgres-array';
+import { getTypeParser } from 'pg-types';
+
+/** pg-types' timestamp parser (postgres-date), for the forms the fast path leaves to it. */
+const parseDateSlow = getTypeParser(1184) as (text: string) => Date | number | null;
+
+const ZERO = 48;
+const DASH = 45;
+const COLON = 58;
+const DOT = 46;
+const SPACE = 32;
+const PLUS = 43;
+
+const digit = (s: string, i: number) => s.charCodeAt(i) - ZERO;
+const isDigit = (c: number) => c >= ZERO && c <= ZERO + 9;
+const two = (s: string, i: number) => {
+  const a = digit(s, i);
+  const b = digit(s, i + 1);
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+};
+
+/**
+ * date, timestamp and timestamptz text (`YYYY-MM-DD[ HH:MM:SS[.f…][±HH[:MM[:SS]]]][ BC]`) as the
+ * `Date` postgres-date makes of it: UTC when the text has a zone, local time otherwise; years 0 to
+ * 99 set exactly; milliseconds as `1000 * fraction`, which the Date truncates. `infinity` and any
+ * other form go to postgres-date itself.
+ * @example
+ * parseTimestamp('2024-01-01 12:34:56.789012+00'); // 2024-01-01T12:34:56.789Z
+ */
+export function parseTimestamp(s: string): Date | number | null {
+  const n = s.length;
+  let i = 0;
+  let year = 0;
+  let c = s.charCodeAt(0);
+  while (isDigit(c)) {
+    year = year * 10 + (c - ZERO);
+    c = s.charCodeAt(++i);
+  }
+  if (i < 4 || c !== DASH || s.charCodeAt(i + 3) !== DASH) return parseDateSlow(s);
+  const month = two(s, i + 1);
+  const day = two(s, i + 4);
+  if (month < 0 || day < 0) return parseDateSlow(s);
+  i += 6;
+  let bc = false;
+  if (i === n || (i + 3 === n && s.charCodeAt(i) === SPACE && s.charCodeAt(i + 1) === 66 && s.charCodeAt(i + 2) === 67)) {
+    // A date: local midnight.
+    bc = i !== n;
+    const y = bc ? 1 - year : year;
+    const d = new Date(y, month - 1, day);
+    if (y >= 0 && y < 100) d.setFullYear(y);
+    return d;
+  }
+  if (s.charCodeAt(i) !== SPACE || s.charCodeAt(i + 3) !== COLON || s.charCodeAt(i + 6) !== COLON) return parseDateSlow(s);
+  const hour = two(s, i + 1);
+  const minute = two(s, i + 4);
+  const second = two(s, i + 7);
+  if (hour < 0 || minute < 0 || second < 0) return parseDateSlow(s);
+  i += 9;
+  let ms = 0;
+  if (s.charCodeAt(i) === DOT) {
+    let f = 0;
+    let scale = 1;
+    c = s.charCodeAt(++i);
+    while (isDigit(c) && scale < 1e15) {
+      f = f * 10 + (c - ZERO);
+      scale *= 10;
+      c = s.charCodeAt(++i);
+    }
+    if (scale === 1 || isDigit(c)) return parseDateSlow(s);
+    // postgres-date: 1000 * parseFloat('.ffffff'); f / 10^k is that same correctly rounded double.
+    ms = 1000 * (f / scale);
+  }
+  let offset: number | undefined;
+  c = s.charCodeAt(i);
+  if (c === PLUS || c === DASH) {
+    const h = two(s, i + 1);
+    if (h < 0) return parseDateSlow(s);
+    let secs = h * 3600;
+    i += 3;
+    if (s.charCodeAt(i) === COLON) {
+      const m = two(s, i + 1);
+      if (m < 0) return parseDateSlow(s);
+      secs += m * 60;
+      i += 3;
+      if (s.charCodeAt(i) === COLON) {
+        const sec = two(s, i + 1);
+        if (sec < 0) return parseDateSlow(s);
+        secs += sec;
+        i += 3;
+      }
+    }
+    offset = (c === DASH ? -secs : secs) * 1000;
+  }
+  if (i + 3 === n && s.charCodeAt(i) === SPACE && s.charCodeAt(i + 1) === 66 && s.charCodeAt(i + 2) === 67) {
+    bc = true;
+    i += 3;
+  }
+  if (i !== n) return parseDateSlow(s);
+  const y = bc ? 1 - year : year;
+  let date: Date;
+  if (offset !== undefined) {
+    date = new Date(Date.UTC(y, month - 1, day, hour, minute, second, ms));
+    if (y >= 0 && y < 100) date.setUTCFullYear(y);
+    if (offset !== 0) date.setTime(date.getTime() - offset);
+  } else {
+    date = new Date(y, month - 1, day, hour, minute, second, ms);
+    if (y >= 0 && y < 100) date.setFullYear(y);
+  }
+  return date;
+}
+
+/**
+ * A one-dimensional array text without quotes, escapes or dimension decoration (`{1,NULL,3}`),
+ * split at its commas; `NULL` is null, every other element goes through `element`. Any other
+ * array text goes to postgres-array, whose results these are.
+ * @example
+ * parseArray('{1,NULL,3}', Number); // [1, null, 3]
+ */
+export function parseArray(s: string, element: (text: string) => unknown): unknown[] {
+  const n = s.length;
+  if (n < 2 || s.charCodeAt(0) !== 123 || s.charCodeAt(n - 1) !== 125) return postgresArray.parse(s, element);
+  if (n === 2) return [];
+  const out: unknown[] = [];
+  let start = 1;
+  for (let i = 1; i < n - 1; i++) {
+    const c = s.charCodeAt(i);
+    // A quote, a backslash or a brace: not the simple form.
+    if (c === 34 || c === 92 || c === 123 || c === 125) return postgresArray.parse(s, element);
+    if (c === 44) {
+      const v = entry(s, start, i, element);
+      if (v === EMPTY) return postgresArray.parse(s, element);
+      out.push(v);
+      start = i + 1;
+    }
+  }
+  const v = entry(s, start, n - 1, element);
+  if (v === EMPTY) return postgresArray.parse(s, element);
+  out.push(v);
+  return out;
+}
+
+const EMPTY = Symbol('empty');
+
+function entry(s: string, start: number, end: number, element: (text: string) => unknown): unknown {
+  // postgres-array drops an empty unquoted element (the server never prints one): not the simple form.
+  if (start === end) return EMPTY;
+  if (end - start === 4 && s.charCodeAt(start) === 78 && s.charCodeAt(start + 1) === 85 && s.charCodeAt(start + 2) === 76 && s.charCodeAt(start + 3) === 76) return null;
+  return element(s.slice(start, end));
+}
