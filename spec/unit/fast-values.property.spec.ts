@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { getTypeParser } from 'pg-types';
 import * as postgresArray from 'postgres-array';
-import { timestamptzDate } from '../../src/values/binary';
+import { dateLocalDate, dateToText, readArray, timestampLocalDate, timestampToText, timestamptzDate } from '../../src/values/binary';
 import { parseArray, parseTimestamp } from '../../src/values/fast-text';
 import { TypeRegistry } from '../../src/values/registry';
 
@@ -36,7 +36,7 @@ describe('fast value decoders give what pg-types gives', () => {
       fc.property(fc.oneof(canonical, odd), (s) => {
         expect(same(parseTimestamp(s))).toEqual(same(pgDate(s)));
       }),
-      { numRuns: 5000 },
+      { numRuns: 1500 },
     );
   });
 
@@ -57,7 +57,7 @@ describe('fast value decoders give what pg-types gives', () => {
           if (threw) expect(() => parseArray(s, parse)).toThrow();
           else expect(parseArray(s, parse)).toEqual(expected);
         }),
-        { numRuns: 3000 },
+        { numRuns: 800 },
       );
     }
   });
@@ -76,7 +76,57 @@ describe('fast value decoders give what pg-types gives', () => {
         const got = timestamptzDate(b);
         expect(got instanceof Date ? got.getTime() : got).toEqual(viaBigInt(us));
       }),
-      { numRuns: 5000 },
+      { numRuns: 1500 },
+    );
+  });
+
+  it('binary timestamp and date: the local Date from the fields equals postgres-date on the printed text', () => {
+    const fail = () => 'fallback';
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt({ min: -(2n ** 63n) + 1n, max: 2n ** 63n - 2n }), fc.bigInt({ min: -(2n ** 53n), max: 2n ** 53n }), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n })), (us) => {
+        const b = Buffer.alloc(8);
+        b.writeBigInt64BE(us);
+        const got = timestampLocalDate(b, fail);
+        if (got !== 'fallback') expect(same(got)).toEqual(same(pgDate(timestampToText(b))));
+      }),
+      { numRuns: 1500 },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: -2_451_545, max: 2_000_000 }), (days) => {
+        const b = Buffer.alloc(4);
+        b.writeInt32BE(days);
+        expect(same(dateLocalDate(b, fail))).toEqual(same(pgDate(dateToText(b))));
+      }),
+      { numRuns: 800 },
+    );
+  });
+
+  it('binary arrays: reading elements in place equals reading views of them', () => {
+    const types = new TypeRegistry();
+    const arrays = fc.array(fc.option(fc.string({ maxLength: 8 }), { nil: null }), { maxLength: 6 });
+    fc.assert(
+      fc.property(arrays, fc.array(fc.option(fc.integer(), { nil: null }), { maxLength: 6 }), (texts, ints) => {
+        const encode = (oid: number, xs: (Buffer | null)[]) => {
+          const head = Buffer.alloc(20);
+          head.writeInt32BE(1, 0);
+          head.writeInt32BE(xs.includes(null) ? 1 : 0, 4);
+          head.writeInt32BE(oid, 8);
+          head.writeInt32BE(xs.length, 12);
+          head.writeInt32BE(1, 16);
+          const parts = xs.map((x) => {
+            const len = Buffer.alloc(4);
+            len.writeInt32BE(x === null ? -1 : x.length);
+            return x === null ? len : Buffer.concat([len, x]);
+          });
+          return xs.length === 0 ? Buffer.alloc(12) : Buffer.concat([head, ...parts]);
+        };
+        const t = encode(25, texts.map((x) => (x === null ? null : Buffer.from(x))));
+        expect(types.binary(1009)(t)).toEqual(readArray(t, (b) => b.toString('utf8')));
+        expect(types.binary(1009)(t)).toEqual(texts);
+        const i = encode(23, ints.map((x) => (x === null ? null : Buffer.from([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255]))));
+        expect(types.binary(1007)(i)).toEqual(ints);
+      }),
+      { numRuns: 500 },
     );
   });
 

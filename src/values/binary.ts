@@ -127,6 +127,36 @@ export function timestamptzDate(b: Buffer): Date | number {
 }
 
 export const timestampToText = (b: Buffer) => timestampText(b, '', 'timestamp');
+
+/**
+ * timestamp as the local-time `Date` postgres-date makes of its text, built from the fields
+ * without printing and parsing them (within ±250 years of 2000; `fallback` gets the others).
+ */
+export function timestampLocalDate(b: Buffer, fallback: (b: Buffer) => unknown): unknown {
+  need(b, 8, 'timestamp');
+  const hi = b.readInt32BE(0);
+  if (hi <= -0x1c0000 || hi >= 0x1c0000) return fallback(b);
+  const us = hi * 4_294_967_296 + b.readUInt32BE(4);
+  const rest = ((us % 86_400_000_000) + 86_400_000_000) % 86_400_000_000;
+  const [y, m, d] = civil((us - rest) / 86_400_000_000);
+  const micros = rest % 1_000_000;
+  const secs = (rest - micros) / 1_000_000;
+  // postgres-date: 1000 * parseFloat('.ffffff'), the same double as 1000 * (micros / 1e6).
+  const date = new Date(y, m - 1, d, Math.floor(secs / 3600), Math.floor(secs / 60) % 60, secs % 60, micros === 0 ? 0 : 1000 * (micros / 1_000_000));
+  if (y >= 0 && y < 100) date.setFullYear(y);
+  return date;
+}
+
+/** date as the local-midnight `Date` postgres-date makes of its text; `fallback` gets ±infinity. */
+export function dateLocalDate(b: Buffer, fallback: (b: Buffer) => unknown): unknown {
+  need(b, 4, 'date');
+  const days = b.readInt32BE(0);
+  if (days === INT32_MAX || days === INT32_MIN) return fallback(b);
+  const [y, m, d] = civil(days);
+  const date = new Date(y, m - 1, d);
+  if (y >= 0 && y < 100) date.setFullYear(y);
+  return date;
+}
 export const timestamptzToText = (b: Buffer) => timestampText(b, '+00', 'timestamptz');
 
 /** time_send: Int64 µs since midnight. */
@@ -425,7 +455,22 @@ function ipv6Text(addr: Buffer): string {
  * lower bound, then each element as Int32 length (-1 for NULL) and bytes. Returns nested arrays
  * (the lower bounds are dropped, as the text parser drops them).
  */
-export function readArray(b: Buffer, element: (bytes: Buffer) => unknown): unknown[] {
+/**
+ * Element readers that take the element's place in the array's bytes instead of a view of them
+ * (no Buffer per element), for the common element types with their default decoding.
+ */
+export const ARRAY_ELEMENT_AT = new Map<number, (b: Buffer, start: number, length: number) => unknown>([
+  [21, (b, s, n) => (n === 2 ? b.readInt16BE(s) : int2Value(b.subarray(s, s + n)))],
+  [23, (b, s, n) => (n === 4 ? b.readInt32BE(s) : int4Value(b.subarray(s, s + n)))],
+  [25, (b, s, n) => b.toString('utf8', s, s + n)],
+  [1043, (b, s, n) => b.toString('utf8', s, s + n)],
+  [1042, (b, s, n) => b.toString('utf8', s, s + n)],
+  [19, (b, s, n) => b.toString('utf8', s, s + n)],
+  [701, (b, s, n) => (n === 8 ? b.readDoubleBE(s) : float8Value(b.subarray(s, s + n)))],
+  [16, (b, s, n) => (n === 1 ? b[s] !== 0 : boolValue(b.subarray(s, s + n)))],
+]);
+
+export function readArray(b: Buffer, element: (bytes: Buffer) => unknown, elementAt?: (b: Buffer, start: number, length: number) => unknown): unknown[] {
   if (b.length < 12) throw new BinaryFormatError(`binary array needs 12 header bytes, got ${b.length}`);
   const ndim = b.readInt32BE(0);
   if (ndim === 0) return [];
@@ -447,10 +492,29 @@ export function readArray(b: Buffer, element: (bytes: Buffer) => unknown): unkno
     pos += 4;
     if (len === -1) return null;
     if (len < 0 || pos + len > b.length) throw new BinaryFormatError('binary array element overruns the value');
-    const v = element(b.subarray(pos, pos + len));
+    const v = elementAt === undefined ? element(b.subarray(pos, pos + len)) : elementAt(b, pos, len);
     pos += len;
     return v;
   };
+  if (ndim === 1) {
+    // One dimension, the common case: a plain loop.
+    const n = dims[0];
+    const out: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      if (pos + 4 > b.length) throw new BinaryFormatError('binary array ends inside an element');
+      const len = b.readInt32BE(pos);
+      pos += 4;
+      if (len === -1) {
+        out[i] = null;
+        continue;
+      }
+      if (len < 0 || pos + len > b.length) throw new BinaryFormatError('binary array element overruns the value');
+      out[i] = elementAt === undefined ? element(b.subarray(pos, pos + len)) : elementAt(b, pos, len);
+      pos += len;
+    }
+    if (pos !== b.length) throw new BinaryFormatError(`binary array has ${b.length - pos} bytes after its last element`);
+    return out;
+  }
   const build = (d: number): unknown[] => {
     const out: unknown[] = new Array(dims[d]);
     for (let i = 0; i < dims[d]; i++) out[i] = d + 1 === ndim ? next() : build(d + 1);

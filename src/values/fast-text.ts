@@ -116,9 +116,9 @@ export function parseTimestamp(s: string): Date | number | null {
 }
 
 /**
- * A one-dimensional array text without quotes, escapes or dimension decoration (`{1,NULL,3}`),
- * split at its commas; `NULL` is null, every other element goes through `element`. Any other
- * array text goes to postgres-array, whose results these are.
+ * A one-dimensional array text without escapes or dimension decoration (`{1,NULL,"a b"}`), split
+ * at its commas; an unquoted `NULL` is null, every other element goes through `element`. Any
+ * other array text goes to postgres-array, whose results these are.
  * @example
  * parseArray('{1,NULL,3}', Number); // [1, null, 3]
  */
@@ -127,21 +127,40 @@ export function parseArray(s: string, element: (text: string) => unknown): unkno
   if (n < 2 || s.charCodeAt(0) !== 123 || s.charCodeAt(n - 1) !== 125) return postgresArray.parse(s, element);
   if (n === 2) return [];
   const out: unknown[] = [];
-  let start = 1;
-  for (let i = 1; i < n - 1; i++) {
-    const c = s.charCodeAt(i);
-    // A quote, a backslash or a brace: not the simple form.
-    if (c === 34 || c === 92 || c === 123 || c === 125) return postgresArray.parse(s, element);
-    if (c === 44) {
-      const v = entry(s, start, i, element);
-      if (v === EMPTY) return postgresArray.parse(s, element);
-      out.push(v);
-      start = i + 1;
+  let i = 1;
+  const last = n - 1;
+  while (i < last) {
+    let c = s.charCodeAt(i);
+    if (c === 34) {
+      // A quoted element without escapes: up to the next quote, which must end the element.
+      const close = s.indexOf('"', i + 1);
+      if (close < 0 || close >= last) return postgresArray.parse(s, element);
+      const backslash = s.indexOf('\\', i + 1);
+      if (backslash !== -1 && backslash < close) return postgresArray.parse(s, element);
+      out.push(element(s.slice(i + 1, close)));
+      i = close + 1;
+      c = s.charCodeAt(i);
+      if (i === last) break;
+      if (c !== 44) return postgresArray.parse(s, element);
+      i++;
+      if (i === last) return postgresArray.parse(s, element);
+      continue;
     }
+    const start = i;
+    while (i < last) {
+      c = s.charCodeAt(i);
+      // A quote, a backslash or a brace inside an unquoted element: not the simple form.
+      if (c === 34 || c === 92 || c === 123 || c === 125) return postgresArray.parse(s, element);
+      if (c === 44) break;
+      i++;
+    }
+    const v = entry(s, start, i, element);
+    if (v === EMPTY) return postgresArray.parse(s, element);
+    out.push(v);
+    if (i === last) break;
+    i++; // the comma
+    if (i === last) return postgresArray.parse(s, element);
   }
-  const v = entry(s, start, n - 1, element);
-  if (v === EMPTY) return postgresArray.parse(s, element);
-  out.push(v);
   return out;
 }
 

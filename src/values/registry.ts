@@ -301,7 +301,9 @@ export class TypeRegistry {
     if (element !== undefined) {
       const el = this.handler(element);
       const text: TextParser = (s) => parseArray(s, el.text);
-      const binary: BinaryParser = el.binaryKnown ? (b) => bin.readArray(b, el.binary) : (b) => new BinaryValue(oid, Buffer.from(b));
+      // The element's own reader at its place in the bytes, when the element decodes by default.
+      const at = el.binary === DIRECT.get(element) ? bin.ARRAY_ELEMENT_AT.get(element) : undefined;
+      const binary: BinaryParser = el.binaryKnown ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
       return { text, binary, binaryKnown: el.binaryKnown };
     }
     let text: TextParser;
@@ -312,6 +314,8 @@ export class TypeRegistry {
     if (oid === OID.bytea) text = checkedBytea(text);
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : (b: Buffer) => bin.int8Value(b).toString()) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
+    if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
+    if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
       if (toText !== undefined) binary = (b) => text(toText(b));
