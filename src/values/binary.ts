@@ -259,11 +259,23 @@ export function float4Value(b: Buffer): number {
   need(b, 4, 'float4');
   const x = b.readFloatBE(0);
   if (!Number.isFinite(x) || x === 0) return x;
-  for (let p = 1; p < 9; p++) {
+  // The fewest digits that read back. Reading back is monotone in the digit count (the nearest
+  // p+1-digit decimal is at least as near as the nearest p-digit one), so a binary search over
+  // 1..9 finds the same count as trying 1, 2, 3... in turn, with 3 or 4 toPrecision calls instead of up to 9.
+  let lo = 1;
+  let hi = 9; // 9 digits always read back
+  let best = NaN;
+  while (lo < hi) {
+    const p = (lo + hi) >> 1;
     const y = Number(x.toPrecision(p));
-    if (Math.fround(y) === x && !onBoundary(x, y)) return halfEven(x, p) ?? y;
+    if (Math.fround(y) === x && !onBoundary(x, y)) {
+      hi = p;
+      best = y;
+    } else lo = p + 1;
   }
-  return Number(x.toPrecision(9));
+  if (lo === 9) return Number(x.toPrecision(9));
+  if (Number.isNaN(best)) best = Number(x.toPrecision(lo));
+  return halfEven(x, lo) ?? best;
 }
 
 const f32 = new Float32Array(1);
