@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { getTypeParser } from 'pg-types';
 import * as postgresArray from 'postgres-array';
-import { dateLocalDate, dateToText, readArray, timestampLocalDate, timestampToText, timestamptzDate } from '../../src/values/binary';
+import { dateLocalDate, dateToText, int8Text, readArray, timestampLocalDate, timestampToText, timestamptzDate } from '../../src/values/binary';
 import { parseArray, parseTimestamp } from '../../src/values/fast-text';
 import { TypeRegistry } from '../../src/values/registry';
 
@@ -127,6 +127,17 @@ describe('fast value decoders give what pg-types gives', () => {
         expect(types.binary(1007)(i)).toEqual(ints);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('binary int8 text: the number path equals BigInt printing', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -(2n ** 54n), max: 2n ** 54n })), (v) => {
+        const b = Buffer.alloc(8);
+        b.writeBigInt64BE(v);
+        expect(int8Text(b)).toBe(v.toString());
+      }),
+      { numRuns: 1500 },
     );
   });
 

@@ -337,6 +337,14 @@ export function uint4Value(b: Buffer): number {
   return b.readUInt32BE(0);
 }
 
+/** int8 as its decimal text; without BigInt within ±2^53. */
+export function int8Text(b: Buffer): string {
+  need(b, 8, 'int8');
+  const hi = b.readInt32BE(0);
+  if (hi >= -0x200000 && hi < 0x200000) return String(hi * 4_294_967_296 + b.readUInt32BE(4));
+  return b.readBigInt64BE(0).toString();
+}
+
 export function int8Value(b: Buffer): bigint {
   need(b, 8, 'int8');
   return b.readBigInt64BE(0);

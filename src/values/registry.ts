@@ -80,7 +80,7 @@ const TO_TEXT = new Map<number, (b: Buffer) => string>([
   [OID.bytea, bin.byteaText],
   [OID.char, bin.charText],
   [OID.name, bin.utf8Text],
-  [OID.int8, (b) => bin.int8Value(b).toString()],
+  [OID.int8, bin.int8Text],
   [OID.int2, (b) => String(bin.int2Value(b))],
   [OID.int4, (b) => String(bin.int4Value(b))],
   [OID.text, bin.utf8Text],
@@ -312,7 +312,7 @@ export class TypeRegistry {
     else if (oid === OID.json || oid === OID.jsonb) text = parseJsonDocument;
     else text = getTypeParser(oid, 'text') as TextParser;
     if (oid === OID.bytea) text = checkedBytea(text);
-    let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : (b: Buffer) => bin.int8Value(b).toString()) : DIRECT.get(oid);
+    let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : bin.int8Text) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
     if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
     if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
