@@ -10,11 +10,12 @@
  */
 
 /**
- * A binary-format value of a type the decoder has no reader for (money, ranges, enums, user types):
+ * A binary-format value of a type the decoder has no reader for (regclass, regtype, extension types
+ * other than hstore and citext, user types whose bytes are neither an enum label nor a record):
  * a copy of the `*_send` bytes, with the column's type OID. Register a parser to decode it.
  *
  * @example
- * const v = row.get('mood');
+ * const v = row.get('geom'); // a PostGIS geometry in binary mode
  * if (v instanceof BinaryValue) console.log(v.typeOid, v.bytes.toString('hex'));
  */
 export class BinaryValue {
