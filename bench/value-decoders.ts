@@ -77,6 +77,21 @@ const cases: Case[] = [];
   cases.push({ type: 'date', oid: 1082, text: text.map((t) => t.slice(0, 10)), binary: binary.map((b) => i32(Math.floor(Number(b.readBigInt64BE(0) / 86_400_000_000n)))) });
 }
 {
+  const text: string[] = [];
+  const binary: Buffer[] = [];
+  for (let i = 0; i < N; i++) {
+    const h = i % 30;
+    const us = BigInt(((h * 60 + (i % 60)) * 60 + (i % 59)) * 1_000_000 + (i % 1000) * 1000);
+    text.push(`${i % 3} years ${i % 12} mons ${i % 28} days ${pad(h)}:${pad(i % 60)}:${pad(i % 59)}${i % 1000 ? `.${pad(i % 1000, 3).replace(/0+$/, '')}` : ''}`.replace(/^0 years /, '').replace(/(^| )0 mons /, '$1').replace(/(^| )0 days /, '$1').replace(/(^|\s)1 (year|mon|day)s/, '$11 $2'));
+    const b = Buffer.alloc(16);
+    b.writeBigInt64BE(us, 0);
+    b.writeInt32BE(i % 28, 8);
+    b.writeInt32BE((i % 3) * 12 + (i % 12), 12);
+    binary.push(b);
+  }
+  cases.push({ type: 'interval', oid: 1186, text, binary });
+}
+{
   const values = Array.from({ length: N }, (_, i) => `${i * 7919}.${pad(i % 10000, 4)}`);
   cases.push({ type: 'numeric', oid: 1700, text: values, binary: values.map(numericBinary) });
 }

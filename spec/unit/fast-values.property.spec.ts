@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { getTypeParser } from 'pg-types';
 import * as postgresArray from 'postgres-array';
-import { dateLocalDate, dateToText, int8Text, readArray, timestampLocalDate, timestampToText, timestamptzDate } from '../../src/values/binary';
-import { parseArray, parseTimestamp } from '../../src/values/fast-text';
+import { dateLocalDate, dateToText, int8Text, intervalToText, readArray, timestampLocalDate, timestampToText, timestamptzDate } from '../../src/values/binary';
+import { intervalFromBinary, parseArray, parseInterval, parseTimestamp } from '../../src/values/fast-text';
 import { TypeRegistry } from '../../src/values/registry';
 
 /**
@@ -138,6 +138,59 @@ describe('fast value decoders give what pg-types gives', () => {
         expect(int8Text(b)).toBe(v.toString());
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  it('intervals: parseInterval equals postgres-interval (class, properties and their order)', () => {
+    const pgInterval = getTypeParser(1186) as (s: string) => unknown;
+    const part = (n: number, unit: string, force: boolean) => (n === 0 && !force ? '' : `${n} ${unit}${Math.abs(n) === 1 ? '' : 's'}`);
+    const canonical = fc
+      .tuple(fc.integer({ min: -200_000_000, max: 200_000_000 }), fc.integer({ min: -11, max: 11 }), fc.integer({ min: -100_000, max: 100_000 }), fc.option(fc.tuple(fc.constantFrom('', '-', '+'), fc.integer({ min: 0, max: 3_000_000 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 }), fc.option(fc.stringMatching(/^[0-9]{1,6}$/)))))
+      .map(([y, m, d, t]) => {
+        const parts = [part(y, 'year', false), part(m, 'mon', false), part(d, 'day', false)].filter(Boolean);
+        if (t !== null) parts.push(`${t[0]}${pad(t[1])}:${pad(t[2])}:${pad(t[3])}${t[4] === null ? '' : `.${t[4]}`}`);
+        return parts.length ? parts.join(' ') : '00:00:00';
+      });
+    const odd = fc.oneof(fc.string({ maxLength: 20 }), fc.stringMatching(/^[0-9 :.+\-a-z]{1,24}$/), fc.constantFrom('1 day 1 year', '1 years', '1 mon', ' 1 day', '1 day ', '-0 days', '1:2:3', '10:00:00.1234567'));
+    fc.assert(
+      fc.property(fc.oneof(canonical, odd), (s) => {
+        let expected: unknown;
+        try {
+          expected = pgInterval(s);
+        } catch {
+          expect(() => parseInterval(s)).toThrow();
+          return;
+        }
+        const got = parseInterval(s);
+        expect(Object.getPrototypeOf(got)).toBe(Object.getPrototypeOf(expected));
+        expect(JSON.stringify(got)).toBe(JSON.stringify(expected));
+        expect(got).toEqual(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('binary intervals: the object from the fields equals postgres-interval on the printed text', () => {
+    const pgInterval = getTypeParser(1186) as (s: string) => unknown;
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.constant(0n)),
+        fc.oneof(fc.integer(), fc.integer({ min: -40, max: 40 }), fc.constant(0)),
+        fc.oneof(fc.integer(), fc.integer({ min: -40, max: 40 }), fc.constant(0)),
+        (time, days, months) => {
+          const b = Buffer.alloc(16);
+          b.writeBigInt64BE(time, 0);
+          b.writeInt32BE(days, 8);
+          b.writeInt32BE(months, 12);
+          const got = intervalFromBinary(b, () => 'fallback');
+          if (got === 'fallback') return;
+          const expected = pgInterval(intervalToText(b));
+          expect(Object.getPrototypeOf(got)).toBe(Object.getPrototypeOf(expected));
+          expect(JSON.stringify(got)).toBe(JSON.stringify(expected));
+          expect(got).toEqual(expected);
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 

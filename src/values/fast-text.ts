@@ -172,3 +172,127 @@ function entry(s: string, start: number, end: number, element: (text: string) =>
   if (end - start === 4 && s.charCodeAt(start) === 78 && s.charCodeAt(start + 1) === 85 && s.charCodeAt(start + 2) === 76 && s.charCodeAt(start + 3) === 76) return null;
   return element(s.slice(start, end));
 }
+
+/** pg-types' interval parser (postgres-interval), and the class of what it returns. */
+const parseIntervalSlow = getTypeParser(1186) as (text: string) => object;
+const INTERVAL_PROTO = Object.getPrototypeOf(parseIntervalSlow('1 day')) as object;
+
+/** Reads `[+-]digits` at i; returns [value, next index] or undefined. */
+function signedInt(s: string, i: number): [number, number] | undefined {
+  const start = i;
+  let c = s.charCodeAt(i);
+  if (c === PLUS || c === DASH) c = s.charCodeAt(++i);
+  const digits = i;
+  while (isDigit(c)) c = s.charCodeAt(++i);
+  if (i === digits || i - digits > 15) return undefined;
+  return [parseInt(s.slice(start, i), 10), i];
+}
+
+/**
+ * interval text as IntervalStyle postgres prints it (`1 year 2 mons -3 days -04:05:06.789`) as the
+ * object postgres-interval makes of it: the same class, the same properties in the same order
+ * (zeros left out, the time's sign on every time field, microseconds as fractional milliseconds).
+ * Any other form goes to postgres-interval itself.
+ * @example
+ * parseInterval('1 day 02:00:00'); // { days: 1, hours: 2 }
+ */
+export function parseInterval(s: string): unknown {
+  const n = s.length;
+  let i = 0;
+  const out: Record<string, number> = {};
+  let years = 0;
+  let months = 0;
+  let days = 0;
+  let unitIndex = 0;
+  const UNITS = ['year', 'mon', 'day'];
+  // Date parts: `N unit[s]`, in order, separated by single spaces.
+  while (unitIndex < 3 && i < n) {
+    const num = signedInt(s, i);
+    if (num === undefined || s.charCodeAt(num[1]) !== SPACE) break;
+    let u = unitIndex;
+    while (u < 3 && !s.startsWith(UNITS[u], num[1] + 1)) u++;
+    if (u === 3) break;
+    let j = num[1] + 1 + UNITS[u].length;
+    if (s.charCodeAt(j) === 115) j++; // plural s
+    if (j !== n && s.charCodeAt(j) !== SPACE) return parseIntervalSlow(s);
+    if (u === 0) years = num[0];
+    else if (u === 1) months = num[0];
+    else days = num[0];
+    unitIndex = u + 1;
+    i = j === n ? j : j + 1;
+  }
+  let hours = 0;
+  let minutes = 0;
+  let seconds = 0;
+  let ms = 0;
+  let negative = false;
+  if (i < n) {
+    // The time part: [+-]H+:MM:SS[.f{1,6}] and the end.
+    let c = s.charCodeAt(i);
+    if (c === PLUS || c === DASH) {
+      negative = c === DASH;
+      c = s.charCodeAt(++i);
+    }
+    const h0 = i;
+    while (isDigit(c)) c = s.charCodeAt(++i);
+    if (i === h0 || i - h0 > 15 || c !== COLON || s.charCodeAt(i + 3) !== COLON) return parseIntervalSlow(s);
+    hours = parseInt(s.slice(h0, i), 10);
+    minutes = two(s, i + 1);
+    seconds = two(s, i + 4);
+    if (minutes < 0 || seconds < 0) return parseIntervalSlow(s);
+    i += 6;
+    if (s.charCodeAt(i) === DOT) {
+      const f0 = ++i;
+      while (isDigit(s.charCodeAt(i))) i++;
+      if (i === f0 || i - f0 > 6) return parseIntervalSlow(s);
+      ms = parseInt(s.slice(f0, i) + '000000'.slice(i - f0), 10) / 1000;
+    }
+    if (i !== n) return parseIntervalSlow(s);
+  }
+  if (n === 0) return parseIntervalSlow(s);
+  // postgres-interval leaves out zeros (parseInt's -0 included) and negates the time fields.
+  const sign = negative ? -1 : 1;
+  if (years) out.years = years;
+  if (months) out.months = months;
+  if (days) out.days = days;
+  if (hours) out.hours = hours * sign;
+  if (minutes) out.minutes = minutes * sign;
+  if (seconds) out.seconds = seconds * sign;
+  if (ms) out.milliseconds = ms * sign;
+  return Object.assign(Object.create(INTERVAL_PROTO), out);
+}
+
+/**
+ * Binary interval (interval_send: Int64 µs, Int32 days, Int32 months) as the object parseInterval
+ * makes of its printed text, built from the fields; `fallback` gets what it does not cover
+ * (infinity, times beyond ±2^53 µs).
+ */
+export function intervalFromBinary(b: Buffer, fallback: (b: Buffer) => unknown): unknown {
+  if (b.length !== 16) return fallback(b);
+  const hi = b.readInt32BE(0);
+  if (hi <= -0x200000 || hi >= 0x200000) return fallback(b);
+  const time = hi * 4_294_967_296 + b.readUInt32BE(4);
+  const days = b.readInt32BE(8);
+  const months = b.readInt32BE(12);
+  const out: Record<string, number> = {};
+  // EncodeInterval prints trunc(months / 12) years and months % 12 mons; postgres-interval drops zeros.
+  const years = Math.trunc(months / 12);
+  const mons = months % 12;
+  if (years) out.years = years;
+  if (mons) out.months = mons;
+  if (days) out.days = days;
+  if (time !== 0) {
+    const sign = time < 0 ? -1 : 1;
+    const abs = Math.abs(time);
+    const micros = abs % 1_000_000;
+    const secs = (abs - micros) / 1_000_000;
+    const hours = Math.floor(secs / 3600);
+    const minutes = Math.floor(secs / 60) % 60;
+    const seconds = secs % 60;
+    if (hours) out.hours = hours * sign;
+    if (minutes) out.minutes = minutes * sign;
+    if (seconds) out.seconds = seconds * sign;
+    if (micros) out.milliseconds = (micros / 1000) * sign;
+  }
+  return Object.assign(Object.create(INTERVAL_PROTO), out);
+}

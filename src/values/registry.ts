@@ -1,6 +1,6 @@
 import { getTypeParser } from 'pg-types';
 import { checkByteaText } from './bytea-text';
-import { parseArray, parseTimestamp } from './fast-text';
+import { intervalFromBinary, parseArray, parseInterval, parseTimestamp } from './fast-text';
 import * as bin from './binary';
 import { BinaryValue } from './binary';
 import * as more from './binary-text';
@@ -310,12 +310,14 @@ export class TypeRegistry {
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
     else if (TIMESTAMP_TYPES.has(oid)) text = timestamps === 'string' ? identity : parseTimestamp;
     else if (oid === OID.json || oid === OID.jsonb) text = parseJsonDocument;
+    else if (oid === OID.interval) text = parseInterval;
     else text = getTypeParser(oid, 'text') as TextParser;
     if (oid === OID.bytea) text = checkedBytea(text);
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : bin.int8Text) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
     if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
     if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
+    if (oid === OID.interval) binary = (b) => intervalFromBinary(b, (x) => text(bin.intervalToText(x)));
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
       if (toText !== undefined) binary = (b) => text(toText(b));
