@@ -1,3 +1,4 @@
+import { float8Text } from '../../src/values/binary-text';
 import {
   BinaryFormatError,
   dateToText,
@@ -168,6 +169,19 @@ describe('binary arrays', () => {
     const bytes = array([1], 23, [i32(1)]);
     expect(() => readArray(Buffer.concat([bytes, Buffer.from([0])]), (b) => b.readInt32BE(0))).toThrow(BinaryFormatError);
     expect(() => readArray(bytes.subarray(0, bytes.length - 1), (b) => b.readInt32BE(0))).toThrow(BinaryFormatError);
+  });
+});
+
+describe('float8Text (geometric types)', () => {
+  it('prints float8out\'s digits, never a decimal halfway to the next double', () => {
+    // As PostgreSQL 18 prints them (found by spec/integration/binary-property.spec.ts).
+    expect(float8Text(-30377319409065030)).toBe('-3.0377319409065032e+16');
+    expect(float8Text(1e20)).toBe('1e+20');
+    expect(float8Text(0.00001)).toBe('1e-05');
+    expect(float8Text(-0.00012)).toBe('-0.00012');
+    expect(float8Text(123456789012345)).toBe('123456789012345');
+    expect(float8Text(1234567890123456)).toBe('1.234567890123456e+15');
+    expect(float8Text(-0)).toBe('-0');
   });
 });
 

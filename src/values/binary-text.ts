@@ -25,14 +25,68 @@ export function float8Text(x: number): string {
   if (x === Infinity) return 'Infinity';
   if (x === -Infinity) return '-Infinity';
   if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  // JavaScript also prints the shortest round-tripping digits, nearest the exact value on a tie.
-  const e = x.toExponential();
-  const at = e.indexOf('e');
+  // JavaScript also prints the shortest round-tripping digits, nearest the exact value; but it may
+  // pick a decimal lying exactly halfway to a neighbouring double (it reads back by ties-to-even),
+  // which PostgreSQL's Ryu does not: then take one digit more, as it does.
+  let e = x.toExponential();
+  let at = e.indexOf('e');
+  if (onDoubleBoundary(x, e.slice(0, at), Number(e.slice(at + 1)))) {
+    for (let p = e.slice(0, at).replace(/[-.]/g, '').length; p < 17; p++) {
+      const t = x.toExponential(p);
+      const a = t.indexOf('e');
+      if (Number(t) === x && !onDoubleBoundary(x, t.slice(0, a), Number(t.slice(a + 1)))) {
+        e = t;
+        break;
+      }
+    }
+    at = e.indexOf('e');
+  }
   const exp = Number(e.slice(at + 1));
-  if (exp >= -4 && exp < 15) return String(x);
-  const mantissa = e.slice(0, at);
+  let mantissa = e.slice(0, at);
+  if (exp >= -4 && exp < 15) {
+    // Fixed notation from the same digits.
+    const neg = mantissa[0] === '-';
+    const digits = mantissa.replace(/[-.]/g, '');
+    let out: string;
+    if (exp < 0) out = `0.${'0'.repeat(-exp - 1)}${digits}`;
+    else if (digits.length <= exp + 1) out = digits + '0'.repeat(exp + 1 - digits.length);
+    else out = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+    return neg ? `-${out}` : out;
+  }
+  if (mantissa.includes('.')) mantissa = mantissa.replace(/0+$/, '').replace(/\.$/, '');
   const digits = Math.abs(exp) < 10 ? `0${Math.abs(exp)}` : String(Math.abs(exp));
   return `${mantissa}e${exp < 0 ? '-' : '+'}${digits}`;
+}
+
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+
+/** Whether the decimal `mantissa` × 10^`exp10` lies exactly halfway between `x` and a neighbouring double. */
+function onDoubleBoundary(x: number, mantissa: string, exp10: number): boolean {
+  f64[0] = Math.abs(x);
+  const bits = u64[0];
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let m = bits & 0xfffffffffffffn;
+  let e2: number;
+  if (biased === 0) e2 = -1074;
+  else {
+    m |= 1n << 52n;
+    e2 = biased - 1075;
+  }
+  const frac = mantissa.replace('-', '').split('.')[1] ?? '';
+  const D = BigInt(mantissa.replace(/[-.]/g, ''));
+  const k = exp10 - frac.length; // value = D × 10^k
+  const equals = (M: bigint, E: number) => {
+    let left = D;
+    let right = M;
+    if (k >= 0) left *= 10n ** BigInt(k);
+    else right *= 10n ** BigInt(-k);
+    if (E >= 0) right <<= BigInt(E);
+    else left <<= BigInt(-E);
+    return left === right;
+  };
+  const lowerGapHalves = m === 1n << 52n && biased > 1;
+  return equals(2n * m + 1n, e2 - 1) || (lowerGapHalves ? equals(4n * m - 1n, e2 - 2) : equals(2n * m - 1n, e2 - 1));
 }
 
 /**
