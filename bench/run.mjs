@@ -20,6 +20,7 @@ import { runLatency } from './latency.mjs';
 import { runProfile } from './profile.mjs';
 import { runSlowConsumer } from './slow-consumer.mjs';
 import { cliCommand } from './clients/cli.mjs';
+import { postmasterPid, serverDecode, watchWalsender } from './lib/physical-limit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PG_RECVLOGICAL = '/usr/lib/postgresql/15/bin/pg_recvlogical';
@@ -112,7 +113,9 @@ async function runScenario(server, db, name) {
   const slots = [];
   for (let r = 0; r < runs; r++) clients.forEach((c, i) => slots.push({ run: r, client: c, slot: `bench_${name.toLowerCase().replace(/\W/g, '_')}_c${i}_${r}` }));
   const extra = name === 'baseline' ? ['bench_record', 'bench_profile'] : [];
-  for (const x of [...slots.map((x) => x.slot), ...extra]) await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [x]);
+  // The physical limit (issue 18): the server's own decoding of the same WAL, on a slot of its own per run.
+  const serverSlots = Array.from({ length: runs }, (_, r) => `bench_${name.toLowerCase().replace(/\W/g, '_')}_server_${r}`);
+  for (const x of [...slots.map((x) => x.slot), ...serverSlots, ...extra]) await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [x]);
 
   const before = (await db.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
   const tw = Date.now();
@@ -120,32 +123,50 @@ async function runScenario(server, db, name) {
   const workloadS = (Date.now() - tw) / 1000;
   // The insert position, not pg_current_wal_lsn(): with synchronous_commit=off the last commits may not be written yet.
   const endLsn = (await db.query('SELECT pg_current_wal_insert_lsn() AS l')).rows[0].l;
+  // With synchronous_commit=off the last commits may not be flushed yet: the walsender waits for
+  // them, the SQL decoding functions stop at the flushed end; wait, so that both read the same WAL.
+  while (!(await db.query('SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS ok', [endLsn])).rows[0].ok) await new Promise((r) => setTimeout(r, 50));
   const walBytes = Number((await db.query('SELECT pg_wal_lsn_diff($1, $2)::bigint AS d', [endLsn, before])).rows[0].d);
   for (const [k, v] of Object.entries(s.settings ?? {})) await db.query(`ALTER SYSTEM SET ${k} = '${v}'`);
   if (s.settings) await db.query('SELECT pg_reload_conf()');
   console.log(`\n## ${name}: ${s.description}; WAL ${(walBytes / 2 ** 20).toFixed(0)} MB, written in ${workloadS.toFixed(1)} s, end LSN ${endLsn}`);
 
   const samples = new Map(clients.map((c) => [c.name, []]));
+  const serverSamples = [];
+  const postmaster = await postmasterPid(db);
   for (let r = 0; r < runs; r++) {
+    const d = await serverDecode(() => sql(server.url), { slot: serverSlots[r], endLsn, options: s.options, publication: pub });
+    if (d.dml !== s.events) throw new Error(`the server's own decoding gave ${d.dml} DML messages in ${name}, expected ${s.events}`);
+    serverSamples.push({ ...d, eventsPerS: s.events / d.wallS });
+    console.log(`  run ${r + 1} ${'server decoding'.padEnd(22)} wall ${d.wallS.toFixed(2)} s  cpu ${d.cpuS.toFixed(2)} s  ${Math.round(s.events / d.wallS)} ev/s  (${d.messages} messages, ${(d.bytes / 2 ** 20).toFixed(0)} MB)`);
     // Rotate the order so that a noisy neighbour does not always hit the same client.
     const order = clients.map((_, i) => clients[(i + r) % clients.length]);
     for (const c of order) {
       const slot = slots.find((x) => x.run === r && x.client === c).slot;
       const cfg = { url: server.url, slot, publication: pub, endLsn, options: s.options };
       const [cmd, argv] = c.command(cfg);
-      const m = await measure(cmd, argv, { env: c.env });
+      const watch = watchWalsender(db, slot, postmaster);
+      let m;
+      try {
+        m = await measure(cmd, argv, { env: c.env });
+      } finally {
+        var ws = await watch.stop();
+      }
       const report = c.name === 'pg_recvlogical' || c.noReport ? { events: s.events } : JSON.parse(m.stdout.trim().split('\n').pop());
       if (report.events !== s.events) throw new Error(`${c.name} received ${report.events} DML events in ${name}, expected ${s.events}`);
-      const sample = { wallS: m.wallS, cpuS: m.cpuS, userS: m.userS, sysS: m.sysS, maxRssMB: m.maxRssMB, eventsPerS: s.events / m.wallS, ...report };
+      const sample = { wallS: m.wallS, cpuS: m.cpuS, userS: m.userS, sysS: m.sysS, maxRssMB: m.maxRssMB, eventsPerS: s.events / m.wallS, walsenderCpuS: ws.cpuS, walsenderPolledCpuS: ws.polledCpuS, ...report };
+      // How busy the walsender was while this client streamed: its CPU over the client's wall time.
+      sample.walsenderBusy = ws.cpuS / (report.streamMs !== undefined ? report.streamMs / 1000 : m.wallS);
       samples.get(c.name).push(sample);
       console.log(
         `  run ${r + 1} ${c.name.padEnd(22)} wall ${m.wallS.toFixed(2)} s  cpu ${m.cpuS.toFixed(2)} s (user ${m.userS.toFixed(2)}, sys ${m.sysS.toFixed(2)})  rss ${m.maxRssMB.toFixed(0)} MB  ${Math.round(sample.eventsPerS)} ev/s` +
           (report.streamMs !== undefined ? `  (streaming ${(report.streamMs / 1000).toFixed(2)} s, cpu ${(report.streamCpuMs / 1000).toFixed(2)} s)` : '') +
+          `  walsender cpu ${ws.cpuS?.toFixed(2)} s (busy ${(sample.walsenderBusy * 100).toFixed(0)}%)` +
           (report.pipeline ? `  [${report.pipeline}]` : ''),
       );
     }
   }
-  for (const x of slots) await db.query('SELECT pg_drop_replication_slot($1)', [x.slot]);
+  for (const x of [...slots.map((x) => x.slot), ...serverSlots]) await db.query('SELECT pg_drop_replication_slot($1)', [x]);
   if (s.settings) {
     for (const k of Object.keys(s.settings)) await db.query(`ALTER SYSTEM RESET ${k}`);
     await db.query('SELECT pg_reload_conf()');
@@ -165,8 +186,30 @@ async function runScenario(server, db, name) {
       streamWallS: xs[0]?.streamMs !== undefined ? median(xs.map((x) => x.streamMs / 1000)) : undefined,
       streamCpuS: xs[0]?.streamCpuMs !== undefined ? median(xs.map((x) => x.streamCpuMs / 1000)) : undefined,
       pipeline: xs[0]?.pipeline,
+      walsenderCpuS: median(xs.map((x) => x.walsenderCpuS)),
+      walsenderBusy: median(xs.map((x) => x.walsenderBusy)),
+      // Per run, the client's CPU over the CPU of the walsender that served it, then the median.
+      cpuVsWalsender: median(xs.map((x) => x.cpuS / x.walsenderCpuS)),
       samples: xs,
     };
+  }
+  const serverDecoding = {
+    runs: serverSamples.length,
+    wallS: median(serverSamples.map((x) => x.wallS)),
+    cpuS: median(serverSamples.map((x) => x.cpuS)),
+    eventsPerS: median(serverSamples.map((x) => x.eventsPerS)),
+    wallSpreadPct: spreadPct(serverSamples.map((x) => x.wallS)),
+    cpuSpreadPct: spreadPct(serverSamples.map((x) => x.cpuS)),
+    messages: serverSamples[0]?.messages,
+    bytes: serverSamples[0]?.bytes,
+    samples: serverSamples,
+  };
+  for (const v of Object.values(summary)) {
+    v.cpuVsServerDecoding = v.cpuS / serverDecoding.cpuS;
+    v.throughputVsServerDecoding = v.eventsPerS / serverDecoding.eventsPerS;
+    if (v.streamCpuS !== undefined) v.streamCpuVsServerDecoding = v.streamCpuS / serverDecoding.cpuS;
+    v.cpuPerEventUs = (v.cpuS / s.events) * 1e6;
+    if (v.streamCpuS !== undefined) v.streamCpuPerEventUs = (v.streamCpuS / s.events) * 1e6;
   }
   const ref = summary.pg_recvlogical;
   if (ref) {
@@ -177,12 +220,14 @@ async function runScenario(server, db, name) {
       if (v.streamCpuS !== undefined) v.streamCpuVsRecvlogical = v.streamCpuS / ref.cpuS;
     }
   }
-  return { scenario: name, description: s.description, events: s.events, walBytes, endLsn, options: s.options, settings: s.settings, clients: summary, recordSlot: extra.length ? { record: 'bench_record', profile: 'bench_profile', publication: pub } : undefined };
+  return { scenario: name, description: s.description, events: s.events, walBytes, endLsn, options: s.options, settings: s.settings, serverDecoding, clients: summary, recordSlot: extra.length ? { record: 'bench_record', profile: 'bench_profile', publication: pub } : undefined };
 }
 
 function printTable(results) {
-  const rows = [['scenario', 'client', 'events/s', 'wall s', 'cpu s', 'rss MB', 'thru ×recv', 'cpu ×recv', 'wall spread', 'cpu spread', 'stream thru ×recv', 'stream cpu ×recv']];
+  const rows = [['scenario', 'client', 'events/s', 'wall s', 'cpu s', 'µs/event', 'rss MB', 'thru ×recv', 'cpu ×recv', 'thru ×server', 'cpu ×server', 'cpu ×walsender', 'walsender busy', 'wall spread', 'cpu spread', 'stream thru ×recv', 'stream cpu ×recv']];
   for (const r of results) {
+    const d = r.serverDecoding;
+    rows.push([r.scenario, 'server decoding', String(Math.round(d.eventsPerS)), d.wallS.toFixed(2), d.cpuS.toFixed(2), ((d.cpuS / r.events) * 1e6).toFixed(2), '', '', '', '1.00', '1.00', '', '', `${d.wallSpreadPct.toFixed(0)}%`, `${d.cpuSpreadPct.toFixed(0)}%`, '', '']);
     for (const [client, v] of Object.entries(r.clients)) {
       rows.push([
         r.scenario,
@@ -190,9 +235,14 @@ function printTable(results) {
         String(Math.round(v.eventsPerS)),
         v.wallS.toFixed(2),
         v.cpuS.toFixed(2),
+        v.cpuPerEventUs.toFixed(2),
         v.maxRssMB.toFixed(0),
         v.throughputVsRecvlogical?.toFixed(2) ?? '',
         v.cpuVsRecvlogical?.toFixed(2) ?? '',
+        v.throughputVsServerDecoding.toFixed(2),
+        v.cpuVsServerDecoding.toFixed(2),
+        v.cpuVsWalsender?.toFixed(2) ?? '',
+        v.walsenderBusy === undefined ? '' : `${(v.walsenderBusy * 100).toFixed(0)}%`,
         `${v.wallSpreadPct.toFixed(0)}%`,
         `${v.cpuSpreadPct.toFixed(0)}%`,
         v.streamThroughputVsRecvlogical?.toFixed(2) ?? '',

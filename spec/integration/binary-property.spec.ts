@@ -37,6 +37,18 @@ const matrix = fc
   .chain(([rows, cols]) => fc.array(fc.array(fc.option(fc.integer(), { nil: null }), { minLength: cols, maxLength: cols }), { minLength: rows, maxLength: rows }))
   .map((m) => `{${m.map((r) => `{${r.map((v) => (v === null ? 'NULL' : v)).join(',')}}`).join(',')}}`);
 
+const money = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((cents) => {
+  const abs = cents < 0n ? -cents : cents;
+  return `${cents < 0n ? '-' : ''}${abs / 100n}.${pad(Number(abs % 100n))}`;
+});
+const int8range = fc
+  .tuple(fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }), fc.bigInt({ min: 0n, max: 2n ** 62n }), fc.constantFrom('[]', '[)', '(]', '()'), fc.constantFrom('', 'lower', 'upper'))
+  .map(([a, d, [l, u], open]) => `${l}${open === 'lower' ? '' : a},${open === 'upper' ? '' : a + d}${u}`);
+const lseg = fc.tuple(fc.double(), fc.double(), fc.double(), fc.double()).map(([a, b, c, d]) => `[(${floatText(a)},${floatText(b)}),(${floatText(c)},${floatText(d)})]`);
+const tsvector = fc
+  .array(fc.tuple(fc.stringMatching(/^[a-z'\\]{1,6}$/), fc.uniqueArray(fc.integer({ min: 1, max: 16383 }), { maxLength: 3 }), fc.constantFrom('', 'A', 'B', 'C')), { maxLength: 5 })
+  .map((lexemes) => lexemes.map(([w, pos, weight]) => `'${w.replace(/['\\]/g, (c) => c + c)}'${pos.length ? `:${pos.map((p) => p + weight).join(',')}` : ''}`).join(' '));
+
 /** Column, SQL type, and an arbitrary of the parameter's text (or a JS array, which pg writes as an array literal). */
 const COLUMNS: [string, string, fc.Arbitrary<unknown>][] = [
   ['c_bool', 'bool', fc.boolean()],
@@ -66,6 +78,12 @@ const COLUMNS: [string, string, fc.Arbitrary<unknown>][] = [
   ['c_numeric_arr', 'numeric[]', fc.array(fc.option(numeric, { nil: null }), { maxLength: 5 })],
   ['c_timestamptz_arr', 'timestamptz[]', fc.array(fc.option(timestamptz, { nil: null }), { maxLength: 3 })],
   ['c_float4_arr', 'float4[]', fc.array(fc.float().map(floatText), { maxLength: 5 })],
+  // Binary parity (issue 18): types pg returns as strings, so the printed text itself is compared.
+  ['c_money', 'money', money],
+  ['c_varbit', 'varbit', fc.stringMatching(/^[01]{0,40}$/)],
+  ['c_int8range', 'int8range', int8range],
+  ['c_lseg', 'lseg', lseg],
+  ['c_tsvector', 'tsvector', tsvector],
 ];
 
 const row = fc.tuple(...COLUMNS.map(([, , arb]) => fc.option(arb, { nil: null, freq: 8 })));

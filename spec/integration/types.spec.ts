@@ -14,7 +14,8 @@ import { TYPE_CASES, createUserTypesSql } from '../support/type-cases';
  * string). The `pg` client of the comparison uses our parsers for these OIDs only.
  */
 // json, jsonb and their arrays: the document null is JSON_NULL, where pg gives null as for SQL NULL.
-const DIVERGENT_OIDS = new Set([1231, 1003, 114, 3802, 199, 3807]);
+// Arrays pg-types has no parser for (varbit[], int4range[]): pg gives the array's text, this library parses it.
+const DIVERGENT_OIDS = new Set([1231, 1003, 114, 3802, 199, 3807, 1563, 3905]);
 
 /** Jest's equality treats two invalid Dates as different; pg gives one for years a Date cannot hold, and so must we. */
 function comparable(v: unknown): unknown {
@@ -43,7 +44,7 @@ describe.each(allServers())('column values against pg on $label', (server) => {
     const types = createUserTypesSql(suffix);
     rename = types.rename;
     await sql.query(types.sql);
-    dropTypes = `DROP TYPE mood_${suffix} CASCADE; DROP DOMAIN posint_${suffix} CASCADE; DROP DOMAIN email_${suffix} CASCADE`;
+    dropTypes = `DROP TYPE pair_${suffix} CASCADE; DROP DOMAIN intarr_${suffix} CASCADE; DROP TYPE mood_${suffix} CASCADE; DROP DOMAIN posint_${suffix} CASCADE; DROP DOMAIN email_${suffix} CASCADE`;
     table = uniqueName('types');
     publication = uniqueName('pub');
     slots = { text: uniqueName('slot'), binary: uniqueName('slot') };
@@ -181,8 +182,8 @@ describe.each(allServers())('column values against pg on $label', (server) => {
       expect(row.new.get('c_numeric')).toBe(0);
       expect(row.new.get('c_int4_arr')).toEqual([]);
       expect(row.new.get('c_text')).toBe('');
-      if (!binary) expect(row.new.get('c_mood_arr')).toEqual(['by-oid:happy', null]);
-      else expect(row.new.get('c_mood_arr')).toBeInstanceOf(BinaryValue); // a text-only parser cannot read binary bytes
+      // A text-only parser also reads binary values the decoder can print as text (array_send of enum labels here).
+      expect(row.new.get('c_mood_arr')).toEqual(['by-oid:happy', null, 'by-oid:with space']);
     }
   });
 });

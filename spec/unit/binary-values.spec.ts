@@ -1,3 +1,4 @@
+import { float8Text } from '../../src/values/binary-text';
 import {
   BinaryFormatError,
   dateToText,
@@ -171,12 +172,26 @@ describe('binary arrays', () => {
   });
 });
 
+describe('float8Text (geometric types)', () => {
+  it('prints float8out\'s digits, never a decimal halfway to the next double', () => {
+    // As PostgreSQL 18 prints them (found by spec/integration/binary-property.spec.ts).
+    expect(float8Text(-30377319409065030)).toBe('-3.0377319409065032e+16');
+    expect(float8Text(1e20)).toBe('1e+20');
+    expect(float8Text(0.00001)).toBe('1e-05');
+    expect(float8Text(-0.00012)).toBe('-0.00012');
+    expect(float8Text(123456789012345)).toBe('123456789012345');
+    expect(float8Text(1234567890123456)).toBe('1.234567890123456e+15');
+    expect(float8Text(-0)).toBe('-0');
+  });
+});
+
 describe('TypeRegistry', () => {
   it('returns unknown binary types as a copy of their bytes with the OID', () => {
     const view = Buffer.from([1, 2, 3]);
-    const value = new TypeRegistry().binary(790)(view) as BinaryValue;
+    // regclass: its binary form is an OID, its text a name only the catalog knows.
+    const value = new TypeRegistry().binary(2205)(view) as BinaryValue;
     expect(value).toBeInstanceOf(BinaryValue);
-    expect(value.typeOid).toBe(790);
+    expect(value.typeOid).toBe(2205);
     expect([...value.bytes]).toEqual([1, 2, 3]);
     view[0] = 9;
     expect(value.bytes[0]).toBe(1);
@@ -189,14 +204,18 @@ describe('TypeRegistry', () => {
     expect(new TypeRegistry({ int8: 'bigint' }).text(1016)('{1,NULL}')).toEqual([1n, null]);
   });
 
-  it('decodes a domain announced with its built-in base type as that type, and other announced types as text', () => {
+  it('decodes a domain announced with its built-in base type as that type, and other announced types as the text pg gets', () => {
     const types = new TypeRegistry();
     types.announce({ oid: 16400, schema: '', name: 'int4' });
     types.announce({ oid: 16401, schema: 'public', name: 'mood' });
     expect(types.text(16400)('42')).toBe(42);
     expect(types.binary(16400)(i32(42))).toBe(42);
     expect(types.text(16401)('happy')).toBe('happy');
-    expect(types.binary(16401)(Buffer.from('happy'))).toBeInstanceOf(BinaryValue);
+    // enum_send is the label's text; bytes that are neither a label nor a record stay a BinaryValue.
+    expect(types.binary(16401)(Buffer.from('happy'))).toBe('happy');
+    expect(types.binary(16401)(Buffer.from([1, 2, 3]))).toBeInstanceOf(BinaryValue);
+    // record_send: 2 columns, int4 7 and a NULL text.
+    expect(types.binary(16401)(Buffer.concat([i32(2), i32(23), i32(4), i32(7), i32(25), i32(-1)]))).toBe('(7,)');
     expect(types.typeName(16401)).toBe('public.mood');
     expect(types.typeName(16400)).toBe('pg_catalog.int4');
   });

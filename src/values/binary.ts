@@ -10,11 +10,12 @@
  */
 
 /**
- * A binary-format value of a type the decoder has no reader for (money, ranges, enums, user types):
+ * A binary-format value of a type the decoder has no reader for (regclass, regtype, extension types
+ * other than hstore and citext, user types whose bytes are neither an enum label nor a record):
  * a copy of the `*_send` bytes, with the column's type OID. Register a parser to decode it.
  *
  * @example
- * const v = row.get('mood');
+ * const v = row.get('geom'); // a PostGIS geometry in binary mode
  * if (v instanceof BinaryValue) console.log(v.typeOid, v.bytes.toString('hex'));
  */
 export class BinaryValue {
@@ -110,6 +111,13 @@ const UNIX_EPOCH_OFFSET_US = 946_684_800_000_000n;
  */
 export function timestamptzDate(b: Buffer): Date | number {
   need(b, 8, 'timestamptz');
+  // Within ±250 years of 2000 the microseconds since 1970 fit a double exactly: no BigInt on the hot path.
+  const hi = b.readInt32BE(0);
+  if (hi > -0x1c0000 && hi < 0x1c0000) {
+    const unix = hi * 4_294_967_296 + b.readUInt32BE(4) + 946_684_800_000_000;
+    const rest = ((unix % 1000) + 1000) % 1000;
+    return new Date((unix - rest) / 1000);
+  }
   const us = b.readBigInt64BE(0);
   if (us === INT64_MAX) return Infinity;
   if (us === INT64_MIN) return -Infinity;
@@ -120,6 +128,36 @@ export function timestamptzDate(b: Buffer): Date | number {
 }
 
 export const timestampToText = (b: Buffer) => timestampText(b, '', 'timestamp');
+
+/**
+ * timestamp as the local-time `Date` postgres-date makes of its text, built from the fields
+ * without printing and parsing them (within ±250 years of 2000; `fallback` gets the others).
+ */
+export function timestampLocalDate(b: Buffer, fallback: (b: Buffer) => unknown): unknown {
+  need(b, 8, 'timestamp');
+  const hi = b.readInt32BE(0);
+  if (hi <= -0x1c0000 || hi >= 0x1c0000) return fallback(b);
+  const us = hi * 4_294_967_296 + b.readUInt32BE(4);
+  const rest = ((us % 86_400_000_000) + 86_400_000_000) % 86_400_000_000;
+  const [y, m, d] = civil((us - rest) / 86_400_000_000);
+  const micros = rest % 1_000_000;
+  const secs = (rest - micros) / 1_000_000;
+  // postgres-date: 1000 * parseFloat('.ffffff'), the same double as 1000 * (micros / 1e6).
+  const date = new Date(y, m - 1, d, Math.floor(secs / 3600), Math.floor(secs / 60) % 60, secs % 60, micros === 0 ? 0 : 1000 * (micros / 1_000_000));
+  if (y >= 0 && y < 100) date.setFullYear(y);
+  return date;
+}
+
+/** date as the local-midnight `Date` postgres-date makes of its text; `fallback` gets ±infinity. */
+export function dateLocalDate(b: Buffer, fallback: (b: Buffer) => unknown): unknown {
+  need(b, 4, 'date');
+  const days = b.readInt32BE(0);
+  if (days === INT32_MAX || days === INT32_MIN) return fallback(b);
+  const [y, m, d] = civil(days);
+  const date = new Date(y, m - 1, d);
+  if (y >= 0 && y < 100) date.setFullYear(y);
+  return date;
+}
 export const timestamptzToText = (b: Buffer) => timestampText(b, '+00', 'timestamptz');
 
 /** time_send: Int64 µs since midnight. */
@@ -191,18 +229,30 @@ export function numericToText(b: Buffer): string {
   if (sign === NUMERIC_NINF) return '-Infinity';
   if (sign !== 0 && sign !== NUMERIC_NEG) throw new BinaryFormatError(`binary numeric has an invalid sign 0x${sign.toString(16)}`);
   need(b, 8 + 2 * ndigits, 'numeric');
-  const digit = (i: number) => (i >= 0 && i < ndigits ? b.readUInt16BE(8 + 2 * i) : 0);
+  // Base-10000 digits from a table of their four-character forms: no padStart, no closure.
   let s = sign === NUMERIC_NEG ? '-' : '';
+  let i = 0;
   if (weight < 0) s += '0';
   else {
-    for (let i = 0; i <= weight; i++) s += i === 0 ? String(digit(i)) : String(digit(i)).padStart(4, '0');
+    s += ndigits > 0 ? String(b.readUInt16BE(8)) : '0';
+    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
   }
   if (dscale > 0) {
     let frac = '';
-    for (let i = weight + 1; frac.length < dscale; i++) frac += String(digit(i)).padStart(4, '0');
-    s += `.${frac.slice(0, dscale)}`;
+    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
+    s += `.${frac.length === dscale ? frac : frac.slice(0, dscale)}`;
   }
   return s;
+}
+
+let DIGITS4: string[] | undefined;
+/** `0000` to `9999`, built on first use. */
+function digits4(d: number): string {
+  if (DIGITS4 === undefined) {
+    DIGITS4 = new Array<string>(10000);
+    for (let k = 0; k < 10000; k++) DIGITS4[k] = String(k).padStart(4, '0');
+  }
+  return DIGITS4[d] ?? String(d).padStart(4, '0');
 }
 
 /** float4_send: the shortest decimal that reads back as the same float4, as float4out prints it. */
@@ -210,11 +260,23 @@ export function float4Value(b: Buffer): number {
   need(b, 4, 'float4');
   const x = b.readFloatBE(0);
   if (!Number.isFinite(x) || x === 0) return x;
-  for (let p = 1; p < 9; p++) {
+  // The fewest digits that read back. Reading back is monotone in the digit count (the nearest
+  // p+1-digit decimal is at least as near as the nearest p-digit one), so a binary search over
+  // 1..9 finds the same count as trying 1, 2, 3... in turn, with 3 or 4 toPrecision calls instead of up to 9.
+  let lo = 1;
+  let hi = 9; // 9 digits always read back
+  let best = NaN;
+  while (lo < hi) {
+    const p = (lo + hi) >> 1;
     const y = Number(x.toPrecision(p));
-    if (Math.fround(y) === x && !onBoundary(x, y)) return halfEven(x, p) ?? y;
+    if (Math.fround(y) === x && !onBoundary(x, y)) {
+      hi = p;
+      best = y;
+    } else lo = p + 1;
   }
-  return Number(x.toPrecision(9));
+  if (lo === 9) return Number(x.toPrecision(9));
+  if (Number.isNaN(best)) best = Number(x.toPrecision(lo));
+  return halfEven(x, lo) ?? best;
 }
 
 const f32 = new Float32Array(1);
@@ -274,6 +336,14 @@ export function int4Value(b: Buffer): number {
 export function uint4Value(b: Buffer): number {
   need(b, 4, 'oid');
   return b.readUInt32BE(0);
+}
+
+/** int8 as its decimal text; without BigInt within ±2^53. */
+export function int8Text(b: Buffer): string {
+  need(b, 8, 'int8');
+  const hi = b.readInt32BE(0);
+  if (hi >= -0x200000 && hi < 0x200000) return String(hi * 4_294_967_296 + b.readUInt32BE(4));
+  return b.readBigInt64BE(0).toString();
 }
 
 export function int8Value(b: Buffer): bigint {
@@ -406,7 +476,22 @@ function ipv6Text(addr: Buffer): string {
  * lower bound, then each element as Int32 length (-1 for NULL) and bytes. Returns nested arrays
  * (the lower bounds are dropped, as the text parser drops them).
  */
-export function readArray(b: Buffer, element: (bytes: Buffer) => unknown): unknown[] {
+/**
+ * Element readers that take the element's place in the array's bytes instead of a view of them
+ * (no Buffer per element), for the common element types with their default decoding.
+ */
+export const ARRAY_ELEMENT_AT = new Map<number, (b: Buffer, start: number, length: number) => unknown>([
+  [21, (b, s, n) => (n === 2 ? b.readInt16BE(s) : int2Value(b.subarray(s, s + n)))],
+  [23, (b, s, n) => (n === 4 ? b.readInt32BE(s) : int4Value(b.subarray(s, s + n)))],
+  [25, (b, s, n) => b.toString('utf8', s, s + n)],
+  [1043, (b, s, n) => b.toString('utf8', s, s + n)],
+  [1042, (b, s, n) => b.toString('utf8', s, s + n)],
+  [19, (b, s, n) => b.toString('utf8', s, s + n)],
+  [701, (b, s, n) => (n === 8 ? b.readDoubleBE(s) : float8Value(b.subarray(s, s + n)))],
+  [16, (b, s, n) => (n === 1 ? b[s] !== 0 : boolValue(b.subarray(s, s + n)))],
+]);
+
+export function readArray(b: Buffer, element: (bytes: Buffer) => unknown, elementAt?: (b: Buffer, start: number, length: number) => unknown): unknown[] {
   if (b.length < 12) throw new BinaryFormatError(`binary array needs 12 header bytes, got ${b.length}`);
   const ndim = b.readInt32BE(0);
   if (ndim === 0) return [];
@@ -428,10 +513,29 @@ export function readArray(b: Buffer, element: (bytes: Buffer) => unknown): unkno
     pos += 4;
     if (len === -1) return null;
     if (len < 0 || pos + len > b.length) throw new BinaryFormatError('binary array element overruns the value');
-    const v = element(b.subarray(pos, pos + len));
+    const v = elementAt === undefined ? element(b.subarray(pos, pos + len)) : elementAt(b, pos, len);
     pos += len;
     return v;
   };
+  if (ndim === 1) {
+    // One dimension, the common case: a plain loop.
+    const n = dims[0];
+    const out: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      if (pos + 4 > b.length) throw new BinaryFormatError('binary array ends inside an element');
+      const len = b.readInt32BE(pos);
+      pos += 4;
+      if (len === -1) {
+        out[i] = null;
+        continue;
+      }
+      if (len < 0 || pos + len > b.length) throw new BinaryFormatError('binary array element overruns the value');
+      out[i] = elementAt === undefined ? element(b.subarray(pos, pos + len)) : elementAt(b, pos, len);
+      pos += len;
+    }
+    if (pos !== b.length) throw new BinaryFormatError(`binary array has ${b.length - pos} bytes after its last element`);
+    return out;
+  }
   const build = (d: number): unknown[] => {
     const out: unknown[] = new Array(dims[d]);
     for (let i = 0; i < dims[d]; i++) out[i] = d + 1 === ndim ? next() : build(d + 1);

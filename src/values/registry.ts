@@ -1,9 +1,10 @@
 import { getTypeParser } from 'pg-types';
 import { checkByteaText } from './bytea-text';
-import * as postgresArray from 'postgres-array';
+import { intervalFromBinary, parseArray, parseInterval, parseTimestamp } from './fast-text';
 import * as bin from './binary';
 import { BinaryValue } from './binary';
-import { ARRAY_ELEMENT, BUILTIN_NAME, BUILTIN_OID, OID } from './oids';
+import * as more from './binary-text';
+import { ARRAY_ELEMENT, BUILTIN_NAME, BUILTIN_OID, OID, isBuiltinOid } from './oids';
 
 /** Turns a value's text form into a JavaScript value. */
 export type TextParser = (text: string) => unknown;
@@ -79,7 +80,7 @@ const TO_TEXT = new Map<number, (b: Buffer) => string>([
   [OID.bytea, bin.byteaText],
   [OID.char, bin.charText],
   [OID.name, bin.utf8Text],
-  [OID.int8, (b) => bin.int8Value(b).toString()],
+  [OID.int8, bin.int8Text],
   [OID.int2, (b) => String(bin.int2Value(b))],
   [OID.int4, (b) => String(bin.int4Value(b))],
   [OID.text, bin.utf8Text],
@@ -106,7 +107,40 @@ const TO_TEXT = new Map<number, (b: Buffer) => string>([
   [OID.uuid, bin.uuidText],
   [OID.pg_lsn, bin.pgLsnText],
   [OID.jsonb, bin.jsonbText],
+  [OID.xml, bin.utf8Text],
+  [OID.refcursor, bin.utf8Text],
+  [OID.jsonpath, bin.jsonbText],
+  [OID.money, more.moneyText],
+  [OID.bit, more.bitText],
+  [OID.varbit, more.bitText],
+  [OID.point, more.pointText],
+  [OID.lseg, more.lsegText],
+  [OID.path, more.pathText],
+  [OID.box, more.boxText],
+  [OID.polygon, more.polygonText],
+  [OID.line, more.lineText],
+  [OID.circle, more.circleText],
+  [OID.tsvector, more.tsvectorText],
+  [OID.tsquery, more.tsqueryText],
 ]);
+
+/** Built-in range and multirange types by their subtype (rangetypes.c, multirangetypes.c). */
+const RANGE_SUBTYPE: ReadonlyArray<readonly [range: number, multirange: number, subtype: number]> = [
+  [OID.int4range, OID.int4multirange, OID.int4],
+  [OID.numrange, OID.nummultirange, OID.numeric],
+  [OID.tsrange, OID.tsmultirange, OID.timestamp],
+  [OID.tstzrange, OID.tstzmultirange, OID.timestamptz],
+  [OID.daterange, OID.datemultirange, OID.date],
+  [OID.int8range, OID.int8multirange, OID.int8],
+];
+for (const [range, multirange, subtype] of RANGE_SUBTYPE) {
+  const sub = TO_TEXT.get(subtype)!;
+  TO_TEXT.set(range, (b) => more.rangeText(b, sub));
+  TO_TEXT.set(multirange, (b) => more.multirangeText(b, sub));
+}
+
+/** A binary-to-text printer that may not know the bytes (a user type told only by its bytes): undefined then. */
+type Printer = (b: Buffer) => string | undefined;
 
 /** Binary readers that skip the text step; they give exactly what the text parser gives. */
 const DIRECT = new Map<number, BinaryParser>([
@@ -199,15 +233,66 @@ export class TypeRegistry {
     const base = a === undefined ? (BUILTIN_NAME.has(oid) ? oid : undefined) : a.schema === 'pg_catalog' ? BUILTIN_OID.get(a.name) : undefined;
     const baseHandler = base === undefined ? undefined : base === oid ? this.builtin(oid) : this.handler(base);
     const unknownBinary = (b: Buffer) => new BinaryValue(oid, Buffer.from(b));
-    if (user === undefined) return baseHandler ?? { text: identity, binary: unknownBinary, binaryKnown: false };
+    // Types outside pg_catalog (enums, composites, arrays of them, hstore, citext): printed to the
+    // text `pg` gets where the bytes tell what they are, a BinaryValue where they do not.
+    const print = base === undefined && a !== undefined ? this.userPrinter(oid) : undefined;
+    const printed = (p: Printer, text: TextParser) => (b: Buffer) => {
+      const t = p(b);
+      return t === undefined ? unknownBinary(b) : text(t);
+    };
+    if (user === undefined) {
+      if (baseHandler !== undefined) return baseHandler;
+      // binaryKnown stays false: a value may still come back as a BinaryValue (COPY keeps text for them).
+      return { text: identity, binary: print === undefined ? unknownBinary : printed(print, identity), binaryKnown: false };
+    }
     const text = user.text ?? baseHandler?.text ?? identity;
     let binary: BinaryParser | undefined = user.binary;
+    let known = binary !== undefined;
     if (binary === undefined) {
       const toText = base === undefined ? undefined : TO_TEXT.get(base);
       if (user.text !== undefined && toText !== undefined) binary = (b) => text(toText(b));
       else if (user.text === undefined && baseHandler?.binaryKnown) binary = baseHandler.binary;
+      known = binary !== undefined;
+      if (binary === undefined && print !== undefined) binary = printed(print, text);
     }
-    return { text, binary: binary ?? unknownBinary, binaryKnown: binary !== undefined };
+    return { text, binary: binary ?? unknownBinary, binaryKnown: known };
+  }
+
+  /**
+   * Binary to text for any type OID this stream may carry, or undefined: built-in types by OID
+   * (arrays of them too), announced types outside pg_catalog by what they are.
+   */
+  private printerOf(oid: number): Printer | undefined {
+    const builtin = TO_TEXT.get(oid);
+    if (builtin !== undefined) return builtin;
+    const element = ARRAY_ELEMENT.get(oid);
+    if (element !== undefined) {
+      const el = this.printerOf(element);
+      // box[] is the one built-in array with another delimiter (box's typdelim is ';').
+      return el === undefined ? undefined : (b) => more.arrayText(b, () => el, element === OID.box ? ';' : ',');
+    }
+    if (isBuiltinOid(oid)) return undefined;
+    const a = this.announced.get(oid);
+    if (a !== undefined && a.schema === 'pg_catalog') {
+      const base = BUILTIN_OID.get(a.name);
+      return base === undefined ? undefined : this.printerOf(base);
+    }
+    return this.userPrinter(oid);
+  }
+
+  /**
+   * A user type's printer. hstore and citext go by name (hstore_send, citext's textsend); a name
+   * with a leading `_` is an array type (array_send names its element type); any other is read as
+   * an enum label (enum_send: the label's text) or a composite (record_send, which names each
+   * column's type), whichever the bytes are: a record starts with a zero byte, a label cannot hold one.
+   */
+  private userPrinter(oid: number): Printer {
+    const name = this.announced.get(oid)?.name;
+    if (name === 'hstore') return more.hstoreText;
+    if (name === 'citext') return bin.utf8Text;
+    const column = (o: number) => this.printerOf(o);
+    if (name?.startsWith('_')) return (b) => (b.length >= 12 && b[0] === 0 ? more.arrayText(b, column) : undefined);
+    return (b) => (more.isEnumLabel(b) ? bin.utf8Text(b) : b.length >= 4 && b[0] === 0 ? more.recordText(b, column) : undefined);
   }
 
   private builtin(oid: number): Handler {
@@ -215,18 +300,24 @@ export class TypeRegistry {
     const element = ARRAY_ELEMENT.get(oid);
     if (element !== undefined) {
       const el = this.handler(element);
-      const text: TextParser = (s) => postgresArray.parse(s, el.text);
-      const binary: BinaryParser = el.binaryKnown ? (b) => bin.readArray(b, el.binary) : (b) => new BinaryValue(oid, Buffer.from(b));
+      const text: TextParser = (s) => parseArray(s, el.text);
+      // The element's own reader at its place in the bytes, when the element decodes by default.
+      const at = el.binary === DIRECT.get(element) ? bin.ARRAY_ELEMENT_AT.get(element) : undefined;
+      const binary: BinaryParser = el.binaryKnown ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
       return { text, binary, binaryKnown: el.binaryKnown };
     }
     let text: TextParser;
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
-    else if (TIMESTAMP_TYPES.has(oid) && timestamps === 'string') text = identity;
+    else if (TIMESTAMP_TYPES.has(oid)) text = timestamps === 'string' ? identity : parseTimestamp;
     else if (oid === OID.json || oid === OID.jsonb) text = parseJsonDocument;
+    else if (oid === OID.interval) text = parseInterval;
     else text = getTypeParser(oid, 'text') as TextParser;
     if (oid === OID.bytea) text = checkedBytea(text);
-    let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : (b: Buffer) => bin.int8Value(b).toString()) : DIRECT.get(oid);
+    let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : bin.int8Text) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
+    if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
+    if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
+    if (oid === OID.interval) binary = (b) => intervalFromBinary(b, (x) => text(bin.intervalToText(x)));
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
       if (toText !== undefined) binary = (b) => text(toText(b));
