@@ -5,6 +5,7 @@
 //   npm run test:matrix                      every version
 //   npm run test:matrix -- --versions 14,16  some of them
 //   npm run test:matrix -- -t fidelity       extra arguments go to jest
+//   npm run test:matrix -- --versions 14 spec/integration/cli.spec.ts   only those files
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -20,11 +21,13 @@ if (at >= 0) {
 const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
+// Files named (spec/...) replace the whole integration directory.
+const paths = args.some((a) => a.startsWith('spec/')) ? [] : ['spec/integration'];
 const results = [];
 for (const version of versions) {
   console.log(`\n=== PostgreSQL ${version} ===`);
   const started = Date.now();
-  const run = spawnSync(process.execPath, [fileURLToPath(new URL('../node_modules/jest/bin/jest.js', import.meta.url)), 'spec/integration', ...args], {
+  const run = spawnSync(process.execPath, [fileURLToPath(new URL('../node_modules/jest/bin/jest.js', import.meta.url)), ...paths, ...args], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, PG_TEST_VERSION: version, PG_TEST_URL: '', PG_TEST_URL_15: '' },
