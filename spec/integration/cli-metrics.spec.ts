@@ -32,6 +32,9 @@ describe('pg-walstream stream --metrics-port', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       await waitFor(async () => value(await scrape(port), 'pg_walstream_connected') === 1, 20_000, 'the CLI to stream');
+      // Connected comes before --create-slot's slot exists (it waits for a consistent point, longer on a
+      // busy server): rows written before it would never stream.
+      await waitFor(async () => (await sql.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [names.slot])).rows[0]?.active === true, 30_000, 'the slot to be streaming');
       await sql.query(`INSERT INTO ${names.table} SELECT generate_series(1, 10)`);
       await sql.query(`INSERT INTO ${names.table} VALUES (11)`);
       let text = '';
