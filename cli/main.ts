@@ -110,20 +110,20 @@ export function buildProgram(): Command {
     .addHelpText('after', STREAM_HELP)
     .action(async (opts) => {
       if (opts.backfill !== undefined && opts.to !== undefined) throw new ConfigurationError('--backfill prints JSON lines: it cannot be combined with --to');
+      // What both outputs (JSON lines, a sink) stream from.
+      const stream = {
+        connectionString: opts.dbname,
+        slot: opts.slot,
+        publications: opts.publication,
+        ...pgoutputOptionsFrom(opts),
+        createSlot: createSlotFrom(opts),
+        startLsn: opts.start,
+        endpos: opts.endpos,
+        statusInterval: opts.statusInterval,
+      };
       if (opts.to !== undefined) {
         const { runStreamTo } = require('./sink-target') as typeof import('./sink-target'); // only with --to
-        await runStreamTo({
-          connectionString: opts.dbname,
-          slot: opts.slot,
-          publications: opts.publication,
-          ...pgoutputOptionsFrom(opts),
-          createSlot: createSlotFrom(opts),
-          startLsn: opts.start,
-          statusInterval: opts.statusInterval,
-          to: opts.to,
-          endpos: opts.endpos,
-          stopSignal: stopSignal(),
-        });
+        await runStreamTo({ ...stream, to: opts.to, stopSignal: stopSignal() });
         process.exit(process.exitCode ?? 0);
       }
       const stop = stopSignal();
@@ -134,14 +134,7 @@ export function buildProgram(): Command {
       try {
         const snapshotted = !opts.snapshot || (await (require('./snapshot') as typeof import('./snapshot')).writeSnapshot({ connectionString: opts.dbname, slot: opts.slot, publications: opts.publication, createSlot: createSlotFrom(opts), output, raw: Boolean(opts.raw), stopSignal: stop }));
         if (snapshotted) await runStream({
-          connectionString: opts.dbname,
-          slot: opts.slot,
-          publications: opts.publication,
-          ...pgoutputOptionsFrom(opts),
-          createSlot: createSlotFrom(opts),
-          startLsn: opts.start,
-          endpos: opts.endpos,
-          statusInterval: opts.statusInterval,
+          ...stream,
           fsyncInterval: opts.fsyncInterval,
           raw: Boolean(opts.raw),
           output,

@@ -283,7 +283,7 @@ const f32 = new Float32Array(1);
 const f32bits = new Uint32Array(f32.buffer);
 
 /** float4out does not pick a decimal lying exactly halfway to a neighbouring float4, though it reads back. */
-function onBoundary(x: number, y: number): boolean {
+export function onBoundary(x: number, y: number): boolean {
   const ax = Math.abs(x);
   const ay = Math.abs(y);
   f32[0] = ax;
@@ -299,7 +299,7 @@ function onBoundary(x: number, y: number): boolean {
  * When `x` lies exactly halfway between two `p`-digit decimals, toPrecision rounds away from zero
  * but float4out (Ryu) rounds to the even digit: returns that one, or undefined when there is no tie.
  */
-function halfEven(x: number, p: number): number | undefined {
+export function halfEven(x: number, p: number): number | undefined {
   const [mantissa, exp] = Math.abs(x).toExponential(p).split('e');
   if (!mantissa.endsWith('5') || Number(`${mantissa}e${exp}`) !== Math.abs(x)) return undefined;
   const digits = BigInt(mantissa.replace('.', '').slice(0, p));
