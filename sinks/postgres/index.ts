@@ -16,7 +16,7 @@ import { targetColumns } from './target';
 
 export { SinkError, UnsupportedEventError } from '../internal/errors';
 export { ApplyConflictError, SchemaDriftError } from './errors';
-export { changeStatement } from './statements';
+export { changeStatement, type TargetColumns } from './statements';
 
 /** Options of {@link postgresApply}. */
 export interface PostgresApplyOptions {
@@ -50,7 +50,7 @@ async function ensureProgress(conn: PgConnection, options: PostgresApplyOptions)
  * The end LSN of the last source transaction applied to the target under `options.name`, or
  * undefined when none was. Start the stream there (`startLsn`) to skip what the target already has;
  * the sink skips it anyway.
- * @throws {PgError} or {@link ConnectionError} when the target cannot be read.
+ * @throws {PgError} or `ConnectionError` (from `pg-walstream`) when the target cannot be read.
  */
 export async function readApplyProgress(options: PostgresApplyOptions): Promise<Lsn | undefined> {
   const conn = await PgConnection.connect(resolveConfig(options.connection));
