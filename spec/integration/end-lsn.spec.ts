@@ -60,13 +60,17 @@ describe('logicalReplication with endLsn', () => {
   it('completes after the transaction that reaches endLsn, and the final status update confirms it', async () => {
     await sql.query(`INSERT INTO ${table} VALUES (1)`);
     await sql.query(`INSERT INTO ${table} VALUES (2)`);
-    const endLsn = await currentLsn(); // at or past the second transaction's commit end
+    // One byte before the write position, which is at or past the second transaction's commit end: the
+    // third may start exactly at that position, and a record starting at endLsn itself is emitted (as
+    // pg_recvlogical --endpos does), so it must start past endLsn.
+    const endLsn = Lsn.from((await currentLsn()).value - 1n);
     await sql.query(`INSERT INTO ${table} VALUES (3)`);
     const feedback = new LsnFeedback();
     const { msgs } = await replay(endLsn.toString(), feedback);
     expect(insertedIds(msgs)).toEqual([1, 2]);
     const lastCommit = msgs.filter((m) => m.type === 'commit').pop()!;
-    expect(lastCommit.type === 'commit' && lastCommit.endLsn.value <= endLsn.value).toBe(true);
+    // The second transaction's commit record starts before endLsn: it is the one that reaches it (or ends before it).
+    expect(lastCommit.type === 'commit' && lastCommit.commitLsn.value <= endLsn.value).toBe(true);
     // The source completed only after the acknowledgment, and its last status update reported it.
     await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release');
     const confirmed = Lsn.parse((await sql.query('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0].l as string);
