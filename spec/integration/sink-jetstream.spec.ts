@@ -146,8 +146,9 @@ describeWith('nats-server', 'jetstream sink on a 3-node R3 cluster', (binary) =>
       return highest > s.lastSeq ? [`slot at ${Lsn.from(s.confirmed).toString()} acknowledged message ${highest} while the leader held ${s.lastSeq}`] : [];
     });
     expect(ahead).toEqual([]);
-    // The samples covered the run: some saw part of the stream acknowledged, the last saw all of it.
-    expect(samples.filter((s) => endLsns.some((m) => m.end <= s.confirmed) && s.lastSeq < messages.length).length).toBeGreaterThan(3);
+    // The samples covered the run: at least one saw part of the stream acknowledged (how many depends
+    // on the machine's speed; one is enough for the check above not to be vacuous), the last saw all of it.
+    expect(samples.filter((s) => endLsns.some((m) => m.end <= s.confirmed) && s.lastSeq < messages.length).length).toBeGreaterThan(0);
     expect(samples[samples.length - 1].lastSeq).toBe(messages.length);
     checkExactlyOnceInOrder(records, workload);
   }, 75_000);
