@@ -201,9 +201,11 @@ export class Row implements Iterable<[string, unknown]> {
 /**
  * Checks a TupleData's column kinds and lengths against `end` and returns where it ends,
  * or a negative error code: -1 truncated, -2 unknown kind (the failing offset is in `errorAt.offset`).
+ * With `offsets`, it records the offsets table of {@link Row} (`[kind, start, length]` per column)
+ * on the way, so a row whose values are read never walks its tuple a second time.
  * @internal
  */
-export function skipTuple(buf: Buffer, pos: number, end: number, count: number, errorAt: { offset: number }): number {
+export function skipTuple(buf: Buffer, pos: number, end: number, count: number, errorAt: { offset: number }, offsets?: number[]): number {
   for (let i = 0; i < count; i++) {
     if (pos >= end) {
       errorAt.offset = pos;
@@ -215,13 +217,23 @@ export function skipTuple(buf: Buffer, pos: number, end: number, count: number, 
         errorAt.offset = pos;
         return -1;
       }
-      const len = buf.readInt32BE(pos + 1);
+      const len = (buf[pos + 1] << 24) | (buf[pos + 2] << 16) | (buf[pos + 3] << 8) | buf[pos + 4];
       if (len < 0 || pos + 5 + len > end) {
         errorAt.offset = pos + 1;
         return -1;
       }
+      if (offsets !== undefined) {
+        offsets[i * 3] = kind;
+        offsets[i * 3 + 1] = pos + 5;
+        offsets[i * 3 + 2] = len;
+      }
       pos += 5 + len;
     } else if (kind === K_NULL || kind === K_TOAST) {
+      if (offsets !== undefined) {
+        offsets[i * 3] = kind;
+        offsets[i * 3 + 1] = 0;
+        offsets[i * 3 + 2] = 0;
+      }
       pos += 1;
     } else {
       errorAt.offset = pos;
