@@ -313,9 +313,11 @@ function streamLogical(options: LogicalReplicationOptions, subscriber: Subscribe
       start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
       const sql = startLogicalReplicationCommand(options.slot, start, options, conn.serverVersionNum);
       await conn.startCopy(sql, {
+        onRead() {
+          watchdog.received(); // once per socket read, not per message
+        },
         onData(buf, s, e) {
           if (done) return;
-          watchdog.received();
           // Data can arrive in the same chunk as CopyBothResponse, before startCopy's promise
           // settles; a consumer that unsubscribes then must still send its final status update.
           streaming = true;
