@@ -29,10 +29,11 @@ const DEFAULT_TYPES = new TypeRegistry();
 /**
  * One tuple of an Insert, Update or Delete, bound to its relation's columns.
  *
- * Decoding is lazy: the decoder only checks the tuple's bounds, and the column offsets are found
- * on first access, so a pipeline that filters on the relation pays nothing for values it never reads.
- * A value is decoded each time {@link get} reads it, by the parsers of the stream's
- * {@link TypeRegistry} (see docs/types.md). The bytes are a view of the received frame and stay valid.
+ * Decoding is lazy: the decoder checks the tuple's bounds and records each column's offsets in the
+ * same walk, and decodes no value, so a pipeline that filters on the relation pays nothing for
+ * values it never reads. A value is decoded each time {@link get} reads it, by the parsers of the
+ * stream's {@link TypeRegistry} (see docs/types.md). The bytes are a view of the received socket
+ * chunk and stay valid.
  *
  * Iterating a row gives `[name, value]` pairs in column order, so `new Map(row)` and
  * `Object.fromEntries(row)` work.
@@ -169,7 +170,7 @@ export class Row implements Iterable<[string, unknown]> {
     return out;
   }
 
-  /** The offsets table: [kind, start, length] for each column, found on first use. */
+  /** The offsets table: [kind, start, length] for each column (found on first use for a row built without one). */
   private table(): number[] {
     return this.offsets ?? (this.offsets = this.scan());
   }

@@ -74,8 +74,8 @@ const UNSUPPORTED_AUTH: Record<number, string> = { 2: 'kerberos v5', 6: 'scm cre
 /**
  * A PostgreSQL frontend/backend connection ("Message Flow" in the protocol docs) for replication
  * commands: startup and authentication, simple queries, and COPY streams. pg-protocol serializes
- * every frontend message and parses every backend message except CopyData, which is framed here so
- * the hot path allocates nothing but the payload view.
+ * every frontend message and parses every backend message except CopyData, which is framed here and
+ * handed on as `(chunk, start, end)`, so the hot path allocates nothing per message.
  *
  * Internal: users reach it through `ReplicationClient` and the replication sources.
  */
