@@ -1,6 +1,7 @@
 // In-memory hot path, for optimizing: recorded pgoutput wrapped as the CopyData byte stream a
 // socket delivers (64 KB chunks) → MessageFramer → decodeReplicationFrame → the source's
-// bookkeeping → parsePgoutput() → a no-op consumer. Measures CPU time, not wall time (the machine
+// bookkeeping → parsePgoutput() → a no-op consumer (builds with src/source/direct.js: the in-place
+// path instead, header read in place and parsePgoutput() fused with the source). Measures CPU time, not wall time (the machine
 // is shared). Given several builds (e.g. a copy of dist/ from before a change), it alternates
 // passes between them in one process, so drifting load hits both alike.
 //   node bench/hotpath.mjs <pgoutput.bin> [passes] [distDir ...]     (default: dist)
@@ -17,7 +18,13 @@ if (dists.length === 0) dists.push(fileURLToPath(new URL('../dist', import.meta.
 
 function load(dist) {
   const d = (p) => require(resolve(dist, 'cjs', p));
-  return { MessageFramer: d('src/wire/framer.js').MessageFramer, decodeReplicationFrame: d('src/protocol/frames.js').decodeReplicationFrame, Lsn: d('src/lsn.js').Lsn, parsePgoutput: d('operators/parse-pgoutput.js').parsePgoutput };
+  let direct;
+  try {
+    direct = d('src/source/direct.js');
+  } catch {
+    direct = undefined; // a build from before the in-place path
+  }
+  return { MessageFramer: d('src/wire/framer.js').MessageFramer, decodeReplicationFrame: d('src/protocol/frames.js').decodeReplicationFrame, Lsn: d('src/lsn.js').Lsn, parsePgoutput: d('operators/parse-pgoutput.js').parsePgoutput, direct };
 }
 
 const rec = readFileSync(file);
@@ -41,7 +48,45 @@ const CHUNK = Number(process.env.CHUNK ?? 800);
 const chunks = [];
 for (let i = 0; i < stream.length; i += CHUNK) chunks.push(Buffer.from(stream.subarray(i, i + CHUNK)));
 
-function pass({ MessageFramer, decodeReplicationFrame, Lsn, parsePgoutput }) {
+const u32 = (b, at) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+
+function pass(lib) {
+  return lib.direct ? passInPlace(lib) : passFrames(lib);
+}
+
+/**
+ * Builds with the in-place path: what src/source/logical.ts's onData does per XLogData (header
+ * halves read in place, the written position kept as numbers), then parsePgoutput()'s decoder
+ * through the source's direct form.
+ */
+function passInPlace({ MessageFramer, parsePgoutput, direct }) {
+  let n = 0;
+  const source = new Observable(() => {});
+  source[direct.DIRECT] = (subscriber, onXLogData) => {
+    let wHi = 0;
+    let wLo = 0;
+    const framer = new MessageFramer((code, buf, s, e) => {
+      if (buf[s] !== 0x77) return;
+      const hi = u32(buf, s + 1);
+      const lo = u32(buf, s + 5);
+      const eh = u32(buf, s + 9);
+      const el = u32(buf, s + 13);
+      if (eh > wHi || (eh === wHi && el > wLo)) {
+        wHi = eh;
+        wLo = el;
+      }
+      onXLogData(buf, s + 25, e, hi, lo);
+    });
+    for (const c of chunks) framer.push(c);
+    subscriber.complete();
+  };
+  source.pipe(parsePgoutput()).subscribe((m) => {
+    if (m.type === 'insert') n++;
+  });
+  return n;
+}
+
+function passFrames({ MessageFramer, decodeReplicationFrame, Lsn, parsePgoutput }) {
   let n = 0;
   new Observable((subscriber) => {
     // What src/source/logical.ts's onData does per frame.

@@ -3,6 +3,7 @@
 //
 //   node bench/run.mjs [--runs 3] [--only baseline,wide] [--no-scenarios] [--no-parse] [--no-profile]
 //                      [--no-latency] [--no-slow] [--clients pg_recvlogical,values,CLI]
+//   (a client name matches a --clients entry that it contains, or equals one written =name)
 //
 // Starts embedded PostgreSQL 18, and for each scenario creates one slot per client and run
 // *before* writing the workload, so every client decodes the same WAL. Each client runs in its own
@@ -98,7 +99,7 @@ const CLIENTS = [
       ...(process.env.BENCH_COMPARE_PIPELINE ? { WALSTREAM_PIPELINE: process.env.BENCH_COMPARE_PIPELINE } : {}),
     },
   },
-].filter((c) => c && (!args.clients || args.clients.split(',').some((n) => c.name.includes(n))));
+].filter((c) => c && (!args.clients || args.clients.split(',').some((n) => (n.startsWith('=') ? c.name === n.slice(1) : c.name.includes(n)))));
 
 function machine() {
   return { nproc: cpus().length, cpu: cpus()[0]?.model, memoryGB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, date: new Date().toISOString() };

@@ -33,7 +33,7 @@ export class AckEpoch {
 
 /**
  * The ticket an event carries, checked for shape, with `limit` rebuilt as an {@link Lsn} (a
- * `structuredClone` keeps its `value` but not its class); undefined when it carries none.
+ * `structuredClone` keeps its halves but not its class); undefined when it carries none.
  * @internal
  */
 export function ticketOf(event: unknown): AckTicket | undefined {
@@ -44,9 +44,19 @@ export function ticketOf(event: unknown): AckTicket | undefined {
   return limit === undefined ? { epoch: t.epoch as number, seq: t.seq as number } : { epoch: t.epoch as number, seq: t.seq as number, limit };
 }
 
-/** An {@link Lsn}, or anything that kept its `value` through a copy, as an Lsn. @internal */
+/**
+ * An {@link Lsn}, or anything that kept its halves (`hi`, `lo`: what a `structuredClone` of an Lsn
+ * keeps) or a `value` through a copy, as an Lsn. @internal
+ */
 export function asLsn(value: unknown): Lsn | undefined {
   if (value instanceof Lsn) return value;
-  const v = typeof value === 'object' && value !== null ? (value as { value?: unknown }).value : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { hi, lo } = value as { hi?: unknown; lo?: unknown };
+  if (isU32(hi) && isU32(lo)) return Lsn.fromParts(hi, lo);
+  const v = (value as { value?: unknown }).value;
   return typeof v === 'bigint' && v >= 0n && v <= 0xffffffffffffffffn ? Lsn.from(v) : undefined;
+}
+
+function isU32(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 }

@@ -3,6 +3,7 @@ import type { PgoutputMessage } from '../src/pgoutput/messages';
 import { PgoutputDecoder } from '../src/pgoutput/decoder';
 import type { TypeOptions } from '../src/values/registry';
 import type { ReplicationFrame } from '../src/protocol/frames';
+import { directLogicalSource } from '../src/source/direct';
 
 /** Options of {@link parsePgoutput}. */
 export interface ParsePgoutputOptions {
@@ -17,7 +18,10 @@ export interface ParsePgoutputOptions {
  * Each subscription gets its own decoder, whose relation and type caches fill from the stream's
  * Relation and Type messages. `options.types` sets how rows decode column values (int8 as bigint,
  * timestamps as exact strings, parsers per type OID or name; see docs/types.md); values are decoded
- * only when read. A frame that cannot be decoded errors the Observable with a `ParseError` naming the
+ * only when read. Piped straight onto `logicalReplication()`, it decodes each message in place in
+ * the socket chunk, with no frame object, payload view or RxJS hop per message between the two
+ * (the source's flow control, `endLsn` and keepalive answers work as before); after any other
+ * operator it decodes the frames it is given. A frame that cannot be decoded errors the Observable with a `ParseError` naming the
  * tag, LSN and byte offset; no message is skipped silently.
  * Follows "Logical Replication Message Formats".
  *
@@ -32,8 +36,24 @@ export interface ParsePgoutputOptions {
  * );
  */
 export function parsePgoutput(options: ParsePgoutputOptions = {}): OperatorFunction<ReplicationFrame, PgoutputMessage> {
-  return (source) =>
-    new Observable<PgoutputMessage>((subscriber) => {
+  return (source) => {
+    const direct = directLogicalSource(source);
+    if (direct !== undefined) {
+      return new Observable<PgoutputMessage>((subscriber) => {
+        const decoder = new PgoutputDecoder({ types: options.types });
+        return direct(subscriber, (buf, start, end, hi, lo) => {
+          let msg: PgoutputMessage;
+          try {
+            msg = decoder.decodeFrom(buf, start, end, hi, lo);
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          subscriber.next(msg);
+        });
+      });
+    }
+    return new Observable<PgoutputMessage>((subscriber) => {
       // A registry per subscription: Type messages announce OIDs of the database this stream reads.
       // Stream Abort's form (with or without the abort LSN and time of `streaming: 'parallel'`) is
       // told by its length, which the negotiated protocol fixes: nothing for the user to say.
@@ -54,4 +74,5 @@ export function parsePgoutput(options: ParsePgoutputOptions = {}): OperatorFunct
         complete: () => subscriber.complete(),
       });
     });
+  };
 }

@@ -6,7 +6,8 @@ const MAX = (1n << 64n) - 1n;
 /**
  * A WAL position (Log Sequence Number): an unsigned 64-bit byte offset into the write-ahead log.
  *
- * Backed by a `bigint`. `valueOf()` returns that bigint, so `<`, `>` and `<=` compare two LSNs
+ * Held as its two 32-bit halves (numbers), as `XLogRecPtr` is printed; the `bigint` {@link value}
+ * is built when first read. `valueOf()` returns that bigint, so `<`, `>` and `<=` compare two LSNs
  * directly; `===` compares identity, so use {@link Lsn.equals} for equality. `toString()` and
  * `toJSON()` give PostgreSQL's `X/Y` form (uppercase hexadecimal, no padding), as `pg_lsn` prints it.
  * Follows `src/include/access/xlogdefs.h` (`XLogRecPtr`, `LSN_FORMAT_ARGS`).
@@ -19,9 +20,34 @@ const MAX = (1n << 64n) - 1n;
  */
 export class Lsn {
   /** `0/0`, the invalid position (`InvalidXLogRecPtr`); as a start position it means "where the slot is". */
-  static readonly ZERO = new Lsn(0n);
+  static readonly ZERO = new Lsn(0, 0);
 
-  private constructor(readonly value: bigint) {}
+  /** @internal The high 32 bits, an unsigned integer. */
+  readonly hi: number;
+  /** @internal The low 32 bits, an unsigned integer. */
+  readonly lo: number;
+  // The bigint, built on first read: the replication hot path compares the halves and never needs it.
+  #value: bigint | undefined;
+
+  private constructor(hi: number, lo: number) {
+    this.hi = hi;
+    this.lo = lo;
+  }
+
+  /** The position as an unsigned 64-bit `bigint`. */
+  get value(): bigint {
+    return (this.#value ??= this.hi === 0 ? BigInt(this.lo) : (BigInt(this.hi) << 32n) | BigInt(this.lo));
+  }
+
+  /** @internal An LSN from its halves (unsigned 32-bit integers, unchecked). */
+  static fromParts(hi: number, lo: number): Lsn {
+    return hi === 0 && lo === 0 ? Lsn.ZERO : new Lsn(hi, lo);
+  }
+
+  /** @internal `a > b` on halves, without building the bigints. */
+  static after(aHi: number, aLo: number, b: Lsn): boolean {
+    return aHi > b.hi || (aHi === b.hi && aLo > b.lo);
+  }
 
   /**
    * Parses `X/Y`: two halves of 1 to 8 hexadecimal digits each, padded or not, any case.
@@ -30,7 +56,7 @@ export class Lsn {
   static parse(text: string): Lsn {
     const m = HALF.exec(text);
     if (m === null) throw new LsnFormatError(text);
-    return new Lsn((BigInt(parseInt(m[1], 16)) << 32n) | BigInt(parseInt(m[2], 16)));
+    return Lsn.fromParts(parseInt(m[1], 16), parseInt(m[2], 16));
   }
 
   /**
@@ -41,38 +67,38 @@ export class Lsn {
     if (value instanceof Lsn) return value;
     const v = typeof value === 'number' ? toBigInt(value) : value;
     if (v < 0n || v > MAX) throw new RangeError(`LSN out of range: ${value}`);
-    return v === 0n ? Lsn.ZERO : new Lsn(v);
+    return v === 0n ? Lsn.ZERO : new Lsn(Number(v >> 32n), Number(v & 0xffffffffn));
   }
 
   /** Reads a big-endian unsigned 64-bit LSN at `offset`; the caller bounds the read. */
   static read(buf: Buffer, offset: number): Lsn {
-    const hi = buf.readUInt32BE(offset);
-    const lo = buf.readUInt32BE(offset + 4);
-    if (hi === 0 && lo === 0) return Lsn.ZERO;
-    return new Lsn((BigInt(hi) << 32n) | BigInt(lo));
+    const hi = ((buf[offset] << 24) | (buf[offset + 1] << 16) | (buf[offset + 2] << 8) | buf[offset + 3]) >>> 0;
+    const lo = ((buf[offset + 4] << 24) | (buf[offset + 5] << 16) | (buf[offset + 6] << 8) | buf[offset + 7]) >>> 0;
+    return hi === 0 && lo === 0 ? Lsn.ZERO : new Lsn(hi, lo);
   }
 
   /** The larger of two LSNs. */
   static max(a: Lsn, b: Lsn): Lsn {
-    return a.value >= b.value ? a : b;
+    return a.compare(b) >= 0 ? a : b;
   }
 
   /** The smaller of two LSNs. */
   static min(a: Lsn, b: Lsn): Lsn {
-    return a.value <= b.value ? a : b;
+    return a.compare(b) <= 0 ? a : b;
   }
 
   /** -1, 0 or 1, for sorting. */
   compare(other: Lsn): number {
-    return this.value < other.value ? -1 : this.value > other.value ? 1 : 0;
+    if (this.hi !== other.hi) return this.hi < other.hi ? -1 : 1;
+    return this.lo < other.lo ? -1 : this.lo > other.lo ? 1 : 0;
   }
 
   equals(other: Lsn): boolean {
-    return this.value === other.value;
+    return this.hi === other.hi && this.lo === other.lo;
   }
 
   isZero(): boolean {
-    return this.value === 0n;
+    return this.hi === 0 && this.lo === 0;
   }
 
   /** This LSN plus `bytes`. */
@@ -85,7 +111,7 @@ export class Lsn {
   }
 
   toString(): string {
-    return `${(this.value >> 32n).toString(16).toUpperCase()}/${(this.value & 0xffffffffn).toString(16).toUpperCase()}`;
+    return `${this.hi.toString(16).toUpperCase()}/${this.lo.toString(16).toUpperCase()}`;
   }
 
   toJSON(): string {

@@ -9,11 +9,10 @@ const require = createRequire(import.meta.url);
 const dist = process.env.WALSTREAM_DIST;
 const ws = require(dist ? `${dist}/cjs/src/index.js` : 'pg-walstream');
 const ops = require(dist ? `${dist}/cjs/operators/index.js` : 'pg-walstream/operators');
-const { takeWhile, tap } = require('rxjs');
+const { tap } = require('rxjs');
 
 const cfg = JSON.parse(process.argv[2]);
 const cpuMs = (u) => (u.user + u.system) / 1000;
-const endLsn = ws.Lsn.parse(cfg.endLsn).value;
 const feedback = new ws.LsnFeedback();
 let events = 0;
 let transactions = 0;
@@ -29,10 +28,9 @@ const readRow = (row) => {
 
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-ws.logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, ...cfg.options })
-  // pg_recvlogical --endpos's rule, as in walstream.mjs.
+ws.logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, endLsn: cfg.endLsn, ...cfg.options })
+  // pg_recvlogical --endpos's rule (the source's endLsn), as in walstream.mjs.
   .pipe(
-    takeWhile((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value < endLsn, true),
     ops.parsePgoutput(),
     ops.bufferTransaction(),
     tap((e) => {

@@ -8,20 +8,18 @@ const require = createRequire(import.meta.url);
 const dist = process.env.WALSTREAM_DIST;
 const ws = require(dist ? `${dist}/cjs/src/index.js` : 'pg-walstream');
 const ops = require(dist ? `${dist}/cjs/operators/index.js` : 'pg-walstream/operators');
-const { takeWhile, tap } = require('rxjs');
+const { tap } = require('rxjs');
 
 const cfg = JSON.parse(process.argv[2]);
 const cpuMs = (u) => (u.user + u.system) / 1000;
-const endLsn = ws.Lsn.parse(cfg.endLsn).value;
 const feedback = new ws.LsnFeedback();
 let events = 0;
 let transactions = 0;
 
-const frames = ws
-  .logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, ...cfg.options })
-  // The end rule of pg_recvlogical --endpos: the stream ends with the first frame at or past endLsn
-  // (a Commit's XLogData carries its end LSN), which is still delivered; a keepalive reporting it also ends it.
-  .pipe(takeWhile((f) => (f.type === 'keepalive' ? f.walEnd : f.walStart).value < endLsn, true));
+// The source's endLsn is pg_recvlogical --endpos's rule: it completes after the transaction that
+// reaches the end (a Commit's XLogData carries its end LSN), or at a keepalive reporting it. Nothing
+// sits between the source and parsePgoutput(), as in the README's pipeline, so the two fuse.
+const frames = ws.logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications: [cfg.publication], feedback, endLsn: cfg.endLsn, ...cfg.options });
 
 const isDml = (t) => t === 'insert' || t === 'update' || t === 'delete';
 

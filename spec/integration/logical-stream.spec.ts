@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { filter, firstValueFrom } from 'rxjs';
+import { filter, firstValueFrom, map } from 'rxjs';
 import {
   type InsertMessage,
   LsnFeedback,
@@ -11,6 +11,9 @@ import {
   logicalReplication,
 } from '../../src';
 import { parsePgoutput } from '../../operators';
+import { directLogicalSource } from '../../src/source/direct';
+import { Row } from '../../src';
+import type { PgoutputMessage } from '../../src';
 import { allServers, sqlClient, uniqueName, untilCommits, waitFor, withoutEmptyTransactions } from '../support/server';
 
 describe.each(allServers())('logical replication against $label', (server) => {
@@ -78,6 +81,35 @@ describe.each(allServers())('logical replication against $label', (server) => {
     expect(updates[1].key?.raw('id')).toBe('2'); // the key changed: the old key is sent
     const commits = msgs.filter((m) => m.type === 'commit');
     for (let i = 1; i < commits.length; i++) expect(commits[i].lsn > commits[i - 1].lsn).toBe(true);
+  });
+
+  it('decodes the same messages in place (parsePgoutput straight on the source) as from frames (an operator between)', async () => {
+    const big = randomBytes(100_000).toString('base64'); // a message spanning socket reads
+    await sql.query(`INSERT INTO ${table} VALUES (1, 'a', $1), (2, 'b', NULL)`, [big]);
+    await sql.query(`UPDATE ${table} SET name = 'c', big = 'x' WHERE id = 1`);
+    await sql.query(`SELECT pg_logical_emit_message(true, 'walstream', 'in a transaction')`);
+    await sql.query(`BEGIN; DELETE FROM ${table} WHERE id = 2; SELECT pg_logical_emit_message(true, 'p', '\\x00ff'::bytea); COMMIT`);
+    // Nothing is acknowledged, so the second stream reads the same WAL from the slot again.
+    const options = { connectionString: server.url, slot, publications: publication, feedback: new LsnFeedback(), confirmIdle: false, messages: true };
+    const source = logicalReplication(options);
+    expect(directLogicalSource(source)).toBeDefined();
+    expect(directLogicalSource(source.pipe(map((f) => f)))).toBeUndefined();
+    const plain = (msgs: PgoutputMessage[]) =>
+      JSON.parse(
+        JSON.stringify(withoutEmptyTransactions(msgs), (_k, v: unknown) => {
+          if (v instanceof Row) return v.rawObject();
+          if (Buffer.isBuffer(v)) return v.toString('hex');
+          if (typeof v === 'bigint') return `${v}n`;
+          return v;
+        }),
+      );
+    const inPlace = await firstValueFrom(source.pipe(parsePgoutput(), untilCommits(4)));
+    await waitFor(async () => (await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot])).rowCount === 0, 10_000, 'slot release');
+    const fromFrames = await firstValueFrom(logicalReplication({ ...options, feedback: new LsnFeedback() }).pipe(map((f) => f), parsePgoutput(), untilCommits(4)));
+    expect(plain(inPlace)).toEqual(plain(fromFrames));
+    const inserts = inPlace.filter((m): m is InsertMessage => m.type === 'insert');
+    expect(inserts[0].new.raw('big')).toBe(big);
+    expect(inPlace.filter((m) => m.type === 'message').map((m) => (m.type === 'message' ? m.content.toString('hex') : ''))).toEqual([Buffer.from('in a transaction').toString('hex'), '00ff']);
   });
 
   it('sends the whole old row under REPLICA IDENTITY FULL and marks unchanged TOAST values', async () => {

@@ -179,6 +179,36 @@ describe('pgoutput encoder and decoder', () => {
     );
   });
 
+  it('decoding in place, inside a larger chunk, gives what decoding the message alone gives: messages, errors and offsets', () => {
+    fc.assert(
+      fc.property(caseArb, fc.uint8Array({ maxLength: 16 }), fc.uint8Array({ maxLength: 16 }), fc.nat(), (c, before, after, cut) => {
+        const bytes = encodePgoutput(c.msg);
+        // The socket chunk: other bytes before and after the message, as the framer hands it out.
+        const chunk = Buffer.concat([Buffer.from(before), bytes, Buffer.from(after)]);
+        const start = before.length;
+        const alone = primedDecoder(c).decode(bytes, c.msg.lsn);
+        const inPlace = primedDecoder(c).decodeFrom(chunk, start, start + bytes.length, c.msg.lsn.hi, c.msg.lsn.lo);
+        expect(plain(inPlace)).toEqual(plain(alone));
+        expect(encodePgoutput(inPlace)).toEqual(bytes);
+        // A truncated message fails the same way, offsets counted from the message's start.
+        const end = start + (cut % bytes.length);
+        const failure = (f: () => unknown) => {
+          try {
+            f();
+          } catch (err) {
+            return err;
+          }
+          return undefined;
+        };
+        const a = failure(() => primedDecoder(c).decode(bytes.subarray(0, end - start), c.msg.lsn)) as ParseError;
+        const b = failure(() => primedDecoder(c).decodeFrom(chunk, start, end, c.msg.lsn.hi, c.msg.lsn.lo)) as ParseError;
+        expect(b).toBeInstanceOf(ParseError);
+        expect({ message: b.message, offset: b.offset, tag: b.tag, lsn: b.lsn }).toEqual({ message: a.message, offset: a.offset, tag: a.tag, lsn: a.lsn });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('arbitrary bytes either decode or give a ParseError, never another exception', () => {
     const d = new PgoutputDecoder();
     d.decode(encodePgoutput({ type: 'relation', lsn: Lsn.from(1n), xid: undefined, inStream: false, topXid: undefined, relation: { oid: 1, schema: 's', name: 'r', replicaIdentity: 'd', columns: [{ name: 'a', typeOid: 23, typeModifier: -1, isKey: true }], keyColumns: ['a'] } }), Lsn.from(1n));

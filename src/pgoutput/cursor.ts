@@ -11,14 +11,16 @@ export class Cursor {
   buf: Buffer = Buffer.alloc(0);
   pos = 0;
   end = 0;
-  private start = 0;
+  /** Where the message starts in `buf`; offsets in errors count from here. */
+  start = 0;
   private lsn: Lsn = Lsn.ZERO;
 
-  reset(buf: Buffer, lsn: Lsn): void {
+  /** Reads the message `buf[start, end)` (a socket chunk's bytes, read in place). */
+  reset(buf: Buffer, lsn: Lsn, start = 0, end = buf.length): void {
     this.buf = buf;
-    this.pos = 0;
-    this.start = 0;
-    this.end = buf.length;
+    this.pos = start;
+    this.start = start;
+    this.end = end;
     this.lsn = lsn;
   }
 

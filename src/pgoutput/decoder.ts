@@ -78,12 +78,27 @@ export class PgoutputDecoder {
    */
   decode(data: Buffer, walStart: Lsn): PgoutputMessage {
     if (!walStart.isZero()) this.lastLsn = walStart;
+    return this.decodeIn(data, 0, data.length);
+  }
+
+  /**
+   * Decodes the message `buf[start, end)` in place (a socket chunk, without a view of the payload);
+   * `walStartHi`/`walStartLo` are the halves of its XLogData position. Errors and state as {@link decode}.
+   * @internal
+   */
+  decodeFrom(buf: Buffer, start: number, end: number, walStartHi: number, walStartLo: number): PgoutputMessage {
+    const last = this.lastLsn;
+    if ((walStartHi !== 0 || walStartLo !== 0) && (walStartHi !== last.hi || walStartLo !== last.lo)) this.lastLsn = Lsn.fromParts(walStartHi, walStartLo);
+    return this.decodeIn(buf, start, end);
+  }
+
+  private decodeIn(buf: Buffer, start: number, end: number): PgoutputMessage {
     const lsn = this.lastLsn;
     const c = this.c;
-    c.reset(data, lsn);
-    if (data.length === 0) throw c.error('empty pgoutput message');
-    const tag = data[0];
-    c.pos = 1;
+    c.reset(buf, lsn, start, end);
+    if (end <= start) throw c.error('empty pgoutput message');
+    const tag = buf[start];
+    c.pos = start + 1;
     let msg: PgoutputMessage;
     switch (tag) {
       case 0x42: // B
@@ -279,13 +294,15 @@ export class PgoutputDecoder {
       throw c.error(`tuple has ${count} columns, relation ${relation.schema}.${relation.name} has ${relation.columns.length}`, c.offset - 2);
     }
     const start = c.pos;
-    const end = skipTuple(c.buf, start, c.end, count, this.tupleError);
+    // The offsets table is recorded while the bounds are checked: one walk over the tuple.
+    const offsets: number[] = new Array(count * 3);
+    const end = skipTuple(c.buf, start, c.end, count, this.tupleError, offsets);
     if (end < 0) {
       const at = this.tupleError.offset;
-      throw c.error(end === -1 ? 'frame ends inside TupleData' : `unknown TupleData kind ${JSON.stringify(String.fromCharCode(c.buf[at]))}`, at);
+      throw c.error(end === -1 ? 'frame ends inside TupleData' : `unknown TupleData kind ${JSON.stringify(String.fromCharCode(c.buf[at]))}`, at - c.start);
     }
     c.pos = end;
-    return new Row(relation, c.buf, start, count, this.typeRegistry, end);
+    return new Row(relation, c.buf, start, count, this.typeRegistry, end, offsets);
   }
 
   private streamAbort(lsn: Lsn): StreamAbortMessage {

@@ -29,10 +29,11 @@ const DEFAULT_TYPES = new TypeRegistry();
 /**
  * One tuple of an Insert, Update or Delete, bound to its relation's columns.
  *
- * Decoding is lazy: the decoder only checks the tuple's bounds, and the column offsets are found
- * on first access, so a pipeline that filters on the relation pays nothing for values it never reads.
- * A value is decoded each time {@link get} reads it, by the parsers of the stream's
- * {@link TypeRegistry} (see docs/types.md). The bytes are a view of the received frame and stay valid.
+ * Decoding is lazy: the decoder checks the tuple's bounds and records each column's offsets in the
+ * same walk, and decodes no value, so a pipeline that filters on the relation pays nothing for
+ * values it never reads. A value is decoded each time {@link get} reads it, by the parsers of the
+ * stream's {@link TypeRegistry} (see docs/types.md). The bytes are a view of the received socket
+ * chunk and stay valid.
  *
  * Iterating a row gives `[name, value]` pairs in column order, so `new Map(row)` and
  * `Object.fromEntries(row)` work.
@@ -169,7 +170,7 @@ export class Row implements Iterable<[string, unknown]> {
     return out;
   }
 
-  /** The offsets table: [kind, start, length] for each column, found on first use. */
+  /** The offsets table: [kind, start, length] for each column (found on first use for a row built without one). */
   private table(): number[] {
     return this.offsets ?? (this.offsets = this.scan());
   }
@@ -201,9 +202,11 @@ export class Row implements Iterable<[string, unknown]> {
 /**
  * Checks a TupleData's column kinds and lengths against `end` and returns where it ends,
  * or a negative error code: -1 truncated, -2 unknown kind (the failing offset is in `errorAt.offset`).
+ * With `offsets`, it records the offsets table of {@link Row} (`[kind, start, length]` per column)
+ * on the way, so a row whose values are read never walks its tuple a second time.
  * @internal
  */
-export function skipTuple(buf: Buffer, pos: number, end: number, count: number, errorAt: { offset: number }): number {
+export function skipTuple(buf: Buffer, pos: number, end: number, count: number, errorAt: { offset: number }, offsets?: number[]): number {
   for (let i = 0; i < count; i++) {
     if (pos >= end) {
       errorAt.offset = pos;
@@ -215,13 +218,23 @@ export function skipTuple(buf: Buffer, pos: number, end: number, count: number, 
         errorAt.offset = pos;
         return -1;
       }
-      const len = buf.readInt32BE(pos + 1);
+      const len = (buf[pos + 1] << 24) | (buf[pos + 2] << 16) | (buf[pos + 3] << 8) | buf[pos + 4];
       if (len < 0 || pos + 5 + len > end) {
         errorAt.offset = pos + 1;
         return -1;
       }
+      if (offsets !== undefined) {
+        offsets[i * 3] = kind;
+        offsets[i * 3 + 1] = pos + 5;
+        offsets[i * 3 + 2] = len;
+      }
       pos += 5 + len;
     } else if (kind === K_NULL || kind === K_TOAST) {
+      if (offsets !== undefined) {
+        offsets[i * 3] = kind;
+        offsets[i * 3 + 1] = 0;
+        offsets[i * 3 + 2] = 0;
+      }
       pos += 1;
     } else {
       errorAt.offset = pos;

@@ -35,11 +35,15 @@ export interface PrimaryKeepalive {
 /** What a replication source emits. */
 export type ReplicationFrame = XLogData | PrimaryKeepalive;
 
-const TAG_XLOG_DATA = 0x77; // 'w'
+/** @internal */
+export const TAG_XLOG_DATA = 0x77; // 'w'
 const TAG_KEEPALIVE = 0x6b; // 'k'
-const XLOG_HEADER_SIZE = XLOG_DATA_HEADER.span;
-const WAL_START = XLOG_DATA_HEADER.offsetOf('walStart')!;
-const WAL_END = XLOG_DATA_HEADER.offsetOf('walEnd')!;
+/** @internal Bytes of the XLogData header before the payload (tag, walStart, walEnd, sendTime). */
+export const XLOG_HEADER_SIZE = XLOG_DATA_HEADER.span;
+/** @internal Offsets of walStart and walEnd in an XLogData message. */
+export const WAL_START = XLOG_DATA_HEADER.offsetOf('walStart')!;
+/** @internal */
+export const WAL_END = XLOG_DATA_HEADER.offsetOf('walEnd')!;
 const SEND_TIME = XLOG_DATA_HEADER.offsetOf('sendTime')!;
 
 /**
@@ -70,6 +74,16 @@ export function decodeReplicationFrame(buf: Buffer, start = 0, end = buf.length)
   }
   if (tag === -1) throw new ParseError('empty replication frame', undefined, undefined, 0);
   throw new ParseError('unknown replication frame', String.fromCharCode(tag), undefined, 0);
+}
+
+/** @internal A big-endian unsigned 32-bit integer at `at`; the caller bounds the read. */
+export function u32At(buf: Buffer, at: number): number {
+  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
+}
+
+/** @internal The error for an XLogData shorter than its header. */
+export function truncatedXLogData(size: number): ParseError {
+  return truncated('w', size, XLOG_HEADER_SIZE);
 }
 
 function truncated(tag: string, size: number, need: number): ParseError {

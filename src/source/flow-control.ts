@@ -84,8 +84,17 @@ export class FlowWindow {
 
   /** Accounts one XLogData frame; returns true when the source should pause reading now. */
   onXLogData(walStart: Lsn, data: Buffer): boolean {
-    this.received += data.length + XLOGDATA_HEADER;
-    const tag = data.length > 0 ? data[0] : 0;
+    return this.onXLogDataAt(walStart.hi, walStart.lo, data, 0, data.length);
+  }
+
+  /**
+   * {@link onXLogData} for a payload read in place, `buf[start, end)`, sent at the LSN whose halves
+   * are `hi` and `lo`: no view, and a `bigint` only for the messages that finish a unit.
+   */
+  onXLogDataAt(hi: number, lo: number, buf: Buffer, start: number, end: number): boolean {
+    const size = end - start;
+    this.received += size + XLOGDATA_HEADER;
+    const tag = size > 0 ? buf[start] : 0;
     let doneAt: bigint | undefined;
     switch (tag) {
       case TAG_STREAM_START:
@@ -102,12 +111,12 @@ export class FlowWindow {
       case TAG_ROLLBACK_PREPARED:
       // The walsender sends these at the record's end LSN (logical.c, `write_location = txn->end_lsn`),
       // which is what the consumer acknowledges.
-        doneAt = walStart.value;
+        doneAt = (BigInt(hi) << 32n) | BigInt(lo);
         break;
       case TAG_MESSAGE:
         // Outside a stream block the flags byte follows the tag; bit 1 = transactional. Sent at
         // the message's LSN, which is what the consumer acknowledges.
-        if (!this.inStream && data.length > 1 && (data[1] & 1) === 0) doneAt = walStart.value;
+        if (!this.inStream && size > 1 && (buf[start + 1] & 1) === 0) doneAt = (BigInt(hi) << 32n) | BigInt(lo);
         break;
     }
     if (doneAt !== undefined && doneAt > this.lastUnit) this.lastUnit = doneAt;

@@ -1,8 +1,19 @@
-import { Observable } from 'rxjs';
-import { ConnectionError, PgError, SlotLostError, type WalstreamError, streamFailure } from '../errors';
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import { ConnectionError, PgError, ProtocolError, SlotLostError, type WalstreamError, streamFailure } from '../errors';
 import { type CreateReplicationSlotOptions, createSlotCommand } from '../control/client';
 import { Lsn } from '../lsn';
-import { type ReplicationFrame, decodeReplicationFrame, encodeStandbyStatusUpdate } from '../protocol/frames';
+import {
+  type ReplicationFrame,
+  type XLogData,
+  TAG_XLOG_DATA,
+  WAL_END,
+  WAL_START,
+  XLOG_HEADER_SIZE,
+  decodeReplicationFrame,
+  encodeStandbyStatusUpdate,
+  truncatedXLogData,
+  u32At,
+} from '../protocol/frames';
 import { nowPgTimestamp } from '../time';
 import { type ConnectionOptions, resolveConfig } from '../wire/config';
 import { PgConnection } from '../wire/connection';
@@ -14,6 +25,7 @@ const TAG_BEGIN_PREPARE = 0x62; // b
 import { DEFAULT_RECEIVE_TIMEOUT, ReceiveWatchdog, type ReceiveTimeoutOptions, endCopyBoth, slotReleased, trackSlotRelease } from './copy-both';
 import { LsnFeedback } from './feedback';
 import { type FlowControlOptions, FlowWindow } from './flow-control';
+import { DIRECT, type DirectLogicalSource, type XLogDataHandler } from './direct';
 import { type ObservabilityOptions, observerOf } from './observer';
 import { describeTarget } from '../wire/tls';
 import { type PgoutputOptions, startLogicalReplicationCommand } from './start-replication';
@@ -122,7 +134,15 @@ export interface LogicalReplicationOptions extends ConnectionOptions, PgoutputOp
  *   .subscribe((msg) => console.log(msg.type, msg.lsn.toString()));
  */
 export function logicalReplication(options: LogicalReplicationOptions): Observable<ReplicationFrame> {
-  return new Observable<ReplicationFrame>((subscriber) => {
+  const source = new Observable<ReplicationFrame>((subscriber) => streamLogical(options, subscriber, undefined));
+  const direct: DirectLogicalSource = (subscriber, onXLogData) => streamLogical(options, subscriber, onXLogData);
+  Object.defineProperty(source, DIRECT, { value: direct });
+  return source;
+}
+
+/** The source's work for one subscriber: frames to `subscriber.next`, or payloads to `direct`. */
+function streamLogical(options: LogicalReplicationOptions, subscriber: Subscriber<ReplicationFrame> | Subscriber<never>, direct: XLogDataHandler | undefined): TeardownLogic {
+  {
     const config = resolveConfig(options);
     const feedback = options.feedback ?? new LsnFeedback();
     const statusInterval = options.statusInterval ?? 10_000;
@@ -132,7 +152,17 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
     let timer: NodeJS.Timeout | undefined;
     let streaming = false;
     let done = false;
-    let written = Lsn.ZERO; // highest WAL position received
+    // Highest WAL position received, as halves: the hot path compares numbers, and the Lsn is built
+    // only for a status update.
+    let writtenHi = 0;
+    let writtenLo = 0;
+    const writtenLsn = () => Lsn.fromParts(writtenHi, writtenLo);
+    const raiseWritten = (l: Lsn) => {
+      if (Lsn.after(l.hi, l.lo, writtenLsn())) {
+        writtenHi = l.hi;
+        writtenLo = l.lo;
+      }
+    };
     let start = Lsn.ZERO; // where this stream started
     let idleConfirmed = Lsn.ZERO;
     // The last keepalive's WAL end, and the last finished unit received before it.
@@ -169,7 +199,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       heldIdle = false;
       if (feedback.acknowledged.value >= before) {
         if (keepalive.walEnd.value > idleConfirmed.value) idleConfirmed = keepalive.walEnd;
-        if (keepalive.walEnd.value > written.value) written = keepalive.walEnd;
+        raiseWritten(keepalive.walEnd);
       } else if (feedback.finished.value >= before) heldIdle = true;
     };
 
@@ -183,6 +213,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
      */
     const sendStatus = (replyRequested = false, heldReply = false) => {
       if (conn === undefined || !streaming) return;
+      const written = writtenLsn();
       if (heldReply && keepalive !== undefined) {
         const w = Lsn.max(written, keepalive.walEnd);
         conn.sendCopyData(encodeStandbyStatusUpdate({ written: w, flushed: Lsn.ZERO, applied: Lsn.ZERO, clientTime: nowPgTimestamp(), replyRequested }));
@@ -282,46 +313,67 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       start = options.startLsn === undefined ? feedback.acknowledged : typeof options.startLsn === 'string' ? Lsn.parse(options.startLsn) : options.startLsn;
       const sql = startLogicalReplicationCommand(options.slot, start, options, conn.serverVersionNum);
       await conn.startCopy(sql, {
+        onRead() {
+          watchdog.received(); // once per socket read, not per message
+        },
         onData(buf, s, e) {
           if (done) return;
-          watchdog.received();
           // Data can arrive in the same chunk as CopyBothResponse, before startCopy's promise
           // settles; a consumer that unsubscribes then must still send its final status update.
           streaming = true;
+          // XLogData, the hot path, is read in place: the LSN halves as numbers, no frame object
+          // and no payload view unless someone takes frames (the raw Observable, or an observer).
+          if (e - s > 0 && buf[s] === TAG_XLOG_DATA) {
+            if (e - s < XLOG_HEADER_SIZE) return fail(truncatedXLogData(e - s));
+            const hi = u32At(buf, s + WAL_START);
+            const lo = u32At(buf, s + WAL_START + 4);
+            const frame = direct === undefined || observer?.frame !== undefined ? (decodeReplicationFrame(buf, s, e) as XLogData) : undefined;
+            if (frame !== undefined) observer?.frame?.(frame, e - s);
+            if (ending) return; // past endLsn: the slot sends it again to the next stream
+            // A transaction or message that starts past endLsn is not emitted (pg_recvlogical -E).
+            if (endLsn !== undefined && !inTransaction && Lsn.after(hi, lo, endLsn)) return reachEnd();
+            const endHi = u32At(buf, s + WAL_END);
+            const endLo = u32At(buf, s + WAL_END + 4);
+            if (endHi > writtenHi || (endHi === writtenHi && endLo > writtenLo)) {
+              writtenHi = endHi;
+              writtenLo = endLo;
+            }
+            // Pause before handing the frame on: acknowledging it downstream may resume at once.
+            const p = s + XLOG_HEADER_SIZE;
+            const unitsBefore = flow.lastUnit;
+            flow.onXLogDataAt(hi, lo, buf, p, e);
+            let finishedUnit = false;
+            if (endLsn !== undefined) {
+              finishedUnit = flow.lastUnit > unitsBefore;
+              const tag = e > p ? buf[p] : 0;
+              if (tag === TAG_BEGIN || tag === TAG_BEGIN_PREPARE || tag === TAG_STREAM_START) inTransaction = true;
+              else if (tag === TAG_STREAM_STOP || finishedUnit) inTransaction = false;
+              if (finishedUnit) lastEmitted = flow.lastUnit;
+            }
+            pace();
+            if (direct !== undefined) direct(buf, p, e, hi, lo);
+            else (subscriber as Subscriber<ReplicationFrame>).next(frame!);
+            // The unit just emitted reaches the end.
+            if (endLsn !== undefined && !done && finishedUnit && lastEmitted >= endLsn.value) reachEnd();
+            return;
+          }
           let frame: ReplicationFrame;
           try {
             frame = decodeReplicationFrame(buf, s, e);
           } catch (err) {
             return fail(err as WalstreamError);
           }
+          if (frame.type !== 'keepalive') return fail(new ProtocolError('unexpected replication frame')); // decodeReplicationFrame knows only these two
           observer?.frame?.(frame, e - s);
-          if (ending) return; // past endLsn: the slot sends it again to the next stream
-          let finishedUnit = false;
-          if (frame.type === 'xlogdata') {
-            // A transaction or message that starts past endLsn is not emitted (pg_recvlogical -E).
-            if (endLsn !== undefined && !inTransaction && frame.walStart.value > endLsn.value) return reachEnd();
-            if (frame.walEnd.value > written.value) written = frame.walEnd;
-            // Pause before handing the frame on: acknowledging it downstream may resume at once.
-            const unitsBefore = flow.lastUnit;
-            flow.onXLogData(frame.walStart, frame.data);
-            if (endLsn !== undefined) {
-              finishedUnit = flow.lastUnit > unitsBefore;
-              const tag = frame.data.length > 0 ? frame.data[0] : 0;
-              if (tag === TAG_BEGIN || tag === TAG_BEGIN_PREPARE || tag === TAG_STREAM_START) inTransaction = true;
-              else if (tag === TAG_STREAM_STOP || finishedUnit) inTransaction = false;
-              if (finishedUnit) lastEmitted = flow.lastUnit;
-            }
-          } else {
-            keepalive = { walEnd: frame.walEnd, unitsBefore: flow.lastUnit };
-            checkIdle();
-            if (frame.replyRequested) sendStatus(false, heldIdle);
-          }
+          if (ending) return;
+          keepalive = { walEnd: frame.walEnd, unitsBefore: flow.lastUnit };
+          checkIdle();
+          if (frame.replyRequested) sendStatus(false, heldIdle);
           pace();
-          subscriber.next(frame);
+          if (direct === undefined) (subscriber as Subscriber<ReplicationFrame>).next(frame);
           if (endLsn === undefined || done) return;
-          // The unit just emitted reaches the end, or the server has sent everything up to it.
-          if (finishedUnit && lastEmitted >= endLsn.value) reachEnd();
-          else if (frame.type === 'keepalive' && !inTransaction && frame.walEnd.value >= endLsn.value) reachEnd();
+          // The server has sent everything up to the end.
+          if (!inTransaction && frame.walEnd.value >= endLsn.value) reachEnd();
         },
         onServerCopyDone() {
           if (serverEnded !== undefined) return serverEnded();
@@ -363,7 +415,7 @@ export function logicalReplication(options: LogicalReplicationOptions): Observab
       });
       trackSlotRelease(options.slot, teardown);
     };
-  });
+  }
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -24,6 +24,8 @@ export interface QueryResult {
 export interface CopyHandler {
   /** One CopyData body, `buf[start, end)`. The bytes stay valid after later messages arrive. */
   onData(buf: Buffer, start: number, end: number): void;
+  /** Bytes arrived from the server during the copy (once per socket read, before its messages). */
+  onRead?(): void;
   /** The server sent CopyDone. */
   onServerCopyDone?(): void;
   /** A result set or CopyOut that follows in the same command (timeline switch, BASE_BACKUP headers). */
@@ -72,8 +74,8 @@ const UNSUPPORTED_AUTH: Record<number, string> = { 2: 'kerberos v5', 6: 'scm cre
 /**
  * A PostgreSQL frontend/backend connection ("Message Flow" in the protocol docs) for replication
  * commands: startup and authentication, simple queries, and COPY streams. pg-protocol serializes
- * every frontend message and parses every backend message except CopyData, which is framed here so
- * the hot path allocates nothing but the payload view.
+ * every frontend message and parses every backend message except CopyData, which is framed here and
+ * handed on as `(chunk, start, end)`, so the hot path allocates nothing per message.
  *
  * Internal: users reach it through `ReplicationClient` and the replication sources.
  */
@@ -104,7 +106,11 @@ export class PgConnection {
     this.framer = new MessageFramer((code, buf, start, end) => this.onMessage(code, buf, start, end));
     this.coalescer = new ReadCoalescer(socket, () => this.paused);
     socket.on('data', (chunk: Buffer) => {
-      if (this.copy !== undefined) this.coalescer.onRead(chunk.length);
+      const copy = this.copy;
+      if (copy !== undefined) {
+        this.coalescer.onRead(chunk.length);
+        copy.handler.onRead?.();
+      }
       try {
         this.framer.push(chunk);
       } catch (err) {
