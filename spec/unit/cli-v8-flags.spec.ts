@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI_V8_FLAGS } from '../../cli/v8-flags';
+import { cli } from '../support/cli';
 
 const FLAGS_MODULE = join(__dirname, '../../dist/cjs/cli/v8-flags.js');
 
@@ -32,5 +33,13 @@ describe("the V8 flags the CLI sets on itself (cli/v8-flags.ts)", () => {
     const without = youngGeneration({ PG_WALSTREAM_V8_FLAGS: '' });
     expect(without.flags).toBe('');
     expect(without.after).toBeGreaterThan(8 << 20);
+  });
+
+  it('the pg-walstream command applies PG_WALSTREAM_V8_FLAGS first thing (V8 reports a flag it does not know)', async () => {
+    const r = await cli(['--version'], { env: { ...process.env, PG_WALSTREAM_V8_FLAGS: '--no-such-v8-flag' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('unrecognized flag --no-such-v8-flag');
+    const plain = await cli(['--version'], { env: { ...process.env, PG_WALSTREAM_V8_FLAGS: undefined } });
+    expect(plain.stderr).toBe('');
   });
 });
