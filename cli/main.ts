@@ -1,5 +1,5 @@
 // First, before anything loads rxjs: the command loads only the rxjs modules it uses (lazy-rxjs.ts),
-// and sizes V8's heap for a small resident set (v8-flags.ts).
+// and applies the V8 flags PG_WALSTREAM_V8_FLAGS asks for (v8-flags.ts).
 import { installLazyRxjs } from './lazy-rxjs';
 import { applyCliV8Flags } from './v8-flags';
 applyCliV8Flags();
