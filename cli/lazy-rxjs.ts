@@ -55,7 +55,7 @@ type Saslprep = (input: string, opts?: { allowUnassigned?: boolean }) => string;
  * src/wire/scram.ts returns an ASCII one unchanged, as libpq does). It has the package's own
  * shape: the function, with `saslprep` and `default` pointing to itself.
  */
-export function lazySaslprep(loadReal: () => Saslprep): Saslprep {
+export function lazySaslprep(loadReal: () => Saslprep): Saslprep & { saslprep: Saslprep; default: Saslprep } {
   let real: Saslprep | undefined;
   const saslprep: Saslprep = (input, opts) => (real ??= loadReal())(input, opts);
   return Object.assign(saslprep, { saslprep, default: saslprep });
