@@ -9,8 +9,8 @@ import { setFlagsFromString } from 'node:v8';
  * - `--optimize-for-size`: the old generation grows in small steps between major GCs, so the
  *   objects promoted by the more frequent scavenges (and the socket chunks they hold) are collected
  *   sooner.
- * Measured in docs/benchmarks.md (issue 15): 7–12 MB less peak RSS, for up to a fifth more CPU on
- * small transactions; the CLI does not set them unless asked.
+ * Measured in docs/benchmarks.md (issue 15): 4–11 MB less peak RSS, for 4–22 % more CPU (the
+ * most on small transactions); the CLI does not set them unless asked.
  */
 export const CLI_V8_FLAGS = '--optimize-for-size --semi-space-growth-factor=1';
 
