@@ -80,6 +80,15 @@ const CLIENTS = [
     noReport: true,
     command: (cfg) => cliCommand(cfg, [], process.env.BENCH_CLI_NODE_FLAGS.split(' ')),
   },
+  // BENCH_CLI_V8_FLAGS="" adds the CLI once more with PG_WALSTREAM_V8_FLAGS set to that value
+  // ("" = without the V8 flags the CLI sets on itself, cli/v8-flags.ts): what those flags cost and save.
+  process.env.BENCH_CLI_V8_FLAGS !== undefined && {
+    name: `pg-walstream stream (CLI, PG_WALSTREAM_V8_FLAGS="${process.env.BENCH_CLI_V8_FLAGS}")`,
+    supports: () => true,
+    noReport: true,
+    command: (cfg) => cliCommand(cfg),
+    env: { ...process.env, PG_WALSTREAM_V8_FLAGS: process.env.BENCH_CLI_V8_FLAGS },
+  },
   {
     name: 'pg-logical-replication',
     // Its PgoutputPlugin has no streaming option (protocol 1 or 2 without streaming) and no stream message parsing.

@@ -46,16 +46,34 @@ export function lazyRxjsExports(): Record<string, unknown> | undefined {
   return exports;
 }
 
+type Saslprep = (input: string, opts?: { allowUnassigned?: boolean }) => string;
+
 /**
- * Makes `require('rxjs')` in this process return {@link lazyRxjsExports}. Only the `pg-walstream`
- * command calls it, first thing (cli/main.ts); the library never does.
+ * `@mongodb-js/saslprep` as a function that loads the package (with `loadReal`) on its first call.
+ * Loading it builds its Unicode tables, about 2.5 MB of the CLI's resident memory, and the CLI
+ * needs it only for a SCRAM password with non-ASCII characters (`normalizePassword` in
+ * src/wire/scram.ts returns an ASCII one unchanged, as libpq does). It has the package's own
+ * shape: the function, with `saslprep` and `default` pointing to itself.
+ */
+export function lazySaslprep(loadReal: () => Saslprep): Saslprep & { saslprep: Saslprep; default: Saslprep } {
+  let real: Saslprep | undefined;
+  const saslprep: Saslprep = (input, opts) => (real ??= loadReal())(input, opts);
+  return Object.assign(saslprep, { saslprep, default: saslprep });
+}
+
+/**
+ * Makes `require('rxjs')` in this process return {@link lazyRxjsExports}, and
+ * `require('@mongodb-js/saslprep')` {@link lazySaslprep}. Only the `pg-walstream` command calls it,
+ * first thing (cli/main.ts); the library never does.
  */
 export function installLazyRxjs(): void {
   const lazy = lazyRxjsExports();
-  if (lazy === undefined) return;
   const mod = Module as unknown as { _load(request: string, parent: unknown, isMain: boolean): unknown };
   const load = mod._load;
+  let saslprep: Saslprep | undefined;
   mod._load = function (request: string, ...rest: [unknown, boolean]) {
-    return request === 'rxjs' ? lazy : load.call(this, request, ...rest);
+    if (request === 'rxjs' && lazy !== undefined) return lazy;
+    if (request === '@mongodb-js/saslprep') return (saslprep ??= lazySaslprep(() => load.call(this, request, ...rest) as Saslprep));
+    return load.call(this, request, ...rest);
   };
 }

@@ -1,5 +1,8 @@
-// First, before anything loads rxjs: the command loads only the rxjs modules it uses (lazy-rxjs.ts).
+// First, before anything loads rxjs: the command loads only the rxjs modules it uses (lazy-rxjs.ts),
+// and applies the V8 flags PG_WALSTREAM_V8_FLAGS asks for (v8-flags.ts).
 import { installLazyRxjs } from './lazy-rxjs';
+import { applyCliV8Flags } from './v8-flags';
+applyCliV8Flags();
 installLazyRxjs();
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -52,4 +52,9 @@ describe('SASLprep (RFC 4013) of the password, as libpq and the server apply it'
   it('leaves a password SASLprep prohibits unchanged, as libpq does', () => {
     expect(normalizePassword('bad\u0007bell')).toBe('bad\u0007bell');
   });
+  it('returns an ASCII password as it is, as pg_saslprep does (SASLprep would leave it unchanged or prohibit it)', () => {
+    const ascii = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('');
+    expect(normalizePassword(ascii)).toBe(ascii);
+    expect(normalizePassword('p@ss w0rd~')).toBe('p@ss w0rd~');
+  });
 });

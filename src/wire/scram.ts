@@ -140,8 +140,13 @@ function isBase64(text: string): boolean {
   return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
 }
 
-/** SASLprep, or the password unchanged when SASLprep prohibits it (libpq and the server agree on this). */
+/**
+ * SASLprep, or the password unchanged when SASLprep prohibits it (libpq and the server agree on this).
+ * A pure-ASCII password is returned as it is without SASLprep, as `pg_saslprep` does
+ * (`src/common/saslprep.c`): SASLprep leaves ASCII unchanged or prohibits it (control characters).
+ */
 export function normalizePassword(password: string): string {
+  if (/^[\x00-\x7f]*$/.test(password)) return password;
   try {
     return saslprep(password);
   } catch {

@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { CLI_V8_FLAGS } from '../../cli/v8-flags';
+import { cli } from '../support/cli';
+
+const FLAGS_MODULE = join(__dirname, '../../dist/cjs/cli/v8-flags.js');
+
+/**
+ * In a fresh node process (V8 flags are process-wide): applies the CLI's flags as `PG_WALSTREAM_V8_FLAGS`
+ * says, allocates some 100 MB of short-lived objects, and prints the young generation's capacity
+ * (both semi-spaces) before and after, in bytes.
+ */
+function youngGeneration(env: NodeJS.ProcessEnv): { flags: string; before: number; after: number } {
+  const script = `
+    const v8 = require('node:v8');
+    const flags = require(${JSON.stringify(FLAGS_MODULE)}).applyCliV8Flags();
+    const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const before = young();
+    let keep = [];
+    for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 5000) keep = []; }
+    console.log(JSON.stringify({ flags, before, after: young() }));`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' })) as { flags: string; before: number; after: number };
+}
+
+describe('the V8 flags the CLI sets on itself when asked (PG_WALSTREAM_V8_FLAGS, cli/v8-flags.ts)', () => {
+  it('PG_WALSTREAM_V8_FLAGS="--optimize-for-size --semi-space-growth-factor=1" keeps the young generation at 1 MB semi-spaces under a high allocation rate, although set after start-up', () => {
+    const withFlags = youngGeneration({ PG_WALSTREAM_V8_FLAGS: CLI_V8_FLAGS });
+    expect(withFlags.flags).toBe(CLI_V8_FLAGS);
+    expect(withFlags.after).toBeLessThanOrEqual(2 << 20); // two semi-spaces of 1 MB
+  });
+
+  it('without PG_WALSTREAM_V8_FLAGS (or with "") the CLI sets none: the young generation grows as V8 sizes it by default', () => {
+    for (const value of [undefined, '']) {
+      const without = youngGeneration({ PG_WALSTREAM_V8_FLAGS: value });
+      expect(without.flags).toBe('');
+      expect(without.after).toBeGreaterThan(8 << 20);
+    }
+  });
+
+  it('the pg-walstream command applies PG_WALSTREAM_V8_FLAGS first thing (V8 reports a flag it does not know)', async () => {
+    const r = await cli(['--version'], { env: { ...process.env, PG_WALSTREAM_V8_FLAGS: '--no-such-v8-flag' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('unrecognized flag --no-such-v8-flag');
+    const plain = await cli(['--version'], { env: { ...process.env, PG_WALSTREAM_V8_FLAGS: undefined } });
+    expect(plain.stderr).toBe('');
+  });
+});
