@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction, type Subscription, filter, pipe, tap } from 'rxjs';
+import { type OperatorFunction, type Subscription, filter, pipe, tap } from 'rxjs';
 import { ackLsnOf, ackOnCommit } from '../operators/ack-on-commit';
 import { type TransactionEvent, bufferTransaction } from '../operators/buffer-transaction';
 import { parsePgoutput } from '../operators/parse-pgoutput';
@@ -6,9 +6,9 @@ import { PgError } from '../src/errors';
 import { JSON_TYPE_OPTIONS } from '../src/json';
 import { Lsn } from '../src/lsn';
 import type { PgoutputMessage } from '../src/pgoutput/messages';
-import type { ReplicationFrame } from '../src/protocol/frames';
 import { LsnFeedback } from '../src/source/feedback';
 import { type LogicalReplicationOptions, logicalReplication } from '../src/source/logical';
+import type { ReplicationObserver } from '../src/source/observer';
 import { encodeJsonLine } from './json-encoder';
 import { LineWriter } from './line-writer';
 import type { OutputSink } from './output';
@@ -120,31 +120,29 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
       else reject(err);
     };
 
-    /** Frames: the end position and the progress line see keepalives, which parsePgoutput drops. */
-    const gate = (source: Observable<ReplicationFrame>) =>
-      new Observable<ReplicationFrame>((subscriber) =>
-        source.subscribe({
-          next(frame) {
-            if (stopping) return;
-            progress?.frame(frame);
-            const inTx = open !== undefined || block !== undefined;
-            if (frame.type === 'keepalive') {
-              // Nothing before the server's WAL end is still to come: endpos is reached.
-              if (endpos !== undefined && !inTx && frame.walEnd.value >= endpos.value) finish();
-              return;
-            }
-            // A transaction (or message) that starts past endpos is not written, as pg_recvlogical -E does.
-            if (endpos !== undefined && !inTx && frame.walStart.value > endpos.value) return finish();
-            subscriber.next(frame);
-          },
-          error: (err) => subscriber.error(err),
-          complete: () => subscriber.complete(),
-        }),
-      );
+    const inTransaction = () => open !== undefined || block !== undefined;
+    // parsePgoutput() sits straight on the source, so XLogData is decoded in place in the socket
+    // chunk (no frame objects). The end position and the progress line hear keepalives from the
+    // observer; frames are built only for a progress line (a terminal) or the metrics observer.
+    const user = options.observer;
+    const observer: ReplicationObserver = {
+      ...(user === undefined ? {} : bind(user)),
+      frame: progress === undefined && user?.frame === undefined ? undefined : (frame, bytes) => (user?.frame?.(frame, bytes), progress?.frame(frame)),
+      keepalive(frame) {
+        user?.keepalive?.(frame);
+        // Nothing before the server's WAL end is still to come: endpos is reached.
+        if (!stopping && endpos !== undefined && !inTransaction() && frame.walEnd.value >= endpos.value) finish();
+      },
+    };
 
     /** Writes the message's line; false once stopping (nothing unwritten may reach ackOnCommit). */
     const write = (msg: PgoutputMessage): boolean => {
       if (stopping) return false;
+      // A transaction (or message) that starts past endpos is not written, as pg_recvlogical -E does.
+      if (endpos !== undefined && !inTransaction() && msg.lsn.value > endpos.value) {
+        finish();
+        return false;
+      }
       switch (msg.type) {
         case 'begin':
           open = { xid: msg.xid, lsn: msg.lsn, finalLsn: msg.finalLsn };
@@ -195,9 +193,8 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
             ackOnCommit(feedback),
           );
 
-    subscription = logicalReplication({ ...options, feedback, flowControl })
+    subscription = logicalReplication({ ...options, feedback, flowControl, observer })
       .pipe(
-        gate,
         parsePgoutput({ types: JSON_TYPE_OPTIONS }),
         filter(write),
         acknowledge,
@@ -207,6 +204,16 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
     if (settled) subscription.unsubscribe();
     void options.stopSignal?.then(() => finish());
   });
+}
+
+/** The observer's hooks bound to it (a class instance such as ReplicationMetrics keeps its `this`). */
+function bind(observer: ReplicationObserver): ReplicationObserver {
+  const bound: ReplicationObserver = {};
+  for (const key of ['connected', 'statusSent', 'paused', 'resumed', 'error', 'closed'] as const) {
+    const hook = observer[key] as ((...args: unknown[]) => void) | undefined;
+    if (hook !== undefined) (bound as Record<string, unknown>)[key] = hook.bind(observer);
+  }
+  return bound;
 }
 
 /** The last line of a transaction the stream stopped inside. */

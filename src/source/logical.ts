@@ -365,6 +365,7 @@ function streamLogical(options: LogicalReplicationOptions, subscriber: Subscribe
           }
           if (frame.type !== 'keepalive') return fail(new ProtocolError('unexpected replication frame')); // decodeReplicationFrame knows only these two
           observer?.frame?.(frame, e - s);
+          observer?.keepalive?.(frame);
           if (ending) return;
           keepalive = { walEnd: frame.walEnd, unitsBefore: flow.lastUnit };
           checkIdle();

@@ -1,6 +1,6 @@
 import { type Logger, loggedError } from '../logger';
 import type { Lsn } from '../lsn';
-import type { ReplicationFrame } from '../protocol/frames';
+import type { PrimaryKeepalive, ReplicationFrame } from '../protocol/frames';
 import type { LsnFeedback } from './feedback';
 
 /** What a replication source tells its observer when its connection is ready. */
@@ -25,6 +25,11 @@ export interface ReplicationObserver {
   connected?(info: SourceConnected): void;
   /** One XLogData or primary keepalive, `bytes` long (the CopyData body, header included). */
   frame?(frame: ReplicationFrame, bytes: number): void;
+  /**
+   * One primary keepalive (after `frame`, if both are given). Unlike `frame`, it leaves the hot
+   * path alone: a source whose XLogData is decoded in place builds no frame object for them.
+   */
+  keepalive?(frame: PrimaryKeepalive): void;
   /** A standby status update went out with these positions (what `pg_stat_replication` then shows). */
   statusSent?(written: Lsn, flushed: Lsn): void;
   /** Flow control stopped reading from the socket. */
@@ -54,6 +59,7 @@ export function observerOf(options: ObservabilityOptions): ReplicationObserver |
   return {
     connected: (info) => (observer.connected?.(info), logging.connected!(info)),
     frame: observer.frame?.bind(observer),
+    keepalive: observer.keepalive?.bind(observer),
     statusSent: observer.statusSent?.bind(observer),
     paused: () => (observer.paused?.(), logging.paused!()),
     resumed: () => (observer.resumed?.(), logging.resumed!()),

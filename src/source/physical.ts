@@ -248,6 +248,7 @@ export function physicalReplication(options: PhysicalReplicationOptions): Observ
             return fail(err as WalstreamError);
           }
           observer?.frame?.(frame, e - s);
+          if (frame.type === 'keepalive') observer?.keepalive?.(frame);
           if (frame.type === 'xlogdata') {
             const end = frame.walStart.add(frame.data.length);
             if (end.value > written.value) written = end;
