@@ -260,6 +260,102 @@ export function float4Value(b: Buffer): number {
   need(b, 4, 'float4');
   const x = b.readFloatBE(0);
   if (!Number.isFinite(x) || x === 0) return x;
+  const fast = float4Shortest(x);
+  return fast === undefined ? float4Search(x) : fast;
+}
+
+/** 10^k split into two parts of at most 26 significant bits each (10^k = 2^k·5^k), k = 0..22. */
+const POW10_HIGH: number[] = [];
+const POW10_LOW: number[] = [];
+for (let k = 0; k <= 22; k++) {
+  const five = 5n ** BigInt(k);
+  const low = five % (1n << 26n);
+  POW10_HIGH.push(Number(five - low) * 2 ** k);
+  POW10_LOW.push(Number(low) * 2 ** k);
+}
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * The same search as {@link float4Search} from one `toExponential(16)` of x: the nearest p-digit
+ * decimal is rounded from its first 10 digits (exact integers), and its double is one correctly
+ * rounded multiplication or division by an exact power of ten. Undefined (the caller searches the
+ * slow way) when a rounding could be a tie or the power of ten is not exact.
+ */
+function float4Shortest(x: number): number | undefined {
+  const ax = x < 0 ? -x : x;
+  let n10: number;
+  let tailZero: boolean;
+  let e = Math.floor(Math.log10(ax));
+  const k = 9 - e;
+  if (k >= 0 && k <= 22) {
+    // ax·10^k exactly, as A + B: ax has 24 significant bits and each half of 10^k at most 26.
+    const A = ax * POW10_HIGH[k];
+    const B = ax * POW10_LOW[k];
+    n10 = Math.floor(A + B);
+    const rem = A - n10 + B; // A - n10 is exact (Sterbenz); the sum's sign and zero are exact
+    if (rem < 0 || rem >= 1 || n10 < 1e9 || n10 >= 1e10) return float4ShortestSlow(x);
+    tailZero = rem === 0;
+  } else return float4ShortestSlow(x);
+  return float4Pick(x, ax, n10, tailZero, e);
+}
+
+/** float4Shortest from `toExponential(16)`: slower, but for any exponent. */
+function float4ShortestSlow(x: number): number | undefined {
+  const ax = x < 0 ? -x : x;
+  const s = ax.toExponential(16); // d.dddddddddddddddde±N, correctly rounded from x's exact decimal
+  let n10 = s.charCodeAt(0) - 48;
+  for (let i = 2; i < 11; i++) n10 = n10 * 10 + (s.charCodeAt(i) - 48);
+  let tailZero = true;
+  for (let i = 11; i < 18; i++) {
+    if (s.charCodeAt(i) !== 48) {
+      tailZero = false;
+      break;
+    }
+  }
+  let e = 0;
+  for (let i = 20; i < s.length; i++) e = e * 10 + (s.charCodeAt(i) - 48);
+  if (s.charCodeAt(19) === 45) e = -e;
+  return float4Pick(x, ax, n10, tailZero, e);
+}
+
+/** The binary search over the digit count, given x's first 10 digits, whether the rest are zero, and its exponent. */
+function float4Pick(x: number, ax: number, n10: number, tailZero: boolean, e: number): number | undefined {
+  let lo = 1;
+  let hi = 9;
+  let best = NaN;
+  while (lo < hi) {
+    const p = (lo + hi) >> 1;
+    const y = float4Candidate(n10, tailZero, e, p);
+    if (y === undefined) return undefined;
+    if (Math.fround(y) === ax && !onBoundary(ax, y)) {
+      hi = p;
+      best = y;
+    } else lo = p + 1;
+  }
+  // As in float4Search: 9 digits always read back (even on a boundary); below 9, best is lo's.
+  const y = lo === 9 ? float4Candidate(n10, tailZero, e, 9) : best;
+  if (y === undefined) return undefined;
+  return x < 0 ? -y : y;
+}
+
+/** The double of x's nearest `p`-digit decimal (p ≤ 9), from its first 10 digits `n10` and exponent `e`. */
+function float4Candidate(n10: number, tailZero: boolean, e: number, p: number): number | undefined {
+  const pow = POW10[10 - p];
+  let q = Math.floor(n10 / pow);
+  const r = n10 - q * pow;
+  const half = pow / 2;
+  // Exactly half in the first 17 digits: maybe a tie (float4out rounds those to even), maybe a
+  // 17-digit rounding up of something below half. Left to the slow search.
+  if (r === half && tailZero) return undefined;
+  if (r >= half) q++;
+  const k = e - p + 1;
+  if (k >= 0) return k <= 22 ? q * POW10[k] : undefined;
+  return k >= -22 ? q / POW10[-k] : undefined;
+}
+
+/** float4Value's search with toPrecision, for the values float4Shortest leaves. */
+function float4Search(x: number): number {
   // The fewest digits that read back. Reading back is monotone in the digit count (the nearest
   // p+1-digit decimal is at least as near as the nearest p-digit one), so a binary search over
   // 1..9 finds the same count as trying 1, 2, 3... in turn, with 3 or 4 toPrecision calls instead of up to 9.
