@@ -219,27 +219,35 @@ const NUMERIC_NEG = 0x4000;
 
 /** numeric_send: Int16 ndigits, weight, sign, dscale, then base-10000 digits (get_str_from_var). */
 export function numericToText(b: Buffer): string {
-  if (b.length < 8) throw new BinaryFormatError(`binary numeric needs 8 header bytes, got ${b.length}`);
-  const ndigits = b.readUInt16BE(0);
-  const weight = b.readInt16BE(2);
-  const sign = b.readUInt16BE(4);
-  const dscale = b.readUInt16BE(6);
+  return numericTextAt(b, 0, b.length);
+}
+
+/** {@link numericToText} of `b[at, end)`, read in place. */
+export function numericTextAt(b: Buffer, at: number, end: number): string {
+  const length = end - at;
+  if (length < 8) throw new BinaryFormatError(`binary numeric needs 8 header bytes, got ${length}`);
+  const ndigits = (b[at] << 8) | b[at + 1];
+  const weight = ((b[at + 2] << 24) >> 16) | b[at + 3];
+  const sign = (b[at + 4] << 8) | b[at + 5];
+  const dscale = (b[at + 6] << 8) | b[at + 7];
   if (sign === NUMERIC_NAN) return 'NaN';
   if (sign === NUMERIC_PINF) return 'Infinity';
   if (sign === NUMERIC_NINF) return '-Infinity';
   if (sign !== 0 && sign !== NUMERIC_NEG) throw new BinaryFormatError(`binary numeric has an invalid sign 0x${sign.toString(16)}`);
-  need(b, 8 + 2 * ndigits, 'numeric');
-  // Base-10000 digits from a table of their four-character forms: no padStart, no closure.
+  if (length !== 8 + 2 * ndigits) throw new BinaryFormatError(`binary numeric must be ${8 + 2 * ndigits} bytes, got ${length}`);
+  const d = at + 8;
+  const digit = (i: number) => (b[d + 2 * i] << 8) | b[d + 2 * i + 1];
+  // Base-10000 digits from a table of their four-character forms: no padStart.
   let s = sign === NUMERIC_NEG ? '-' : '';
   let i = 0;
   if (weight < 0) s += '0';
   else {
-    s += ndigits > 0 ? String(b.readUInt16BE(8)) : '0';
-    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
+    s += ndigits > 0 ? String(digit(0)) : '0';
+    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(digit(i)) : '0000';
   }
   if (dscale > 0) {
     let frac = '';
-    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
+    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(digit(i)) : '0000';
     s += `.${frac.length === dscale ? frac : frac.slice(0, dscale)}`;
   }
   return s;
@@ -258,7 +266,11 @@ function digits4(d: number): string {
 /** float4_send: the shortest decimal that reads back as the same float4, as float4out prints it. */
 export function float4Value(b: Buffer): number {
   need(b, 4, 'float4');
-  const x = b.readFloatBE(0);
+  return float4Number(b.readFloatBE(0));
+}
+
+/** A float4's value (read into a double) as float4Value gives it: the shortest decimal that reads back. */
+export function float4Number(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   const fast = float4Shortest(x);
   return fast === undefined ? float4Search(x) : fast;

@@ -1,4 +1,6 @@
 import { getTypeParser } from 'pg-types';
+import * as at from './at';
+import type { ValueAt } from './at';
 import { checkByteaText } from './bytea-text';
 import { intervalFromBinary, parseArray, parseInterval, parseTimestamp } from './fast-text';
 import * as bin from './binary';
@@ -57,6 +59,44 @@ interface Handler {
 }
 
 const identity: TextParser = (s) => s;
+
+/** A handler with its in-place decoders (what Row#get calls). */
+interface ResolvedHandler extends Handler {
+  readonly textAt: ValueAt;
+  readonly binaryAt: ValueAt;
+}
+
+const pgTypesParser = (oid: number) => getTypeParser(oid, 'text') as TextParser;
+/** In-place text decoders of the default parsers, by the parser function they stand for. */
+const TEXT_AT = new Map<TextParser, ValueAt>([
+  [identity, at.textAt],
+  [pgTypesParser(25), at.textAt], // pg-types' noParse: String(text), the text itself
+  [pgTypesParser(23), at.intAt], // parseInt(text, 10), also int2 and oid
+  [pgTypesParser(16), at.boolAt],
+  [pgTypesParser(701), at.floatAt], // parseFloat, also float4
+  [parseTimestamp, at.timestampAt],
+]);
+/** In-place binary decoders of the default readers, by the reader function they stand for. */
+const BINARY_AT = new Map<BinaryParser, ValueAt>([
+  [bin.int2Value, at.int2BinAt],
+  [bin.int4Value, at.int4BinAt],
+  [bin.uint4Value, at.uint4BinAt],
+  [bin.float4Value, at.float4BinAt],
+  [bin.float8Value, at.float8BinAt],
+  [bin.boolValue, at.boolBinAt],
+  [bin.int8Text, at.int8TextBinAt],
+  [bin.timestamptzDate, at.timestamptzBinAt],
+  [bin.utf8Text, at.utf8BinAt],
+  [bin.numericToText, at.numericBinAt],
+]);
+
+function withAt(h: Handler): ResolvedHandler {
+  if ('textAt' in h) return h as ResolvedHandler;
+  const { text, binary } = h;
+  const textAt = TEXT_AT.get(text) ?? ((b: Buffer, s: number, e: number) => text(b.toString('utf8', s, e)));
+  const binaryAt = BINARY_AT.get(binary) ?? ((b: Buffer, s: number, e: number) => binary(b.subarray(s, e)));
+  return { text, binary, binaryKnown: h.binaryKnown, textAt, binaryAt };
+}
 
 /**
  * What a json or jsonb column holds when its document is JSON `null` (`'null'::jsonb`), so that it
@@ -172,7 +212,7 @@ const TIMESTAMP_TYPES = new Set<number>([OID.date, OID.timestamp, OID.timestampt
  * types.text(20)('9007199254740993'); // 9007199254740993n
  */
 export class TypeRegistry {
-  private readonly handlers = new Map<number, Handler>();
+  private readonly handlers = new Map<number, ResolvedHandler>();
   private readonly announced = new Map<number, AnnouncedType>();
 
   constructor(readonly options: Readonly<TypeOptions> = {}) {}
@@ -202,15 +242,35 @@ export class TypeRegistry {
     return this.handler(oid).binary;
   }
 
+  /**
+   * The decoder of a text value lying at `buf[start, end)` (UTF-8): what {@link text} gives on
+   * `buf.toString('utf8', start, end)`, without that call for the hottest types (issue 18).
+   * @example
+   * types.textAt(23)(Buffer.from('42'), 0, 2); // 42
+   */
+  textAt(oid: number): ValueAt {
+    return this.handler(oid).textAt;
+  }
+
+  /**
+   * The decoder of a binary value lying at `buf[start, end)`: what {@link binary} gives on
+   * `buf.subarray(start, end)`, without that view for the hottest types (issue 18).
+   * @example
+   * types.binaryAt(23)(Buffer.from([0, 0, 0, 42]), 0, 4); // 42
+   */
+  binaryAt(oid: number): ValueAt {
+    return this.handler(oid).binaryAt;
+  }
+
   /** Whether binary values of this type decode to the same value as text ones (not a {@link BinaryValue}). */
   binaryKnown(oid: number): boolean {
     return this.handler(oid).binaryKnown;
   }
 
-  private handler(oid: number): Handler {
+  private handler(oid: number): ResolvedHandler {
     let h = this.handlers.get(oid);
     if (h === undefined) {
-      h = this.resolve(oid);
+      h = withAt(this.resolve(oid));
       this.handlers.set(oid, h);
     }
     return h;
@@ -318,6 +378,8 @@ export class TypeRegistry {
     if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
     if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
     if (oid === OID.interval) binary = (b) => intervalFromBinary(b, (x) => text(bin.intervalToText(x)));
+    // pg-types leaves numeric its text (noParse): the printed digits are the value.
+    if (oid === OID.numeric && text === pgTypesParser(OID.numeric)) binary = bin.numericToText;
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
       if (toText !== undefined) binary = (b) => text(toText(b));
