@@ -59,8 +59,15 @@ const binaries = fc.oneof(
   fc.constantFrom(1, 2, 4, 8).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }).map((a) => Buffer.from(a))),
   fc.tuple(fc.stringMatching(/^[0-9]{0,20}$/), fc.stringMatching(/^[0-9]{0,12}$/), fc.boolean()).map(([i, f, neg]) => numericBytes(i, f, neg)),
   fc.string({ maxLength: 20 }).map((s) => Buffer.from(s)),
+  // time_send's range and around it (µs since midnight), and 16-byte uuids.
+  fc.oneof(fc.integer({ min: 0, max: 86_400_000_000 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.constantFrom(0, 1, 10, 999_999, 1_000_000, 86_400_000_000)).map((us) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(us));
+    return b;
+  }),
+  fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a)),
 );
-const BINARY_OIDS = [16, 20, 21, 23, 25, 26, 700, 701, 1043, 1184, 1700, 3802];
+const BINARY_OIDS = [16, 20, 21, 23, 25, 26, 700, 701, 1043, 1083, 1184, 1700, 2950, 3802];
 
 describe('TypeRegistry#textAt and #binaryAt', () => {
   it('text in place equals the parser on the decoded string', () => {

@@ -135,3 +135,46 @@ export const utf8BinAt: ValueAt = textAt;
 
 /** numeric as bin.numericToText, read in place. */
 export const numericBinAt: ValueAt = (b, s, e) => bin.numericTextAt(b, s, e);
+
+/** Character codes of the two hex digits of a byte. */
+const HEX_HI = new Uint8Array(256);
+const HEX_LO = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  const h = i.toString(16).padStart(2, '0');
+  HEX_HI[i] = h.charCodeAt(0);
+  HEX_LO[i] = h.charCodeAt(1);
+}
+
+/** uuid as bin.uuidText (`8-4-4-4-12` lowercase hex), in one `String.fromCharCode` call. */
+export const uuidBinAt: ValueAt = (b, s, e) => {
+  if (e - s !== 16) return bin.uuidText(b.subarray(s, e));
+  const h = (i: number) => HEX_HI[b[s + i]];
+  const l = (i: number) => HEX_LO[b[s + i]];
+  // prettier-ignore
+  return fcc(h(0), l(0), h(1), l(1), h(2), l(2), h(3), l(3), 45, h(4), l(4), h(5), l(5), 45, h(6), l(6), h(7), l(7), 45,
+    h(8), l(8), h(9), l(9), 45, h(10), l(10), h(11), l(11), h(12), l(12), h(13), l(13), h(14), l(14), h(15), l(15));
+};
+
+/** time as bin.timeToText (`HH:MM:SS` and the fraction without trailing zeros), without BigInt. */
+export const timeBinAt: ValueAt = (b, s, e) => {
+  if (e - s !== 8) return bin.timeToText(b.subarray(s, e));
+  const hi = b.readInt32BE(s);
+  // time_send's range is 0 to 24:00:00 (86,400,000,000 µs, below 2^37); anything else as the reader does.
+  if (hi < 0 || hi > 32) return bin.timeToText(b.subarray(s, e));
+  const us = hi * 4_294_967_296 + b.readUInt32BE(s + 4);
+  const micros = us % 1_000_000;
+  const secs = (us - micros) / 1_000_000;
+  const hours = Math.floor(secs / 3600);
+  if (hours > 99) return bin.timeToText(b.subarray(s, e));
+  const minutes = Math.floor(secs / 60) % 60;
+  const seconds = secs % 60;
+  const clock = fcc(48 + Math.floor(hours / 10), 48 + (hours % 10), 58, 48 + Math.floor(minutes / 10), 48 + (minutes % 10), 58, 48 + Math.floor(seconds / 10), 48 + (seconds % 10));
+  if (micros === 0) return clock;
+  let f = micros;
+  let n = 6;
+  while (f % 10 === 0) {
+    f /= 10;
+    n--;
+  }
+  return `${clock}.${String(f).padStart(n, '0')}`;
+};

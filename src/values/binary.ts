@@ -10,8 +10,8 @@
  */
 
 /**
- * A binary-format value of a type the decoder has no reader for (regclass, regtype, extension types
- * other than hstore and citext, user types whose bytes are neither an enum label nor a record):
+ * A binary-format value of a type the decoder has no reader for (extension types other than hstore
+ * and citext, user types whose bytes are neither an enum label nor a record):
  * a copy of the `*_send` bytes, with the column's type OID. Register a parser to decode it.
  *
  * @example

@@ -88,6 +88,8 @@ const BINARY_AT = new Map<BinaryParser, ValueAt>([
   [bin.timestamptzDate, at.timestamptzBinAt],
   [bin.utf8Text, at.utf8BinAt],
   [bin.numericToText, at.numericBinAt],
+  [bin.uuidText, at.uuidBinAt],
+  [bin.timeToText, at.timeBinAt],
 ]);
 
 function withAt(h: Handler): ResolvedHandler {
@@ -200,6 +202,15 @@ const DIRECT = new Map<number, BinaryParser>([
 ]);
 
 const TIMESTAMP_TYPES = new Set<number>([OID.date, OID.timestamp, OID.timestamptz]);
+
+/**
+ * regproc, regclass and regtype: their binary form (regprocsend, regclasssend, regtypesend) is the
+ * object's OID, and the name their text form prints needs the catalog as of the change, which
+ * the walsender does not send and a later query cannot reproduce (the object may be renamed or
+ * dropped since). Binary values are that OID as a number, as `pg` gives `col::oid`; they are not
+ * `binaryKnown` (they differ from the text form's name), so COPY `auto` keeps text for them.
+ */
+const REG_TYPES = new Set<number>([BUILTIN_OID.get('regproc')!, BUILTIN_OID.get('regclass')!, BUILTIN_OID.get('regtype')!]);
 
 /**
  * Resolves, per type OID, how text and binary column values become JavaScript values: user parsers
@@ -363,7 +374,7 @@ export class TypeRegistry {
       const text: TextParser = (s) => parseArray(s, el.text);
       // The element's own reader at its place in the bytes, when the element decodes by default.
       const at = el.binary === DIRECT.get(element) ? bin.ARRAY_ELEMENT_AT.get(element) : undefined;
-      const binary: BinaryParser = el.binaryKnown ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
+      const binary: BinaryParser = el.binaryKnown || REG_TYPES.has(element) ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
       return { text, binary, binaryKnown: el.binaryKnown };
     }
     let text: TextParser;
@@ -378,8 +389,9 @@ export class TypeRegistry {
     if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
     if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
     if (oid === OID.interval) binary = (b) => intervalFromBinary(b, (x) => text(bin.intervalToText(x)));
-    // pg-types leaves numeric its text (noParse): the printed digits are the value.
-    if (oid === OID.numeric && text === pgTypesParser(OID.numeric)) binary = bin.numericToText;
+    // pg-types leaves numeric, uuid and time their text (noParse): the printed text is the value.
+    if ((oid === OID.numeric || oid === OID.uuid || oid === OID.time) && text === pgTypesParser(oid)) binary = TO_TEXT.get(oid);
+    if (REG_TYPES.has(oid)) return { text, binary: bin.uint4Value, binaryKnown: false };
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
       if (toText !== undefined) binary = (b) => text(toText(b));
