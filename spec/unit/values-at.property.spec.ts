@@ -33,9 +33,15 @@ const texts = fc.oneof(
   fc.constantFrom('t', 'f', 'true', 'yes', '', '-', '--1', '12345678901', '-2147483648', 'NaN', 'Infinity', '-Infinity', 'infinity', '1e400', '0.1', '00012', '+5', ' 1'),
   fc.stringMatching(/^-?[0-9]{1,20}(\.[0-9]{1,12})?$/),
   fc.string({ maxLength: 40 }),
+  // bytea (hex form, odd, invalid digits, escape form) and int array texts, well-formed or not.
+  fc.uint8Array({ maxLength: 20 }).map((a) => `\\x${Buffer.from(a).toString('hex')}`),
+  fc.stringMatching(/^\\x[0-9a-fA-FgG]{0,9}$/),
+  fc.stringMatching(/^(\\[0-3][0-7][0-7]|\\\\|[a-z]){0,6}$/),
+  fc.array(fc.option(fc.integer({ min: -2147483648, max: 2147483647 })), { maxLength: 6 }).map((a) => `{${a.map((x) => (x === null ? 'NULL' : String(x))).join(',')}}`),
+  fc.stringMatching(/^\{[-0-9,NUL" {}]{0,14}\}?$/),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
 );
-const TEXT_OIDS = [16, 20, 21, 23, 25, 26, 700, 701, 1043, 1082, 1114, 1184, 1700];
+const TEXT_OIDS = [16, 17, 20, 21, 23, 25, 26, 700, 701, 1005, 1007, 1028, 1043, 1082, 1114, 1184, 1700];
 
 /** numeric_send bytes of a decimal string (any sign, digits, scale). */
 function numericBytes(int: string, frac: string, negative: boolean): Buffer {

@@ -178,3 +178,65 @@ export const timeBinAt: ValueAt = (b, s, e) => {
   }
   return `${clock}.${String(f).padStart(n, '0')}`;
 };
+
+/** The value of a hex digit's character code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * bytea text in byteaout's hex form (`\x` and an even count of hex digits) as the Buffer pg-types
+ * makes of it (`Buffer.from(hex, 'hex')`), decoded from the bytes; undefined for any other text.
+ */
+export function byteaHexAt(b: Buffer, s: number, e: number): Buffer | undefined {
+  const n = e - s;
+  if (n < 2 || b[s] !== 92 || b[s + 1] !== 120 || (n & 1) !== 0) return undefined;
+  const out = Buffer.allocUnsafe((n - 2) >> 1);
+  for (let i = s + 2, j = 0; i < e; i += 2, j++) {
+    const hi = hexValue(b[i]);
+    const lo = hexValue(b[i + 1]);
+    if (hi < 0 || lo < 0) return undefined;
+    out[j] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+/**
+ * A one-dimensional int2/int4/oid array text (`{1,-2,NULL}`) as parseArray with parseInt gives
+ * it, read from the bytes; undefined for any other form (quotes, spaces, dimensions, nesting).
+ */
+export function intArrayAt(b: Buffer, s: number, e: number): unknown[] | undefined {
+  if (e - s < 2 || b[s] !== 123 || b[e - 1] !== 125) return undefined;
+  const out: unknown[] = [];
+  const last = e - 1;
+  let i = s + 1;
+  if (i === last) return out;
+  for (;;) {
+    if (b[i] === 78) {
+      if (i + 4 > last || b[i + 1] !== 85 || b[i + 2] !== 76 || b[i + 3] !== 76) return undefined;
+      out.push(null);
+      i += 4;
+    } else {
+      let neg = false;
+      if (b[i] === 45) {
+        neg = true;
+        i++;
+      }
+      const d0 = i;
+      let v = 0;
+      while (i < last) {
+        const d = b[i] - 48;
+        if (d < 0 || d > 9) break;
+        v = v * 10 + d;
+        i++;
+      }
+      if (i === d0 || i - d0 > 15) return undefined;
+      out.push(neg ? -v : v);
+    }
+    if (i === last) return out;
+    if (b[i] !== 44 || i + 1 === last) return undefined;
+    i++;
+  }
+}

@@ -1,5 +1,6 @@
 import { getTypeParser } from 'pg-types';
 import * as at from './at';
+import * as atFns from './at';
 import type { ValueAt } from './at';
 import { checkByteaText } from './bytea-text';
 import { intervalFromBinary, parseArray, parseInterval, parseTimestamp } from './fast-text';
@@ -56,6 +57,9 @@ interface Handler {
   readonly binary: BinaryParser;
   /** The binary parser gives a real value (not a {@link BinaryValue}). */
   readonly binaryKnown: boolean;
+  /** In-place decoders, when the handler has its own (else found from the parsers, see withAt). */
+  readonly textAt?: ValueAt;
+  readonly binaryAt?: ValueAt;
 }
 
 const identity: TextParser = (s) => s;
@@ -93,10 +97,9 @@ const BINARY_AT = new Map<BinaryParser, ValueAt>([
 ]);
 
 function withAt(h: Handler): ResolvedHandler {
-  if ('textAt' in h) return h as ResolvedHandler;
   const { text, binary } = h;
-  const textAt = TEXT_AT.get(text) ?? ((b: Buffer, s: number, e: number) => text(b.toString('utf8', s, e)));
-  const binaryAt = BINARY_AT.get(binary) ?? ((b: Buffer, s: number, e: number) => binary(b.subarray(s, e)));
+  const textAt = h.textAt ?? TEXT_AT.get(text) ?? ((b: Buffer, s: number, e: number) => text(b.toString('utf8', s, e)));
+  const binaryAt = h.binaryAt ?? BINARY_AT.get(binary) ?? ((b: Buffer, s: number, e: number) => binary(b.subarray(s, e)));
   return { text, binary, binaryKnown: h.binaryKnown, textAt, binaryAt };
 }
 
@@ -375,7 +378,9 @@ export class TypeRegistry {
       // The element's own reader at its place in the bytes, when the element decodes by default.
       const at = el.binary === DIRECT.get(element) ? bin.ARRAY_ELEMENT_AT.get(element) : undefined;
       const binary: BinaryParser = el.binaryKnown || REG_TYPES.has(element) ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
-      return { text, binary, binaryKnown: el.binaryKnown };
+      // int2[], int4[], oid[] (parseInt elements): the simple form read from the bytes.
+      const textAt: ValueAt | undefined = el.text === pgTypesParser(OID.int4) ? (b, s, e) => atFns.intArrayAt(b, s, e) ?? text(b.toString('utf8', s, e)) : undefined;
+      return { text, binary, binaryKnown: el.binaryKnown, textAt };
     }
     let text: TextParser;
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
@@ -383,7 +388,18 @@ export class TypeRegistry {
     else if (oid === OID.json || oid === OID.jsonb) text = parseJsonDocument;
     else if (oid === OID.interval) text = parseInterval;
     else text = getTypeParser(oid, 'text') as TextParser;
-    if (oid === OID.bytea) text = checkedBytea(text);
+    if (oid === OID.bytea) {
+      const checked = checkedBytea(text);
+      // byteaout's hex form decoded from the bytes when the parser is pg-types' own.
+      const textAt: ValueAt | undefined = text === pgTypesParser(OID.bytea) ? (b, s, e) => atFns.byteaHexAt(b, s, e) ?? checked(b.toString('utf8', s, e)) : undefined;
+      text = checked;
+      if (textAt !== undefined) return withAt({ ...this.builtinBinary(oid, text), textAt });
+    }
+    return this.builtinBinary(oid, text);
+  }
+
+  private builtinBinary(oid: number, text: TextParser): Handler {
+    const { int8 = 'string', timestamps = 'date' } = this.options;
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : bin.int8Text) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
     if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
