@@ -101,6 +101,19 @@ describe('TypeRegistry#textAt and #binaryAt', () => {
     );
   });
 
+  it('numeric in place prints the decimal it was made of (short and long texts)', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9]{0,24}$/), fc.stringMatching(/^[0-9]{0,14}$/), fc.boolean(), around, (int, frac, neg, before) => {
+        const value = numericBytes(int, frac, neg);
+        const b = Buffer.concat([Buffer.from(before), value, Buffer.from([7])]);
+        const text = `${neg ? '-' : ''}${int.replace(/^0+/, '') || '0'}${frac === '' ? '' : `.${frac}`}`;
+        expect(types.binaryAt(1700)(b, before.length, before.length + value.length)).toBe(text);
+        expect(types.binary(1700)(value)).toBe(text);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('numeric in place prints what the server prints', () => {
     const cases: [string, string, boolean, string][] = [
       ['123456', '7890', false, '123456.7890'],

@@ -6,6 +6,7 @@
  * or on `buf.subarray(start, end)` (binary): anything outside the forms read here goes to that parser.
  */
 import { getTypeParser } from 'pg-types';
+import { asciiAt } from './ascii';
 import * as bin from './binary';
 import { parseTimestampAt } from './fast-text';
 
@@ -20,47 +21,15 @@ const fcc = String.fromCharCode;
  * @example
  * textAt(Buffer.from('x12.5'), 1, 5); // '12.5'
  */
-export function textAt(b: Buffer, s: number, e: number): string {
+export function textAt(b: Buffer | Uint8Array, s: number, e: number): string {
   const n = e - s;
   if (n > 16) return b.toString('utf8', s, e);
   let or = 0;
   for (let i = s; i < e; i++) or |= b[i];
   if (or >= 0x80) return b.toString('utf8', s, e);
-  switch (n) {
-    case 0:
-      return '';
-    case 1:
-      return fcc(b[s]);
-    case 2:
-      return fcc(b[s], b[s + 1]);
-    case 3:
-      return fcc(b[s], b[s + 1], b[s + 2]);
-    case 4:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3]);
-    case 5:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4]);
-    case 6:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
-    case 7:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6]);
-    case 8:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7]);
-    case 9:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7], b[s + 8]);
-    case 10:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7], b[s + 8], b[s + 9]);
-    case 11:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7], b[s + 8], b[s + 9], b[s + 10]);
-    case 12:
-      return fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7], b[s + 8], b[s + 9], b[s + 10], b[s + 11]);
-    default: {
-      // 13 to 16: two calls, joined (a short concatenation is flattened at once).
-      let out = fcc(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6], b[s + 7], b[s + 8], b[s + 9], b[s + 10], b[s + 11]);
-      for (let i = s + 12; i < e; i++) out += fcc(b[i]);
-      return out;
-    }
-  }
+  return asciiAt(b, s, n);
 }
+
 
 const parseIntText = getTypeParser(23) as (s: string) => number;
 

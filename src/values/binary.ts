@@ -9,6 +9,8 @@
  * timestamptz carries no zone).
  */
 
+import { asciiAt } from './ascii';
+
 /**
  * A binary-format value of a type the decoder has no reader for (extension types other than hstore
  * and citext, user types whose bytes are neither an enum label nor a record):
@@ -237,6 +239,44 @@ export function numericTextAt(b: Buffer, at: number, end: number): string {
   if (length !== 8 + 2 * ndigits) throw new BinaryFormatError(`binary numeric must be ${8 + 2 * ndigits} bytes, got ${length}`);
   const d = at + 8;
   const digit = (i: number) => (b[d + 2 * i] << 8) | b[d + 2 * i + 1];
+  // Up to 16 characters: written as character codes, made a string by one fromCharCode call.
+  const first = weight < 0 || ndigits === 0 ? 0 : digit(0);
+  const intLength = weight < 0 ? 1 : (first >= 1000 ? 4 : first >= 100 ? 3 : first >= 10 ? 2 : 1) + 4 * weight;
+  const total = (sign === NUMERIC_NEG ? 1 : 0) + intLength + (dscale > 0 ? 1 + dscale : 0);
+  if (total <= 16 && first < 10000) {
+    const o = NUMERIC_SCRATCH;
+    let n = 0;
+    if (sign === NUMERIC_NEG) o[n++] = 45;
+    if (weight < 0) o[n++] = 48;
+    else {
+      if (first >= 1000) o[n++] = 48 + Math.floor(first / 1000);
+      if (first >= 100) o[n++] = 48 + (Math.floor(first / 100) % 10);
+      if (first >= 10) o[n++] = 48 + (Math.floor(first / 10) % 10);
+      o[n++] = 48 + (first % 10);
+      for (let i = 1; i <= weight; i++) {
+        const g = i < ndigits ? digit(i) : 0;
+        o[n++] = 48 + Math.floor(g / 1000);
+        o[n++] = 48 + (Math.floor(g / 100) % 10);
+        o[n++] = 48 + (Math.floor(g / 10) % 10);
+        o[n++] = 48 + (g % 10);
+      }
+    }
+    if (dscale > 0) {
+      o[n++] = 46;
+      for (let i = weight + 1, left = dscale; left > 0; i++) {
+        const g = i >= 0 && i < ndigits ? digit(i) : 0;
+        o[n++] = 48 + Math.floor(g / 1000);
+        if (--left === 0) break;
+        o[n++] = 48 + (Math.floor(g / 100) % 10);
+        if (--left === 0) break;
+        o[n++] = 48 + (Math.floor(g / 10) % 10);
+        if (--left === 0) break;
+        o[n++] = 48 + (g % 10);
+        left--;
+      }
+    }
+    return asciiAt(o, 0, n);
+  }
   // Base-10000 digits from a table of their four-character forms: no padStart.
   let s = sign === NUMERIC_NEG ? '-' : '';
   let i = 0;
@@ -252,6 +292,9 @@ export function numericTextAt(b: Buffer, at: number, end: number): string {
   }
   return s;
 }
+
+/** Character codes of a short numeric's text (numericTextAt). */
+const NUMERIC_SCRATCH = new Uint8Array(16);
 
 let DIGITS4: string[] | undefined;
 /** `0000` to `9999`, built on first use. */
