@@ -240,39 +240,32 @@ export function numericTextAt(b: Buffer, at: number, end: number): string {
   const d = at + 8;
   const digit = (i: number) => (b[d + 2 * i] << 8) | b[d + 2 * i + 1];
   // Up to 16 characters: written as character codes, made a string by one fromCharCode call.
-  const first = weight < 0 || ndigits === 0 ? 0 : digit(0);
+  const first = weight < 0 || ndigits === 0 ? 0 : (b[d] << 8) | b[d + 1];
   const intLength = weight < 0 ? 1 : (first >= 1000 ? 4 : first >= 100 ? 3 : first >= 10 ? 2 : 1) + 4 * weight;
   const total = (sign === NUMERIC_NEG ? 1 : 0) + intLength + (dscale > 0 ? 1 + dscale : 0);
   if (total <= 16 && first < 10000) {
     const o = NUMERIC_SCRATCH;
+    const codes = digitCodes();
     let n = 0;
     if (sign === NUMERIC_NEG) o[n++] = 45;
     if (weight < 0) o[n++] = 48;
     else {
-      if (first >= 1000) o[n++] = 48 + Math.floor(first / 1000);
-      if (first >= 100) o[n++] = 48 + (Math.floor(first / 100) % 10);
-      if (first >= 10) o[n++] = 48 + (Math.floor(first / 10) % 10);
-      o[n++] = 48 + (first % 10);
+      // The first group without its leading zeros, then whole groups.
+      for (let k = 4 * first + 4 - (intLength - 4 * weight); k < 4 * first + 4; k++) o[n++] = codes[k];
       for (let i = 1; i <= weight; i++) {
-        const g = i < ndigits ? digit(i) : 0;
-        o[n++] = 48 + Math.floor(g / 1000);
-        o[n++] = 48 + (Math.floor(g / 100) % 10);
-        o[n++] = 48 + (Math.floor(g / 10) % 10);
-        o[n++] = 48 + (g % 10);
+        const g = i < ndigits ? 4 * ((b[d + 2 * i] << 8) | b[d + 2 * i + 1]) : 0;
+        o[n++] = codes[g];
+        o[n++] = codes[g + 1];
+        o[n++] = codes[g + 2];
+        o[n++] = codes[g + 3];
       }
     }
     if (dscale > 0) {
       o[n++] = 46;
-      for (let i = weight + 1, left = dscale; left > 0; i++) {
-        const g = i >= 0 && i < ndigits ? digit(i) : 0;
-        o[n++] = 48 + Math.floor(g / 1000);
-        if (--left === 0) break;
-        o[n++] = 48 + (Math.floor(g / 100) % 10);
-        if (--left === 0) break;
-        o[n++] = 48 + (Math.floor(g / 10) % 10);
-        if (--left === 0) break;
-        o[n++] = 48 + (g % 10);
-        left--;
+      const end = n + dscale;
+      for (let i = weight + 1; n < end; i++) {
+        const g = i >= 0 && i < ndigits ? 4 * ((b[d + 2 * i] << 8) | b[d + 2 * i + 1]) : 0;
+        for (let k = 0; k < 4 && n < end; k++) o[n++] = codes[g + k];
       }
     }
     return asciiAt(o, 0, n);
@@ -294,7 +287,21 @@ export function numericTextAt(b: Buffer, at: number, end: number): string {
 }
 
 /** Character codes of a short numeric's text (numericTextAt). */
-const NUMERIC_SCRATCH = new Uint8Array(16);
+const NUMERIC_SCRATCH = Buffer.alloc(16); // a Buffer, as the frames asciiAt reads: one shape at its loads
+let DIGIT_CODES: Uint8Array | undefined;
+/** The four digit characters' codes of 0000 to 9999 (4 per group, at 4 × the group), built on first use. */
+function digitCodes(): Uint8Array {
+  if (DIGIT_CODES === undefined) {
+    DIGIT_CODES = new Uint8Array(40_000);
+    for (let k = 0; k < 10_000; k++) {
+      DIGIT_CODES[4 * k] = 48 + Math.floor(k / 1000);
+      DIGIT_CODES[4 * k + 1] = 48 + (Math.floor(k / 100) % 10);
+      DIGIT_CODES[4 * k + 2] = 48 + (Math.floor(k / 10) % 10);
+      DIGIT_CODES[4 * k + 3] = 48 + (k % 10);
+    }
+  }
+  return DIGIT_CODES;
+}
 
 let DIGITS4: string[] | undefined;
 /** `0000` to `9999`, built on first use. */
