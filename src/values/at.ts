@@ -7,10 +7,18 @@
  */
 import { getTypeParser } from 'pg-types';
 import { asciiAt } from './ascii';
+import type { TypeRegistry } from './registry';
 import * as bin from './binary';
 import { parseTimestampAt } from './fast-text';
 
-/** A decoder of the value at `buf[start, end)`. */
+/**
+ * A decoder of the column value lying at `buf[start, end)` (byte offsets into a received frame):
+ * what {@link TypeRegistry.textAt} and {@link TypeRegistry.binaryAt} return, and what `Row#get` calls.
+ * It throws what the type's parser throws.
+ * @example
+ * const decode: ValueAt = new TypeRegistry().textAt(23);
+ * decode(Buffer.from('x42'), 1, 3); // 42
+ */
 export type ValueAt = (buf: Buffer, start: number, end: number) => unknown;
 
 const fcc = String.fromCharCode;
