@@ -12,6 +12,11 @@ export interface TypeCase {
   values: string[];
   /** The binary format has no reader for this type: binary values come back as a BinaryValue. */
   binaryRaw?: boolean;
+  /**
+   * regproc, regclass, regtype: binary values are the object's OID as a number (arrays: an array of
+   * them), compared against `pg`'s `col::oid` (`col::oid[]`); text values are the name, as in `pg`.
+   */
+  binaryOid?: boolean;
   /** `pg` returns the array's text where this library parses arrays: compared against this library's text parser. */
   parsedArray?: boolean;
 }
@@ -100,8 +105,10 @@ export const TYPE_CASES: TypeCase[] = [
   { column: 'c_nummultirange', type: 'nummultirange', values: ["'{(1.5,2],[3,)}'"] },
   { column: 'c_datemultirange', type: 'datemultirange', values: ["'{[2024-01-01,2024-02-01)}'"] },
   { column: 'c_tstzmultirange', type: 'tstzmultirange', values: ["'{[2024-01-01 00:00:00+00,2024-02-01 00:00:00+00)}'"] },
-  { column: 'c_regclass', type: 'regclass', values: ["'pg_class'"], binaryRaw: true },
-  { column: 'c_regtype', type: 'regtype', values: ["'int4'"], binaryRaw: true },
+  { column: 'c_regclass', type: 'regclass', values: ["'pg_class'", "'pg_catalog.pg_type'"], binaryOid: true },
+  { column: 'c_regtype', type: 'regtype', values: ["'int4'", "'timestamp with time zone'"], binaryOid: true },
+  { column: 'c_regproc', type: 'regproc', values: ["'now'", "'int4in'"], binaryOid: true },
+  { column: 'c_regclass_arr', type: 'regclass[]', values: ["ARRAY['pg_class'::regclass, NULL, 'pg_type']"], binaryOid: true, parsedArray: true },
   { column: 'c_mood', type: 'mood', values: ["'happy'", "'sad'", "'with space'"] },
   { column: 'c_pair', type: 'pair', values: ["ROW(1, 'x y', 1.5, 'happy')", "ROW(NULL, '', NULL, NULL)", `ROW(-2, 'q"uote\\', 0, 'sad')`] },
   { column: 'c_pair_arr', type: 'pair[]', values: [`'{"(1,a,2,sad)",NULL,"(,\\"b c\\",,)"}'`] },

@@ -188,13 +188,26 @@ describe('float8Text (geometric types)', () => {
 describe('TypeRegistry', () => {
   it('returns unknown binary types as a copy of their bytes with the OID', () => {
     const view = Buffer.from([1, 2, 3]);
-    // regclass: its binary form is an OID, its text a name only the catalog knows.
-    const value = new TypeRegistry().binary(2205)(view) as BinaryValue;
+    // A type the stream never announced (an extension type's OID).
+    const value = new TypeRegistry().binary(600_000)(view) as BinaryValue;
     expect(value).toBeInstanceOf(BinaryValue);
-    expect(value.typeOid).toBe(2205);
+    expect(value.typeOid).toBe(600_000);
     expect([...value.bytes]).toEqual([1, 2, 3]);
     view[0] = 9;
     expect(value.bytes[0]).toBe(1);
+  });
+
+  it('gives regclass, regtype and regproc in binary as their OID (the name needs the catalog), not binaryKnown', () => {
+    const types = new TypeRegistry();
+    for (const oid of [24, 2205, 2206]) {
+      expect(types.binary(oid)(Buffer.from([0, 0, 4, 0xeb]))).toBe(1259);
+      expect(types.binaryKnown(oid)).toBe(false);
+      expect(types.text(oid)('pg_class')).toBe('pg_class');
+    }
+    const array = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 8, 0x9d, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 4, 0xeb, 0xff, 0xff, 0xff, 0xff]);
+    expect(types.binary(2210)(array)).toEqual([1259, null]);
+    // A text parser for the type expects names: binary values stay raw then.
+    expect(new TypeRegistry({ parsers: { regclass: (s) => `name:${s}` } }).binary(2205)(Buffer.from([0, 0, 4, 0xeb]))).toBeInstanceOf(BinaryValue);
   });
 
   it('parses int8 as string or bigint in both formats', () => {

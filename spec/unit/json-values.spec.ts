@@ -27,7 +27,7 @@ const columns: [string, number][] = [
   ['at', 1184],
   ['d', 1082],
   ['span', 1186],
-  ['rel', 2205],
+  ['rel', 600_000], // an extension type without a binary reader
   ['big', 25],
   ['nums', 1022],
 ];
@@ -49,7 +49,7 @@ const insert = (cells: Cell[], types = new TypeRegistry(JSON_TYPE_OPTIONS)): Ins
   new: new Row(relation, tuple(cells), 0, cells.length, types),
 });
 
-const rel = Buffer.from([0, 0, 4, 210]); // regclass: an OID, printable only by the catalog
+const rel = Buffer.from([0, 0, 4, 210]); // the binary form of a type this library has no reader for
 const cells: Cell[] = [
   { t: '9223372036854775807' },
   { t: 'NaN' },

@@ -132,7 +132,7 @@ export class Row implements Iterable<[string, unknown]> {
     const e = s + o[at + 2];
     const oid = this.relation.columns[i].typeOid;
     try {
-      return kind === K_TEXT ? this.types.text(oid)(this.buf.toString('utf8', s, e)) : this.types.binary(oid)(this.buf.subarray(s, e));
+      return kind === K_TEXT ? this.types.textAt(oid)(this.buf, s, e) : this.types.binaryAt(oid)(this.buf, s, e);
     } catch (err) {
       const r = this.relation;
       const location = { schema: r.schema, table: r.name, column: r.columns[i].name, typeOid: oid };

@@ -9,9 +9,11 @@
  * timestamptz carries no zone).
  */
 
+import { asciiAt } from './ascii';
+
 /**
- * A binary-format value of a type the decoder has no reader for (regclass, regtype, extension types
- * other than hstore and citext, user types whose bytes are neither an enum label nor a record):
+ * A binary-format value of a type the decoder has no reader for (extension types other than hstore
+ * and citext, user types whose bytes are neither an enum label nor a record):
  * a copy of the `*_send` bytes, with the column's type OID. Register a parser to decode it.
  *
  * @example
@@ -219,30 +221,86 @@ const NUMERIC_NEG = 0x4000;
 
 /** numeric_send: Int16 ndigits, weight, sign, dscale, then base-10000 digits (get_str_from_var). */
 export function numericToText(b: Buffer): string {
-  if (b.length < 8) throw new BinaryFormatError(`binary numeric needs 8 header bytes, got ${b.length}`);
-  const ndigits = b.readUInt16BE(0);
-  const weight = b.readInt16BE(2);
-  const sign = b.readUInt16BE(4);
-  const dscale = b.readUInt16BE(6);
+  return numericTextAt(b, 0, b.length);
+}
+
+/** {@link numericToText} of `b[at, end)`, read in place. */
+export function numericTextAt(b: Buffer, at: number, end: number): string {
+  const length = end - at;
+  if (length < 8) throw new BinaryFormatError(`binary numeric needs 8 header bytes, got ${length}`);
+  const ndigits = (b[at] << 8) | b[at + 1];
+  const weight = ((b[at + 2] << 24) >> 16) | b[at + 3];
+  const sign = (b[at + 4] << 8) | b[at + 5];
+  const dscale = (b[at + 6] << 8) | b[at + 7];
   if (sign === NUMERIC_NAN) return 'NaN';
   if (sign === NUMERIC_PINF) return 'Infinity';
   if (sign === NUMERIC_NINF) return '-Infinity';
   if (sign !== 0 && sign !== NUMERIC_NEG) throw new BinaryFormatError(`binary numeric has an invalid sign 0x${sign.toString(16)}`);
-  need(b, 8 + 2 * ndigits, 'numeric');
-  // Base-10000 digits from a table of their four-character forms: no padStart, no closure.
+  if (length !== 8 + 2 * ndigits) throw new BinaryFormatError(`binary numeric must be ${8 + 2 * ndigits} bytes, got ${length}`);
+  const d = at + 8;
+  const digit = (i: number) => (b[d + 2 * i] << 8) | b[d + 2 * i + 1];
+  // Up to 16 characters: written as character codes, made a string by one fromCharCode call.
+  const first = weight < 0 || ndigits === 0 ? 0 : (b[d] << 8) | b[d + 1];
+  const intLength = weight < 0 ? 1 : (first >= 1000 ? 4 : first >= 100 ? 3 : first >= 10 ? 2 : 1) + 4 * weight;
+  const total = (sign === NUMERIC_NEG ? 1 : 0) + intLength + (dscale > 0 ? 1 + dscale : 0);
+  if (total <= 16 && first < 10000) {
+    const o = NUMERIC_SCRATCH;
+    const codes = digitCodes();
+    let n = 0;
+    if (sign === NUMERIC_NEG) o[n++] = 45;
+    if (weight < 0) o[n++] = 48;
+    else {
+      // The first group without its leading zeros, then whole groups.
+      for (let k = 4 * first + 4 - (intLength - 4 * weight); k < 4 * first + 4; k++) o[n++] = codes[k];
+      for (let i = 1; i <= weight; i++) {
+        const g = i < ndigits ? 4 * ((b[d + 2 * i] << 8) | b[d + 2 * i + 1]) : 0;
+        o[n++] = codes[g];
+        o[n++] = codes[g + 1];
+        o[n++] = codes[g + 2];
+        o[n++] = codes[g + 3];
+      }
+    }
+    if (dscale > 0) {
+      o[n++] = 46;
+      const end = n + dscale;
+      for (let i = weight + 1; n < end; i++) {
+        const g = i >= 0 && i < ndigits ? 4 * ((b[d + 2 * i] << 8) | b[d + 2 * i + 1]) : 0;
+        for (let k = 0; k < 4 && n < end; k++) o[n++] = codes[g + k];
+      }
+    }
+    return asciiAt(o, 0, n);
+  }
+  // Base-10000 digits from a table of their four-character forms: no padStart.
   let s = sign === NUMERIC_NEG ? '-' : '';
   let i = 0;
   if (weight < 0) s += '0';
   else {
-    s += ndigits > 0 ? String(b.readUInt16BE(8)) : '0';
-    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
+    s += ndigits > 0 ? String(digit(0)) : '0';
+    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(digit(i)) : '0000';
   }
   if (dscale > 0) {
     let frac = '';
-    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(b.readUInt16BE(8 + 2 * i)) : '0000';
+    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(digit(i)) : '0000';
     s += `.${frac.length === dscale ? frac : frac.slice(0, dscale)}`;
   }
   return s;
+}
+
+/** Character codes of a short numeric's text (numericTextAt). */
+const NUMERIC_SCRATCH = Buffer.alloc(16); // a Buffer, as the frames asciiAt reads: one shape at its loads
+let DIGIT_CODES: Uint8Array | undefined;
+/** The four digit characters' codes of 0000 to 9999 (4 per group, at 4 × the group), built on first use. */
+function digitCodes(): Uint8Array {
+  if (DIGIT_CODES === undefined) {
+    DIGIT_CODES = new Uint8Array(40_000);
+    for (let k = 0; k < 10_000; k++) {
+      DIGIT_CODES[4 * k] = 48 + Math.floor(k / 1000);
+      DIGIT_CODES[4 * k + 1] = 48 + (Math.floor(k / 100) % 10);
+      DIGIT_CODES[4 * k + 2] = 48 + (Math.floor(k / 10) % 10);
+      DIGIT_CODES[4 * k + 3] = 48 + (k % 10);
+    }
+  }
+  return DIGIT_CODES;
 }
 
 let DIGITS4: string[] | undefined;
@@ -258,8 +316,108 @@ function digits4(d: number): string {
 /** float4_send: the shortest decimal that reads back as the same float4, as float4out prints it. */
 export function float4Value(b: Buffer): number {
   need(b, 4, 'float4');
-  const x = b.readFloatBE(0);
+  return float4Number(b.readFloatBE(0));
+}
+
+/** A float4's value (read into a double) as float4Value gives it: the shortest decimal that reads back. */
+export function float4Number(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
+  const fast = float4Shortest(x);
+  return fast === undefined ? float4Search(x) : fast;
+}
+
+/** 10^k split into two parts of at most 26 significant bits each (10^k = 2^k·5^k), k = 0..22. */
+const POW10_HIGH: number[] = [];
+const POW10_LOW: number[] = [];
+for (let k = 0; k <= 22; k++) {
+  const five = 5n ** BigInt(k);
+  const low = five % (1n << 26n);
+  POW10_HIGH.push(Number(five - low) * 2 ** k);
+  POW10_LOW.push(Number(low) * 2 ** k);
+}
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * The same search as {@link float4Search} from one `toExponential(16)` of x: the nearest p-digit
+ * decimal is rounded from its first 10 digits (exact integers), and its double is one correctly
+ * rounded multiplication or division by an exact power of ten. Undefined (the caller searches the
+ * slow way) when a rounding could be a tie or the power of ten is not exact.
+ */
+function float4Shortest(x: number): number | undefined {
+  const ax = x < 0 ? -x : x;
+  let n10: number;
+  let tailZero: boolean;
+  let e = Math.floor(Math.log10(ax));
+  const k = 9 - e;
+  if (k >= 0 && k <= 22) {
+    // ax·10^k exactly, as A + B: ax has 24 significant bits and each half of 10^k at most 26.
+    const A = ax * POW10_HIGH[k];
+    const B = ax * POW10_LOW[k];
+    n10 = Math.floor(A + B);
+    const rem = A - n10 + B; // A - n10 is exact (Sterbenz); the sum's sign and zero are exact
+    if (rem < 0 || rem >= 1 || n10 < 1e9 || n10 >= 1e10) return float4ShortestSlow(x);
+    tailZero = rem === 0;
+  } else return float4ShortestSlow(x);
+  return float4Pick(x, ax, n10, tailZero, e);
+}
+
+/** float4Shortest from `toExponential(16)`: slower, but for any exponent. */
+function float4ShortestSlow(x: number): number | undefined {
+  const ax = x < 0 ? -x : x;
+  const s = ax.toExponential(16); // d.dddddddddddddddde±N, correctly rounded from x's exact decimal
+  let n10 = s.charCodeAt(0) - 48;
+  for (let i = 2; i < 11; i++) n10 = n10 * 10 + (s.charCodeAt(i) - 48);
+  let tailZero = true;
+  for (let i = 11; i < 18; i++) {
+    if (s.charCodeAt(i) !== 48) {
+      tailZero = false;
+      break;
+    }
+  }
+  let e = 0;
+  for (let i = 20; i < s.length; i++) e = e * 10 + (s.charCodeAt(i) - 48);
+  if (s.charCodeAt(19) === 45) e = -e;
+  return float4Pick(x, ax, n10, tailZero, e);
+}
+
+/** The binary search over the digit count, given x's first 10 digits, whether the rest are zero, and its exponent. */
+function float4Pick(x: number, ax: number, n10: number, tailZero: boolean, e: number): number | undefined {
+  let lo = 1;
+  let hi = 9;
+  let best = NaN;
+  while (lo < hi) {
+    const p = (lo + hi) >> 1;
+    const y = float4Candidate(n10, tailZero, e, p);
+    if (y === undefined) return undefined;
+    if (Math.fround(y) === ax && !onBoundary(ax, y)) {
+      hi = p;
+      best = y;
+    } else lo = p + 1;
+  }
+  // As in float4Search: 9 digits always read back (even on a boundary); below 9, best is lo's.
+  const y = lo === 9 ? float4Candidate(n10, tailZero, e, 9) : best;
+  if (y === undefined) return undefined;
+  return x < 0 ? -y : y;
+}
+
+/** The double of x's nearest `p`-digit decimal (p ≤ 9), from its first 10 digits `n10` and exponent `e`. */
+function float4Candidate(n10: number, tailZero: boolean, e: number, p: number): number | undefined {
+  const pow = POW10[10 - p];
+  let q = Math.floor(n10 / pow);
+  const r = n10 - q * pow;
+  const half = pow / 2;
+  // Exactly half in the first 17 digits: maybe a tie (float4out rounds those to even), maybe a
+  // 17-digit rounding up of something below half. Left to the slow search.
+  if (r === half && tailZero) return undefined;
+  if (r >= half) q++;
+  const k = e - p + 1;
+  if (k >= 0) return k <= 22 ? q * POW10[k] : undefined;
+  return k >= -22 ? q / POW10[-k] : undefined;
+}
+
+/** float4Value's search with toPrecision, for the values float4Shortest leaves. */
+function float4Search(x: number): number {
   // The fewest digits that read back. Reading back is monotone in the digit count (the nearest
   // p+1-digit decimal is at least as near as the nearest p-digit one), so a binary search over
   // 1..9 finds the same count as trying 1, 2, 3... in turn, with 3 or 4 toPrecision calls instead of up to 9.

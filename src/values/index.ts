@@ -19,6 +19,7 @@ export {
   type AnnouncedType,
 } from './registry';
 export { BinaryValue } from './binary';
+export type { ValueAt } from './at';
 
 /* Typed rows */
 export {

@@ -1,4 +1,7 @@
 import { getTypeParser } from 'pg-types';
+import * as at from './at';
+import * as atFns from './at';
+import type { ValueAt } from './at';
 import { checkByteaText } from './bytea-text';
 import { intervalFromBinary, parseArray, parseInterval, parseTimestamp } from './fast-text';
 import * as bin from './binary';
@@ -54,9 +57,51 @@ interface Handler {
   readonly binary: BinaryParser;
   /** The binary parser gives a real value (not a {@link BinaryValue}). */
   readonly binaryKnown: boolean;
+  /** In-place decoders, when the handler has its own (else found from the parsers, see withAt). */
+  readonly textAt?: ValueAt;
+  readonly binaryAt?: ValueAt;
 }
 
 const identity: TextParser = (s) => s;
+
+/** A handler with its in-place decoders (what Row#get calls). */
+interface ResolvedHandler extends Handler {
+  readonly textAt: ValueAt;
+  readonly binaryAt: ValueAt;
+}
+
+const pgTypesParser = (oid: number) => getTypeParser(oid, 'text') as TextParser;
+/** In-place text decoders of the default parsers, by the parser function they stand for. */
+const TEXT_AT = new Map<TextParser, ValueAt>([
+  [identity, at.textAt],
+  [pgTypesParser(25), at.textAt], // pg-types' noParse: String(text), the text itself
+  [pgTypesParser(23), at.intAt], // parseInt(text, 10), also int2 and oid
+  [pgTypesParser(16), at.boolAt],
+  [pgTypesParser(701), at.floatAt], // parseFloat, also float4
+  [parseTimestamp, at.timestampAt],
+]);
+/** In-place binary decoders of the default readers, by the reader function they stand for. */
+const BINARY_AT = new Map<BinaryParser, ValueAt>([
+  [bin.int2Value, at.int2BinAt],
+  [bin.int4Value, at.int4BinAt],
+  [bin.uint4Value, at.uint4BinAt],
+  [bin.float4Value, at.float4BinAt],
+  [bin.float8Value, at.float8BinAt],
+  [bin.boolValue, at.boolBinAt],
+  [bin.int8Text, at.int8TextBinAt],
+  [bin.timestamptzDate, at.timestamptzBinAt],
+  [bin.utf8Text, at.utf8BinAt],
+  [bin.numericToText, at.numericBinAt],
+  [bin.uuidText, at.uuidBinAt],
+  [bin.timeToText, at.timeBinAt],
+]);
+
+function withAt(h: Handler): ResolvedHandler {
+  const { text, binary } = h;
+  const textAt = h.textAt ?? TEXT_AT.get(text) ?? ((b: Buffer, s: number, e: number) => text(b.toString('utf8', s, e)));
+  const binaryAt = h.binaryAt ?? BINARY_AT.get(binary) ?? ((b: Buffer, s: number, e: number) => binary(b.subarray(s, e)));
+  return { text, binary, binaryKnown: h.binaryKnown, textAt, binaryAt };
+}
 
 /**
  * What a json or jsonb column holds when its document is JSON `null` (`'null'::jsonb`), so that it
@@ -162,6 +207,15 @@ const DIRECT = new Map<number, BinaryParser>([
 const TIMESTAMP_TYPES = new Set<number>([OID.date, OID.timestamp, OID.timestamptz]);
 
 /**
+ * regproc, regclass and regtype: their binary form (regprocsend, regclasssend, regtypesend) is the
+ * object's OID, and the name their text form prints needs the catalog as of the change, which
+ * the walsender does not send and a later query cannot reproduce (the object may be renamed or
+ * dropped since). Binary values are that OID as a number, as `pg` gives `col::oid`; they are not
+ * `binaryKnown` (they differ from the text form's name), so COPY `auto` keeps text for them.
+ */
+const REG_TYPES = new Set<number>([BUILTIN_OID.get('regproc')!, BUILTIN_OID.get('regclass')!, BUILTIN_OID.get('regtype')!]);
+
+/**
  * Resolves, per type OID, how text and binary column values become JavaScript values: user parsers
  * first, then pg-types (node-postgres's parsers) for text and this library's readers for binary.
  * One registry serves one replication stream: it learns the stream's Type messages through
@@ -172,7 +226,7 @@ const TIMESTAMP_TYPES = new Set<number>([OID.date, OID.timestamp, OID.timestampt
  * types.text(20)('9007199254740993'); // 9007199254740993n
  */
 export class TypeRegistry {
-  private readonly handlers = new Map<number, Handler>();
+  private readonly handlers = new Map<number, ResolvedHandler>();
   private readonly announced = new Map<number, AnnouncedType>();
 
   constructor(readonly options: Readonly<TypeOptions> = {}) {}
@@ -202,15 +256,35 @@ export class TypeRegistry {
     return this.handler(oid).binary;
   }
 
+  /**
+   * The decoder of a text value lying at `buf[start, end)` (UTF-8): what {@link text} gives on
+   * `buf.toString('utf8', start, end)`, without that call for the hottest types (issue 18).
+   * @example
+   * types.textAt(23)(Buffer.from('42'), 0, 2); // 42
+   */
+  textAt(oid: number): ValueAt {
+    return this.handler(oid).textAt;
+  }
+
+  /**
+   * The decoder of a binary value lying at `buf[start, end)`: what {@link binary} gives on
+   * `buf.subarray(start, end)`, without that view for the hottest types (issue 18).
+   * @example
+   * types.binaryAt(23)(Buffer.from([0, 0, 0, 42]), 0, 4); // 42
+   */
+  binaryAt(oid: number): ValueAt {
+    return this.handler(oid).binaryAt;
+  }
+
   /** Whether binary values of this type decode to the same value as text ones (not a {@link BinaryValue}). */
   binaryKnown(oid: number): boolean {
     return this.handler(oid).binaryKnown;
   }
 
-  private handler(oid: number): Handler {
+  private handler(oid: number): ResolvedHandler {
     let h = this.handlers.get(oid);
     if (h === undefined) {
-      h = this.resolve(oid);
+      h = withAt(this.resolve(oid));
       this.handlers.set(oid, h);
     }
     return h;
@@ -303,8 +377,10 @@ export class TypeRegistry {
       const text: TextParser = (s) => parseArray(s, el.text);
       // The element's own reader at its place in the bytes, when the element decodes by default.
       const at = el.binary === DIRECT.get(element) ? bin.ARRAY_ELEMENT_AT.get(element) : undefined;
-      const binary: BinaryParser = el.binaryKnown ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
-      return { text, binary, binaryKnown: el.binaryKnown };
+      const binary: BinaryParser = el.binaryKnown || REG_TYPES.has(element) ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
+      // int2[], int4[], oid[] (parseInt elements): the simple form read from the bytes.
+      const textAt: ValueAt | undefined = el.text === pgTypesParser(OID.int4) ? (b, s, e) => atFns.intArrayAt(b, s, e) ?? text(b.toString('utf8', s, e)) : undefined;
+      return { text, binary, binaryKnown: el.binaryKnown, textAt };
     }
     let text: TextParser;
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
@@ -312,12 +388,26 @@ export class TypeRegistry {
     else if (oid === OID.json || oid === OID.jsonb) text = parseJsonDocument;
     else if (oid === OID.interval) text = parseInterval;
     else text = getTypeParser(oid, 'text') as TextParser;
-    if (oid === OID.bytea) text = checkedBytea(text);
+    if (oid === OID.bytea) {
+      const checked = checkedBytea(text);
+      // byteaout's hex form decoded from the bytes when the parser is pg-types' own.
+      const textAt: ValueAt | undefined = text === pgTypesParser(OID.bytea) ? (b, s, e) => atFns.byteaHexAt(b, s, e) ?? checked(b.toString('utf8', s, e)) : undefined;
+      text = checked;
+      if (textAt !== undefined) return withAt({ ...this.builtinBinary(oid, text), textAt });
+    }
+    return this.builtinBinary(oid, text);
+  }
+
+  private builtinBinary(oid: number, text: TextParser): Handler {
+    const { int8 = 'string', timestamps = 'date' } = this.options;
     let binary = oid === OID.int8 ? (int8 === 'bigint' ? bin.int8Value : bin.int8Text) : DIRECT.get(oid);
     if (oid === OID.timestamptz && timestamps === 'date') binary = bin.timestamptzDate;
     if (oid === OID.timestamp && timestamps === 'date') binary = (b) => bin.timestampLocalDate(b, (x) => text(bin.timestampToText(x)));
     if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
     if (oid === OID.interval) binary = (b) => intervalFromBinary(b, (x) => text(bin.intervalToText(x)));
+    // pg-types leaves numeric, uuid and time their text (noParse): the printed text is the value.
+    if ((oid === OID.numeric || oid === OID.uuid || oid === OID.time) && text === pgTypesParser(oid)) binary = TO_TEXT.get(oid);
+    if (REG_TYPES.has(oid)) return { text, binary: bin.uint4Value, binaryKnown: false };
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
       if (toText !== undefined) binary = (b) => text(toText(b));

@@ -1,0 +1,219 @@
+/**
+ * Value decoders that read a column where it lies in the received frame, `buf[start, end)`, for the
+ * hottest types (issue 18): no `Buffer` view for a binary value, and for a text value no
+ * `Buffer#toString` call (whose fixed cost is most of a short value's decoding) or no string at all.
+ * Each gives exactly what its registry parser gives on `buf.toString('utf8', start, end)` (text)
+ * or on `buf.subarray(start, end)` (binary): anything outside the forms read here goes to that parser.
+ */
+import { getTypeParser } from 'pg-types';
+import { asciiAt } from './ascii';
+import type { TypeRegistry } from './registry';
+import * as bin from './binary';
+import { parseTimestampAt } from './fast-text';
+
+/**
+ * A decoder of the column value lying at `buf[start, end)` (byte offsets into a received frame):
+ * what {@link TypeRegistry.textAt} and {@link TypeRegistry.binaryAt} return, and what `Row#get` calls.
+ * It throws what the type's parser throws.
+ * @example
+ * const decode: ValueAt = new TypeRegistry().textAt(23);
+ * decode(Buffer.from('x42'), 1, 3); // 42
+ */
+export type ValueAt = (buf: Buffer, start: number, end: number) => unknown;
+
+const fcc = String.fromCharCode;
+
+/**
+ * The string of `buf[start, end)`: one `String.fromCharCode` call for ASCII up to 16 bytes (about
+ * 4× faster than `toString` there), `toString('utf8')` otherwise.
+ * @example
+ * textAt(Buffer.from('x12.5'), 1, 5); // '12.5'
+ */
+export function textAt(b: Buffer | Uint8Array, s: number, e: number): string {
+  const n = e - s;
+  if (n > 16) return b.toString('utf8', s, e);
+  let or = 0;
+  for (let i = s; i < e; i++) or |= b[i];
+  if (or >= 0x80) return b.toString('utf8', s, e);
+  return asciiAt(b, s, n);
+}
+
+
+const parseIntText = getTypeParser(23) as (s: string) => number;
+
+/** int2, int4 and oid text as pg-types' `parseInt(text, 10)`: `-?digits` (at most 10) read from the bytes. */
+export function intAt(b: Buffer, s: number, e: number): number {
+  let i = s;
+  let neg = false;
+  if (i < e && b[i] === 45) {
+    neg = true;
+    i++;
+  }
+  if (i === e || e - i > 10) return parseIntText(b.toString('utf8', s, e));
+  let v = 0;
+  for (; i < e; i++) {
+    const d = b[i] - 48;
+    if (d < 0 || d > 9) return parseIntText(b.toString('utf8', s, e));
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
+const parseBoolText = getTypeParser(16) as (s: string) => boolean;
+
+/** bool text (`t`/`f`) as pg-types' parseBool. */
+export function boolAt(b: Buffer, s: number, e: number): boolean {
+  if (e - s === 1) {
+    if (b[s] === 116) return true;
+    if (b[s] === 102) return false;
+  }
+  return parseBoolText(b.toString('utf8', s, e));
+}
+
+/** float4 and float8 text as pg-types' `parseFloat`. */
+export const floatAt: ValueAt = (b, s, e) => parseFloat(textAt(b, s, e));
+
+/** date, timestamp and timestamptz text as {@link parseTimestamp}, read from the bytes. */
+export const timestampAt: ValueAt = parseTimestampAt;
+
+// Binary values in place (their readers check lengths the same way; a wrong length goes to them).
+
+export const int2BinAt: ValueAt = (b, s, e) => (e - s === 2 ? b.readInt16BE(s) : bin.int2Value(b.subarray(s, e)));
+export const int4BinAt: ValueAt = (b, s, e) => (e - s === 4 ? b.readInt32BE(s) : bin.int4Value(b.subarray(s, e)));
+export const uint4BinAt: ValueAt = (b, s, e) => (e - s === 4 ? b.readUInt32BE(s) : bin.uint4Value(b.subarray(s, e)));
+export const float8BinAt: ValueAt = (b, s, e) => (e - s === 8 ? b.readDoubleBE(s) : bin.float8Value(b.subarray(s, e)));
+export const float4BinAt: ValueAt = (b, s, e) => (e - s === 4 ? bin.float4Number(b.readFloatBE(s)) : bin.float4Value(b.subarray(s, e)));
+export const boolBinAt: ValueAt = (b, s, e) => (e - s === 1 ? b[s] !== 0 : bin.boolValue(b.subarray(s, e)));
+
+/** int8 as its decimal text, as bin.int8Text. */
+export const int8TextBinAt: ValueAt = (b, s, e) => {
+  if (e - s === 8) {
+    const hi = b.readInt32BE(s);
+    if (hi >= -0x200000 && hi < 0x200000) return String(hi * 4_294_967_296 + b.readUInt32BE(s + 4));
+  }
+  return bin.int8Text(b.subarray(s, e));
+};
+
+/** timestamptz as bin.timestamptzDate. */
+export const timestamptzBinAt: ValueAt = (b, s, e) => {
+  if (e - s === 8) {
+    const hi = b.readInt32BE(s);
+    if (hi > -0x1c0000 && hi < 0x1c0000) {
+      const unix = hi * 4_294_967_296 + b.readUInt32BE(s + 4) + 946_684_800_000_000;
+      const rest = ((unix % 1000) + 1000) % 1000;
+      return new Date((unix - rest) / 1000);
+    }
+  }
+  return bin.timestamptzDate(b.subarray(s, e));
+};
+
+/** text, varchar, bpchar, name: the characters. */
+export const utf8BinAt: ValueAt = textAt;
+
+/** numeric as bin.numericToText, read in place. */
+export const numericBinAt: ValueAt = (b, s, e) => bin.numericTextAt(b, s, e);
+
+/** Character codes of the two hex digits of a byte. */
+const HEX_HI = new Uint8Array(256);
+const HEX_LO = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  const h = i.toString(16).padStart(2, '0');
+  HEX_HI[i] = h.charCodeAt(0);
+  HEX_LO[i] = h.charCodeAt(1);
+}
+
+/** uuid as bin.uuidText (`8-4-4-4-12` lowercase hex), in one `String.fromCharCode` call. */
+export const uuidBinAt: ValueAt = (b, s, e) => {
+  if (e - s !== 16) return bin.uuidText(b.subarray(s, e));
+  const h = (i: number) => HEX_HI[b[s + i]];
+  const l = (i: number) => HEX_LO[b[s + i]];
+  // prettier-ignore
+  return fcc(h(0), l(0), h(1), l(1), h(2), l(2), h(3), l(3), 45, h(4), l(4), h(5), l(5), 45, h(6), l(6), h(7), l(7), 45,
+    h(8), l(8), h(9), l(9), 45, h(10), l(10), h(11), l(11), h(12), l(12), h(13), l(13), h(14), l(14), h(15), l(15));
+};
+
+/** time as bin.timeToText (`HH:MM:SS` and the fraction without trailing zeros), without BigInt. */
+export const timeBinAt: ValueAt = (b, s, e) => {
+  if (e - s !== 8) return bin.timeToText(b.subarray(s, e));
+  const hi = b.readInt32BE(s);
+  // time_send's range is 0 to 24:00:00 (86,400,000,000 µs, below 2^37); anything else as the reader does.
+  if (hi < 0 || hi > 32) return bin.timeToText(b.subarray(s, e));
+  const us = hi * 4_294_967_296 + b.readUInt32BE(s + 4);
+  const micros = us % 1_000_000;
+  const secs = (us - micros) / 1_000_000;
+  const hours = Math.floor(secs / 3600);
+  if (hours > 99) return bin.timeToText(b.subarray(s, e));
+  const minutes = Math.floor(secs / 60) % 60;
+  const seconds = secs % 60;
+  const clock = fcc(48 + Math.floor(hours / 10), 48 + (hours % 10), 58, 48 + Math.floor(minutes / 10), 48 + (minutes % 10), 58, 48 + Math.floor(seconds / 10), 48 + (seconds % 10));
+  if (micros === 0) return clock;
+  let f = micros;
+  let n = 6;
+  while (f % 10 === 0) {
+    f /= 10;
+    n--;
+  }
+  return `${clock}.${String(f).padStart(n, '0')}`;
+};
+
+/** The value of a hex digit's character code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * bytea text in byteaout's hex form (`\x` and an even count of hex digits) as the Buffer pg-types
+ * makes of it (`Buffer.from(hex, 'hex')`), decoded from the bytes; undefined for any other text.
+ */
+export function byteaHexAt(b: Buffer, s: number, e: number): Buffer | undefined {
+  const n = e - s;
+  if (n < 2 || b[s] !== 92 || b[s + 1] !== 120 || (n & 1) !== 0) return undefined;
+  const out = Buffer.allocUnsafe((n - 2) >> 1);
+  for (let i = s + 2, j = 0; i < e; i += 2, j++) {
+    const hi = hexValue(b[i]);
+    const lo = hexValue(b[i + 1]);
+    if (hi < 0 || lo < 0) return undefined;
+    out[j] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+/**
+ * A one-dimensional int2/int4/oid array text (`{1,-2,NULL}`) as parseArray with parseInt gives
+ * it, read from the bytes; undefined for any other form (quotes, spaces, dimensions, nesting).
+ */
+export function intArrayAt(b: Buffer, s: number, e: number): unknown[] | undefined {
+  if (e - s < 2 || b[s] !== 123 || b[e - 1] !== 125) return undefined;
+  const out: unknown[] = [];
+  const last = e - 1;
+  let i = s + 1;
+  if (i === last) return out;
+  for (;;) {
+    if (b[i] === 78) {
+      if (i + 4 > last || b[i + 1] !== 85 || b[i + 2] !== 76 || b[i + 3] !== 76) return undefined;
+      out.push(null);
+      i += 4;
+    } else {
+      let neg = false;
+      if (b[i] === 45) {
+        neg = true;
+        i++;
+      }
+      const d0 = i;
+      let v = 0;
+      while (i < last) {
+        const d = b[i] - 48;
+        if (d < 0 || d > 9) break;
+        v = v * 10 + d;
+        i++;
+      }
+      if (i === d0 || i - d0 > 15) return undefined;
+      out.push(neg ? -v : v);
+    }
+    if (i === last) return out;
+    if (b[i] !== 44 || i + 1 === last) return undefined;
+    i++;
+  }
+}
