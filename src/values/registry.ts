@@ -56,7 +56,8 @@ interface Handler {
   readonly binaryKnown: boolean;
 }
 
-const identity: TextParser = (s) => s;
+/** The text parser of types whose value is their text (text, varchar, int8 as string, ...). @internal */
+export const identity: TextParser = (s) => s;
 
 /**
  * What a json or jsonb column holds when its document is JSON `null` (`'null'::jsonb`), so that it
@@ -174,6 +175,7 @@ const TIMESTAMP_TYPES = new Set<number>([OID.date, OID.timestamp, OID.timestampt
 export class TypeRegistry {
   private readonly handlers = new Map<number, Handler>();
   private readonly announced = new Map<number, AnnouncedType>();
+  private announcements = 0;
 
   constructor(readonly options: Readonly<TypeOptions> = {}) {}
 
@@ -182,6 +184,16 @@ export class TypeRegistry {
     // The walsender writes pg_catalog as an empty namespace (logicalrep_write_namespace).
     this.announced.set(type.oid, type.schema === '' ? { ...type, schema: 'pg_catalog' } : type);
     this.handlers.clear();
+    this.announcements++;
+  }
+
+  /**
+   * Changes whenever {@link announce} may have changed a parser: whoever caches parsers per
+   * column (the snapshot's COPY rows) picks them again when it differs.
+   * @internal
+   */
+  get version(): number {
+    return this.announcements;
   }
 
   /** The type's name as `schema.name`, if the registry knows it. */
