@@ -32,8 +32,10 @@ export type CopyFormat = 'text' | 'binary';
 
 /**
  * Turns the CopyData messages of `COPY ... TO STDOUT` into {@link Row}s of `relation`, without
- * copying values: each Row is a view of the message with the offsets table found while framing.
- * Text fields with backslash escapes are unescaped in place (the result is never longer).
+ * copying values: each Row (a {@link CopyRow}) is a view of the message with the offsets table
+ * found while framing, and with which text fields are plain (ASCII, no escapes), whose values it
+ * reads from the chunk's text. Text fields with backslash escapes are unescaped in place (the
+ * result is never longer).
  * The server sends one row per CopyData ("Copy-out mode"), the binary header with the first;
  * the parser accepts any number of rows per message all the same.
  * Follows "COPY" (File Formats) and `src/backend/commands/copyto.c`.
