@@ -4,6 +4,7 @@
 // (default 2); the medians are compared. The backfill phase runs from backfillStart to backfillEnd.
 // Usage: npm run build && node bench/backfill.mjs [rows]   (default 1,000,000 narrow rows)
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measure, median } from './lib/measure.mjs';
 import { sql, startServer } from './lib/server.mjs';
@@ -14,6 +15,7 @@ const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find(existsSyn
 if (PSQL === undefined) throw new Error('psql not found: install Debian postgresql-client-15');
 const CLIENT = fileURLToPath(new URL('./clients/backfill.mjs', import.meta.url));
 
+console.log(`load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const server = await startServer();
 try {
   const db = await sql(server.url);
@@ -42,7 +44,7 @@ try {
   const results = new Map(variants.map((v) => [v.name, []]));
   for (let i = 0; i < RUNS; i++) for (const v of variants) results.get(v.name).push(await v.run(i));
   const ref = median(results.get(variants[0].name).map((r) => r.wallS));
-  console.log(`\n${ROWS.toLocaleString('en')} rows (${size}), ${RUNS} runs each, medians; ratio = psql wall time / client time`);
+  console.log(`\n${ROWS.toLocaleString('en')} rows (${size}), ${RUNS} runs each, medians; ratio = psql wall time / client time; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log('| client | wall s | backfill phase s | rows/s (phase) | CPU s | peak RSS MB | ratio vs psql (wall) | ratio vs psql (phase) |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const v of variants) {

@@ -20,7 +20,7 @@ await lastValueFrom(
   ws.logicalReplication({ ...options, feedback, messages: true }).pipe(
     ops.parsePgoutput(),
     ops.bufferTransaction(),
-    ops.backfill({ ...options, tables: [cfg.table], chunkSize: cfg.chunkSize, feedback, stateStore: new ws.MemoryStateStore() }),
+    ops.backfill({ ...options, tables: [cfg.table], chunkSize: cfg.chunkSize, feedback, stateStore: new (require('../../dist/cjs/src/snapshot/index.js').MemoryStateStore)() }),
     tap((e) => {
       if (e.type === 'backfillStart') first = performance.now();
       if (e.type !== 'backfillRows') return;

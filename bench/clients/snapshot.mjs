@@ -17,6 +17,7 @@ let peakRss = 0;
 const sample = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
 const t0 = performance.now();
 let first = 0;
+let cpuAtStart;
 await lastValueFrom(
   ws
     .initialSnapshot({
@@ -30,7 +31,10 @@ await lastValueFrom(
     })
     .pipe(
       tap((e) => {
-        if (e.type === 'snapshotStart') first = performance.now();
+        if (e.type === 'snapshotStart') {
+          first = performance.now();
+          cpuAtStart = process.cpuUsage();
+        }
         if (e.type !== 'snapshotRows') return;
         rows += e.rows.length;
         if (cfg.typed) for (const r of e.rows) r.toObject();
@@ -43,4 +47,5 @@ await lastValueFrom(
 );
 clearInterval(sample);
 const end = performance.now();
-console.log(JSON.stringify({ rows, bytes, totalMs: end - t0, copyMs: end - first, peakRssMB: peakRss / 1048576 }));
+const cpu = process.cpuUsage(cpuAtStart);
+console.log(JSON.stringify({ rows, bytes, totalMs: end - t0, copyMs: end - first, copyCpuMs: (cpu.user + cpu.system) / 1000, peakRssMB: peakRss / 1048576 }));

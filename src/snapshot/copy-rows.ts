@@ -1,6 +1,7 @@
 import type { RelationInfo } from '../pgoutput/messages';
-import { Row } from '../pgoutput/row';
+import type { Row } from '../pgoutput/row';
 import type { TypeRegistry } from '../values/registry';
+import { ALL_PLAIN, ChunkText, CopyColumns, CopyRow, plainBit } from './copy-row';
 import { SnapshotError } from './errors';
 
 const K_NULL = 0x6e;
@@ -14,13 +15,27 @@ const BACKSLASH = 0x5c;
 const BINARY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const ESCAPES: Record<number, number> = { 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09, 0x76: 0x0b };
 
+const columnsOf = new WeakMap<RelationInfo, CopyColumns>();
+
+/** The relation's {@link CopyColumns} for `types`, made once (backfill parses each chunk anew). */
+function copyColumns(relation: RelationInfo, types: TypeRegistry): CopyColumns {
+  let c = columnsOf.get(relation);
+  if (c === undefined || c.types !== types) {
+    c = new CopyColumns(relation, types);
+    columnsOf.set(relation, c);
+  }
+  return c;
+}
+
 /** COPY's data formats: `text` (tab-separated, backslash escapes) or `binary` (each type's send function). */
 export type CopyFormat = 'text' | 'binary';
 
 /**
  * Turns the CopyData messages of `COPY ... TO STDOUT` into {@link Row}s of `relation`, without
- * copying values: each Row is a view of the message with the offsets table found while framing.
- * Text fields with backslash escapes are unescaped in place (the result is never longer).
+ * copying values: each Row (a {@link CopyRow}) is a view of the message with the offsets table
+ * found while framing, and with which text fields are plain (ASCII, no escapes), whose values it
+ * reads from the chunk's text. Text fields with backslash escapes are unescaped in place (the
+ * result is never longer).
  * The server sends one row per CopyData ("Copy-out mode"), the binary header with the first;
  * the parser accepts any number of rows per message all the same.
  * Follows "COPY" (File Formats) and `src/backend/commands/copyto.c`.
@@ -31,6 +46,12 @@ export class CopyRowParser {
   private messageStart = 0;
   private ended = false;
   private readonly width: number;
+  private readonly columns: CopyColumns;
+  /** The buffer of the last message parsed, and its text (text COPY). */
+  private chunkBuf: Buffer | undefined;
+  private chunk: ChunkText | undefined;
+  /** Where {@link unescape} stopped writing. */
+  private written = 0;
 
   constructor(
     private readonly relation: RelationInfo,
@@ -39,6 +60,7 @@ export class CopyRowParser {
     private readonly table: string,
   ) {
     this.width = relation.columns.length;
+    this.columns = copyColumns(relation, types);
   }
 
   /** Whether the binary trailer was seen (text COPY has none). */
@@ -57,33 +79,35 @@ export class CopyRowParser {
   }
 
   private parseText(buf: Buffer, start: number, end: number, out: Row[]): void {
+    if (buf !== this.chunkBuf) {
+      this.chunkBuf = buf;
+      this.chunk = ChunkText.of(buf);
+    }
     const n = this.width;
     let pos = start;
     while (pos < end) {
       const rowStart = pos;
       const offsets: number[] = new Array(n * 3);
+      let plain = ALL_PLAIN;
       for (let i = 0; i < n; i++) {
         const fieldStart = pos;
-        let write = -1; // where unescaped bytes go, once an escape was seen
+        let high = 0; // the OR of the field's bytes: 0x80 or more once one is not ASCII
         while (pos < end) {
           const c = buf[pos];
-          if (c === TAB || c === NEWLINE) break;
-          if (c === BACKSLASH) {
-            if (pos + 1 >= end) throw this.error('a backslash ends the data', pos);
-            if (write < 0) write = pos;
-            const e = buf[pos + 1];
-            buf[write++] = ESCAPES[e] ?? e;
-            pos += 2;
-            continue;
-          }
-          if (write >= 0) buf[write++] = c;
+          if (c === TAB || c === NEWLINE || c === BACKSLASH) break;
+          high |= c;
           pos++;
+        }
+        let fieldEnd = pos;
+        const escaped = pos < end && buf[pos] === BACKSLASH;
+        if (escaped) {
+          pos = this.unescape(buf, pos, end);
+          fieldEnd = this.written;
         }
         if (pos >= end) throw this.error(`row ends after ${i} of ${n} columns`, pos);
         const last = buf[pos];
         if ((last === NEWLINE) !== (i === n - 1)) throw this.error(last === NEWLINE ? `row has ${i + 1} columns, the relation ${n}` : `row has more than ${n} columns`, pos);
-        const fieldEnd = write < 0 ? pos : write;
-        if (write >= 0 && fieldEnd - fieldStart === 1 && buf[fieldStart] === 0x4e && pos - fieldStart === 2) {
+        if (escaped && fieldEnd - fieldStart === 1 && buf[fieldStart] === 0x4e && pos - fieldStart === 2) {
           offsets[i * 3] = K_NULL; // \N
           offsets[i * 3 + 1] = 0;
           offsets[i * 3 + 2] = 0;
@@ -91,6 +115,7 @@ export class CopyRowParser {
           offsets[i * 3] = K_TEXT;
           offsets[i * 3 + 1] = fieldStart;
           offsets[i * 3 + 2] = fieldEnd - fieldStart;
+          if (escaped || high >= 0x80) plain &= ~plainBit(i);
         }
         pos++;
       }
@@ -98,8 +123,32 @@ export class CopyRowParser {
         if (buf[pos] !== NEWLINE) throw this.error('row has columns, the relation none', pos);
         pos++;
       }
-      out.push(new Row(this.relation, buf, rowStart, n, this.types, pos, offsets));
+      out.push(new CopyRow(this.relation, buf, rowStart, n, this.types, pos, offsets, this.columns, this.chunk, this.chunk === undefined ? 0 : plain) as unknown as Row);
     }
+  }
+
+  /**
+   * Undoes the backslash escapes of the field that goes on at `pos` (a backslash), in place (the
+   * result is never longer); returns where the field ends (its tab or newline, or `end`) and leaves
+   * the end of the unescaped bytes in `written`.
+   */
+  private unescape(buf: Buffer, pos: number, end: number): number {
+    let write = pos;
+    while (pos < end) {
+      const c = buf[pos];
+      if (c === TAB || c === NEWLINE) break;
+      if (c === BACKSLASH) {
+        if (pos + 1 >= end) throw this.error('a backslash ends the data', pos);
+        const e = buf[pos + 1];
+        buf[write++] = ESCAPES[e] ?? e;
+        pos += 2;
+        continue;
+      }
+      buf[write++] = c;
+      pos++;
+    }
+    this.written = write;
+    return pos;
   }
 
   private parseBinary(buf: Buffer, start: number, end: number, out: Row[]): void {
@@ -141,7 +190,7 @@ export class CopyRowParser {
         offsets[i * 3 + 2] = len;
         pos += len;
       }
-      out.push(new Row(this.relation, buf, rowStart, n, this.types, pos, offsets));
+      out.push(new CopyRow(this.relation, buf, rowStart, n, this.types, pos, offsets, this.columns, undefined, 0) as unknown as Row);
     }
   }
 

@@ -62,7 +62,8 @@ interface Handler {
   readonly binaryAt?: ValueAt;
 }
 
-const identity: TextParser = (s) => s;
+/** The text parser of types whose value is their text (text, varchar, int8 as string, ...). @internal */
+export const identity: TextParser = (s) => s;
 
 /** A handler with its in-place decoders (what Row#get calls). */
 interface ResolvedHandler extends Handler {
@@ -228,6 +229,7 @@ const REG_TYPES = new Set<number>([BUILTIN_OID.get('regproc')!, BUILTIN_OID.get(
 export class TypeRegistry {
   private readonly handlers = new Map<number, ResolvedHandler>();
   private readonly announced = new Map<number, AnnouncedType>();
+  private announcements = 0;
 
   constructor(readonly options: Readonly<TypeOptions> = {}) {}
 
@@ -236,6 +238,16 @@ export class TypeRegistry {
     // The walsender writes pg_catalog as an empty namespace (logicalrep_write_namespace).
     this.announced.set(type.oid, type.schema === '' ? { ...type, schema: 'pg_catalog' } : type);
     this.handlers.clear();
+    this.announcements++;
+  }
+
+  /**
+   * Changes whenever {@link announce} may have changed a parser: whoever caches parsers per
+   * column (the snapshot's COPY rows) picks them again when it differs.
+   * @internal
+   */
+  get version(): number {
+    return this.announcements;
   }
 
   /** The type's name as `schema.name`, if the registry knows it. */
