@@ -30,6 +30,8 @@ export interface LineWriterOptions {
 export class LineWriter {
   /** Lines accepted so far. */
   pushed = 0;
+  /** Lines handed to a write so far (written, in flight, or dropped by a failure). */
+  taken = 0;
   /** Lines the operating system has accepted. */
   written = 0;
   /** Lines written and, for a syncable output with fsync on, fsync'd. */
@@ -142,6 +144,7 @@ export class LineWriter {
   private flush(): void {
     if (this.writing || this.failed !== undefined || this.queued === 0) return;
     const upTo = this.pushed;
+    this.taken = upTo;
     // A synchronous sink is done with the bytes when write returns, so the buffer is reused.
     const bytes = this.out.take(this.sink.synchronous);
     this.queued = 0;

@@ -1,7 +1,7 @@
 // First, before anything loads rxjs: the command loads only the rxjs modules it uses (lazy-rxjs.ts),
 // and applies the V8 flags PG_WALSTREAM_V8_FLAGS asks for (v8-flags.ts).
 import { installLazyRxjs } from './lazy-rxjs';
-import { applyCliV8Flags } from './v8-flags';
+import { CLI_YOUNG_GENERATION_MAX, applyCliV8Flags, capYoungGeneration } from './v8-flags';
 applyCliV8Flags();
 installLazyRxjs();
 import { existsSync, readFileSync } from 'node:fs';
@@ -130,6 +130,7 @@ export function buildProgram(): Command {
         process.exit(process.exitCode ?? 0);
       }
       const stop = stopSignal();
+      capYoungGeneration(CLI_YOUNG_GENERATION_MAX); // peak RSS (docs/benchmarks.md, issue 15)
       const output: OutputSink = openOutput(opts.output);
       const quiet = opts.quiet === true || process.stderr.isTTY !== true;
       const metricsServer =

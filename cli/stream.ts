@@ -13,7 +13,7 @@ import { encodeJsonLine } from './json-encoder';
 import { LineWriter } from './line-writer';
 import type { OutputSink } from './output';
 import type { StreamProgress } from './progress';
-import { whenWritten } from './when-written';
+import { ackWhenWritten, whenWritten } from './when-written';
 
 /**
  * The CLI's flow-control window: at most this many finished transactions (and their XLogData
@@ -85,7 +85,9 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
   const window = options.flowControl ?? CLI_FLOW_CONTROL;
   const flowControl = window === false ? false : { ...window, backpressure: writer.backpressure };
   const syncAt = window === false ? 500 : Math.max(1, Math.floor((window.maxPendingTransactions ?? 1000) / 2));
-  let open: OpenTransaction | undefined;
+  let openBegin: { xid: number; lsn: Lsn } | undefined; // the Begin (or Begin Prepare) of the open transaction
+  let openFinal: Lsn | undefined;
+  const open = (): OpenTransaction | undefined => (openBegin === undefined ? undefined : { xid: openBegin.xid, lsn: openBegin.lsn, finalLsn: openFinal });
   let block: number | undefined; // xid of the open Stream Start block
   let stopping = false;
 
@@ -97,12 +99,13 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
     const finish = (err?: unknown) => {
       if (stopping) return;
       stopping = true;
-      if (err === undefined && open !== undefined) writer.push(incompleteLine(open, 'stopped'));
+      const cut = open();
+      if (err === undefined && cut !== undefined) writer.push(incompleteLine(cut, 'stopped'));
       else if (err !== undefined && !(err as { target?: unknown }).target) {
-        const cut = open ?? (block === undefined ? undefined : { xid: block, lsn: Lsn.ZERO, finalLsn: undefined });
-        if (cut !== undefined) {
-          err = explainRefusal(err, cut, options);
-          writer.push(incompleteLine(cut, (err as Error).message));
+        const refused = cut ?? (block === undefined ? undefined : { xid: block, lsn: Lsn.ZERO, finalLsn: undefined });
+        if (refused !== undefined) {
+          err = explainRefusal(err, refused, options);
+          writer.push(incompleteLine(refused, (err as Error).message));
         }
       }
       writer.end().then(
@@ -120,7 +123,7 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
       else reject(err);
     };
 
-    const inTransaction = () => open !== undefined || block !== undefined;
+    const inTransaction = () => openBegin !== undefined || block !== undefined;
     // parsePgoutput() sits straight on the source, so XLogData is decoded in place in the socket
     // chunk (no frame objects). The end position and the progress line hear keepalives from the
     // observer; frames are built only for a progress line (a terminal) or the metrics observer.
@@ -139,20 +142,23 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
     const write = (msg: PgoutputMessage): boolean => {
       if (stopping) return false;
       // A transaction (or message) that starts past endpos is not written, as pg_recvlogical -E does.
-      if (endpos !== undefined && !inTransaction() && msg.lsn.value > endpos.value) {
+      if (endpos !== undefined && !inTransaction() && Lsn.after(msg.lsn.hi, msg.lsn.lo, endpos)) {
         finish();
         return false;
       }
       switch (msg.type) {
+        // The open transaction is its Begin and final LSN: no object is built per transaction.
         case 'begin':
-          open = { xid: msg.xid, lsn: msg.lsn, finalLsn: msg.finalLsn };
+          openBegin = msg;
+          openFinal = msg.finalLsn;
           break;
         case 'beginPrepare':
-          open = { xid: msg.xid, lsn: msg.lsn, finalLsn: msg.prepareLsn };
+          openBegin = msg;
+          openFinal = msg.prepareLsn;
           break;
         case 'commit':
         case 'prepare':
-          open = undefined;
+          openBegin = undefined;
           break;
         case 'streamStart':
           block = msg.xid;
@@ -174,8 +180,10 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
         }
         writer.endLine();
       }
-      const end = ackLsnOf(msg);
-      if (end !== undefined && endpos !== undefined && end.value >= endpos.value) finish();
+      if (endpos !== undefined) {
+        const end = ackLsnOf(msg);
+        if (end !== undefined && !Lsn.after(endpos.hi, endpos.lo, end)) finish();
+      }
       return true;
     };
 
@@ -185,7 +193,7 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
     // chunks must hold the slot, bufferTransaction gives the events their place in commit order.
     const acknowledge: OperatorFunction<PgoutputMessage, unknown> =
       options.stage === undefined
-        ? pipe(filter((msg) => ackLsnOf(msg) !== undefined), whenWritten(writer, syncAt), ackOnCommit(feedback, { arrivalOrder: true }))
+        ? ackWhenWritten(writer, feedback, syncAt)
         : pipe(
             bufferTransaction({ onOverflow: 'chunk', maxBytes: 4 << 20, maxChanges: 20_000 }),
             options.stage(writer, feedback),

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { CLI_V8_FLAGS } from '../../cli/v8-flags';
+import { CLI_V8_FLAGS, CLI_YOUNG_GENERATION_MAX } from '../../cli/v8-flags';
 import { cli } from '../support/cli';
 
 const FLAGS_MODULE = join(__dirname, '../../dist/cjs/cli/v8-flags.js');
@@ -43,5 +43,35 @@ describe('the V8 flags the CLI sets on itself when asked (PG_WALSTREAM_V8_FLAGS,
     expect(r.stderr).toContain('unrecognized flag --no-such-v8-flag');
     const plain = await cli(['--version'], { env: { ...process.env, PG_WALSTREAM_V8_FLAGS: undefined } });
     expect(plain.stderr).toBe('');
+  });
+});
+
+/**
+ * In a fresh node process: allocates some 150 MB of objects, a few of which survive a while (so
+ * that V8 grows its young generation), yielding to the event loop between rounds, and prints the
+ * young generation's capacity at the end; `cap` calls capYoungGeneration(cap) first.
+ */
+function youngAfterAsyncLoad(cap: number | undefined): number {
+  const script = `
+    const v8 = require('node:v8');
+    const { capYoungGeneration } = require(${JSON.stringify(FLAGS_MODULE)});
+    ${cap === undefined ? '' : `capYoungGeneration(${cap}, 5);`}
+    const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    let keep = [];
+    (async () => {
+      for (let round = 0; round < 300; round++) {
+        for (let i = 0; i < 10000; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      console.log(young());
+    })();`;
+  return Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, PG_WALSTREAM_V8_FLAGS: undefined }, encoding: 'utf8' }));
+}
+
+describe('capYoungGeneration (the stream command caps the young generation at CLI_YOUNG_GENERATION_MAX)', () => {
+  it('keeps the young generation at 4 MB (2 MB semi-spaces) once it reaches it, where it otherwise grows past 8 MB', () => {
+    expect(CLI_YOUNG_GENERATION_MAX).toBe(4 << 20);
+    expect(youngAfterAsyncLoad(undefined)).toBeGreaterThan(8 << 20);
+    expect(youngAfterAsyncLoad(CLI_YOUNG_GENERATION_MAX)).toBeLessThanOrEqual(CLI_YOUNG_GENERATION_MAX);
   });
 });
