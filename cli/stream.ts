@@ -13,7 +13,7 @@ import { encodeJsonLine } from './json-encoder';
 import { LineWriter } from './line-writer';
 import type { OutputSink } from './output';
 import type { StreamProgress } from './progress';
-import { ackWhenWritten, whenWritten } from './when-written';
+import { lastWhenWritten, whenWritten } from './when-written';
 
 /**
  * The CLI's flow-control window: at most this many finished transactions (and their XLogData
@@ -188,12 +188,13 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
     };
 
     // Each message's line is written as it arrives. The messages that end a unit (commit, prepare,
-    // a non-transactional message) wait until their line is durable, then ackOnCommit acknowledges
-    // them in arrival order: the lines are one sequential stream. With a stage (--backfill), whose
+    // a non-transactional message) wait until their line is durable, the last of each write only
+    // (lastWhenWritten), then ackOnCommit acknowledges it in arrival order: the lines are one
+    // sequential stream, so it covers the units before it. With a stage (--backfill), whose
     // chunks must hold the slot, bufferTransaction gives the events their place in commit order.
     const acknowledge: OperatorFunction<PgoutputMessage, unknown> =
       options.stage === undefined
-        ? ackWhenWritten(writer, feedback, syncAt)
+        ? pipe(lastWhenWritten(writer, syncAt), ackOnCommit(feedback, { arrivalOrder: true }))
         : pipe(
             bufferTransaction({ onOverflow: 'chunk', maxBytes: 4 << 20, maxChanges: 20_000 }),
             options.stage(writer, feedback),

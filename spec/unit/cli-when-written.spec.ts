@@ -1,10 +1,10 @@
 import { Subject } from 'rxjs';
 import { LineWriter } from '../../cli/line-writer';
 import type { OutputSink } from '../../cli/output';
-import { ackWhenWritten } from '../../cli/when-written';
+import { lastWhenWritten } from '../../cli/when-written';
 import { Lsn } from '../../src/lsn';
 
-/** A sink whose writes complete when the test says so (or at once), counting writes. */
+/** A sink whose writes complete when the test says so (`hold`), or on the next turn; `failWrite` fails that write. */
 function heldSink(options: { failWrite?: number; hold?: boolean } = {}) {
   const pending: Array<() => void> = [];
   let writes = 0;
@@ -19,110 +19,86 @@ function heldSink(options: { failWrite?: number; hold?: boolean } = {}) {
     },
     close: (done) => done(),
   };
-  return { sink, pending, writes: () => writes };
+  return { sink, pending };
 }
 
 const commit = (n: number) => ({ type: 'commit', endLsn: Lsn.fromParts(0, n), lsn: Lsn.fromParts(0, n - 1) });
 const insert = { type: 'insert' };
 const turn = () => new Promise((r) => setImmediate(r));
+const lsns = (events: unknown[]) => events.map((e) => (e as { endLsn: Lsn }).endLsn.toString());
 
-function recorder() {
-  const acks: string[] = [];
-  const detached: unknown[] = [];
-  return { acks, detached, feedback: { acknowledge: (l: Lsn) => acks.push(l.toString()), detach: (e?: unknown) => detached.push(e ?? 'done') } };
-}
-
-describe('ackWhenWritten (the CLI acknowledges a write, not a transaction)', () => {
-  it('acknowledges nothing before the lines are written, then the last unit of each write once, and emits that unit', async () => {
+describe('lastWhenWritten (the CLI holds one entry per write, not per transaction)', () => {
+  it('emits nothing before the lines are durable, then only the last unit of each write', async () => {
     const { sink, pending } = heldSink({ hold: true });
     const writer = new LineWriter(sink, { fsyncInterval: 0 });
-    const { acks, detached, feedback } = recorder();
     const source = new Subject<object>();
     const out: object[] = [];
-    source.pipe(ackWhenWritten(writer, feedback, 1000)).subscribe({ next: (e) => out.push(e) });
+    let completed = false;
+    source.pipe(lastWhenWritten(writer, 1000)).subscribe({ next: (e) => out.push(e), complete: () => (completed = true) });
     for (let n = 1; n <= 3; n++) {
-      writer.push('line\n');
-      source.next(insert);
-      writer.push('line\n');
+      writer.push('begin\n');
+      writer.push('insert\n');
+      source.next(insert); // not a unit's end: dropped
+      writer.push('commit\n');
       source.next(commit(n * 10));
     }
     await turn(); // the first write starts with the three transactions, and is held
-    expect(acks).toEqual([]);
-    writer.push('line\n');
-    source.next(commit(40)); // waits for the next write
+    expect(out).toEqual([]);
+    writer.push('commit\n');
+    source.next(commit(40)); // its line waits for the next write
+    source.complete();
     pending.shift()!();
-    expect(acks).toEqual(['0/1E']);
-    expect(out).toEqual([commit(30)]);
+    expect(lsns(out)).toEqual(['0/1E']);
+    expect(completed).toBe(false); // 0/28 is not durable yet
     await turn();
     pending.shift()!();
-    expect(acks).toEqual(['0/1E', '0/28']);
-    source.complete();
-    expect(detached).toEqual(['done']);
-  });
-
-  it('with a synchronous output, acknowledges every write at once', async () => {
-    const lines: string[] = [];
-    const sink: OutputSink = { name: 'sync', synchronous: true, write: (b, done) => (lines.push(b.toString()), done()), close: (done) => done() };
-    const writer = new LineWriter(sink, { fsyncInterval: 0, batchSize: 8 });
-    const { acks, feedback } = recorder();
-    const source = new Subject<object>();
-    source.pipe(ackWhenWritten(writer, feedback, 1000)).subscribe();
-    writer.push('0123456789\n'); // past the batch size: written at once
-    source.next(commit(5));
-    expect(acks).toEqual(['0/5']);
-  });
-
-  it('completes only once the waiting units are durable', async () => {
-    const { sink, pending } = heldSink({ hold: true });
-    const writer = new LineWriter(sink, { fsyncInterval: 0 });
-    const { acks, feedback } = recorder();
-    const source = new Subject<object>();
-    let completed = false;
-    source.pipe(ackWhenWritten(writer, feedback, 1000)).subscribe({ complete: () => (completed = true) });
-    writer.push('line\n');
-    source.next(commit(7));
-    source.complete();
-    await turn();
-    expect(completed).toBe(false);
-    pending.shift()!();
-    expect(acks).toEqual(['0/7']);
+    expect(lsns(out)).toEqual(['0/1E', '0/28']);
     expect(completed).toBe(true);
   });
 
-  it('fails with the writer\'s error and acknowledges nothing unwritten', async () => {
+  it('with a synchronous output, emits a unit as soon as the write that took its line returns', () => {
+    const sink: OutputSink = { name: 'sync', synchronous: true, write: (_b, done) => done(), close: (done) => done() };
+    const writer = new LineWriter(sink, { fsyncInterval: 0, batchSize: 8 });
+    const source = new Subject<object>();
+    const out: object[] = [];
+    source.pipe(lastWhenWritten(writer, 1000)).subscribe({ next: (e) => out.push(e) });
+    writer.push('0123456789\n'); // past the batch size: written at once
+    source.next(commit(5));
+    expect(lsns(out)).toEqual(['0/5']);
+  });
+
+  it("fails with the writer's error and releases nothing whose line was not written", async () => {
     const { sink } = heldSink({ failWrite: 2 });
     const writer = new LineWriter(sink, { fsyncInterval: 0 });
-    const { acks, detached, feedback } = recorder();
     const source = new Subject<object>();
+    const out: object[] = [];
     let error: unknown;
-    source.pipe(ackWhenWritten(writer, feedback, 1000)).subscribe({ error: (e) => (error = e) });
-    writer.push('line\n');
+    source.pipe(lastWhenWritten(writer, 1000)).subscribe({ next: (e) => out.push(e), error: (e) => (error = e) });
+    writer.push('commit\n');
     source.next(commit(1));
     await turn();
     await turn();
-    expect(acks).toEqual(['0/1']);
-    writer.push('line\n');
+    expect(lsns(out)).toEqual(['0/1']);
+    writer.push('commit\n');
     source.next(commit(2));
     await turn();
     await turn();
-    expect(acks).toEqual(['0/1']);
+    expect(lsns(out)).toEqual(['0/1']);
     expect(error).toMatchObject({ name: 'OutputError', code: 'ENOSPC' });
-    expect(detached).toEqual([error]);
   });
 
   it('asks the writer for an early fsync once syncAt units wait', () => {
     const { sink } = heldSink({ hold: true });
     const writer = new LineWriter(sink, { fsyncInterval: 60_000 });
     const requestSync = jest.spyOn(writer, 'requestSync');
-    const { feedback } = recorder();
     const source = new Subject<object>();
-    source.pipe(ackWhenWritten(writer, feedback, 3)).subscribe();
+    source.pipe(lastWhenWritten(writer, 3)).subscribe();
     for (let n = 1; n <= 2; n++) {
-      writer.push('line\n');
+      writer.push('commit\n');
       source.next(commit(n));
     }
     expect(requestSync).not.toHaveBeenCalled();
-    writer.push('line\n');
+    writer.push('commit\n');
     source.next(commit(3));
     expect(requestSync).toHaveBeenCalledTimes(1);
   });
