@@ -82,6 +82,20 @@ export class ByteBuffer {
       buf[this.pos++] = 0x30 + n;
       return;
     }
+    if (n < 2147483648) {
+      // Below 2^31: small-integer arithmetic.
+      const digits = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+      let at = this.pos + digits;
+      this.pos = at;
+      let v = n | 0;
+      while (v >= 10) {
+        const q = (v / 10) | 0;
+        buf[--at] = 0x30 + v - 10 * q;
+        v = q;
+      }
+      buf[--at] = 0x30 + v;
+      return;
+    }
     let digits = 0;
     for (let v = n; v >= 1; v = Math.floor(v / 10)) digits++;
     let at = this.pos + digits;

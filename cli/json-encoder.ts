@@ -103,6 +103,10 @@ const BINARY_FAST = new Map<number, number>([
   [650, INET], // cidr
 ]);
 const TWO_21 = 2097152;
+const NULL = Buffer.from('null');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const EMPTY_ARRAY = Buffer.from('[]');
 
 const i32 = (b: Buffer, s: number) => (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3];
 
@@ -113,7 +117,7 @@ function binaryIntArray(out: ByteBuffer, b: Buffer, s: number, e: number): boole
   const ndim = i32(b, s);
   if (ndim === 0) {
     if (n !== 12) return false;
-    out.ascii('[]');
+    out.bytes(EMPTY_ARRAY);
     return true;
   }
   if (ndim !== 1 || n < 20) return false;
@@ -126,7 +130,7 @@ function binaryIntArray(out: ByteBuffer, b: Buffer, s: number, e: number): boole
     const len = i32(b, pos);
     pos += 4;
     if (i > 0) out.byte(0x2c);
-    if (len === -1) out.ascii('null');
+    if (len === -1) out.bytes(NULL);
     else if (len === 4 && pos + 4 <= e) out.int(i32(b, pos));
     else if (len === 2 && pos + 2 <= e) out.int(((b[pos] << 24) >> 16) | b[pos + 1]);
     else break;
@@ -444,7 +448,7 @@ function binaryValue(out: ByteBuffer, mode: number, b: Buffer, s: number, e: num
       return true;
     case BOOL:
       if (n !== 1) return false;
-      out.ascii(b[s] !== 0 ? 'true' : 'false');
+      out.bytes(b[s] !== 0 ? TRUE : FALSE);
       return true;
     case INT2:
       if (n !== 2) return false;
@@ -505,7 +509,6 @@ function binaryValue(out: ByteBuffer, mode: number, b: Buffer, s: number, e: num
 const K_TEXT = 0x74;
 const K_BINARY = 0x62;
 const K_NULL = 0x6e;
-const NULL = Buffer.from('null');
 
 /**
  * A row's columns as a JSON object. Values are read where they lie in the received frame
@@ -550,7 +553,7 @@ function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel:
         out.bytes(first ? rel.names[i] : rel.commaNames[i]);
         if (f === QUOTE || f === BYTEA) out.quoted(frame, s, e);
         else if (f === BARE) out.bytesAt(frame, s, e);
-        else if (f === BOOL) out.ascii(frame[s] === 0x74 ? 'true' : 'false');
+        else if (f === BOOL) out.bytes(frame[s] === 0x74 ? TRUE : FALSE);
         else if (f === JSONB ? !compactJsonb(out, frame, s, e) : !intArray(out, frame, s, e)) out.pos = mark;
         if (out.pos !== mark) {
           first = false;

@@ -184,6 +184,19 @@ describe("the CLI encoder's binary date/time, numeric, uuid and inet values", ()
     );
   });
 
+  it('ByteBuffer#int prints every safe integer as String does', () => {
+    const b = new ByteBuffer(4);
+    const ints = fc.oneof(fc.integer(), fc.integer({ min: -(2 ** 31) - 10, max: -(2 ** 31) + 10 }), fc.integer({ min: 2 ** 31 - 10, max: 2 ** 31 + 10 }), fc.maxSafeInteger().filter((n) => !Object.is(n, -0)), fc.constantFrom(...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15].flatMap((k) => [10 ** k - 1, 10 ** k, -(10 ** k)])));
+    fc.assert(
+      fc.property(ints, (n) => {
+        b.pos = 0;
+        b.int(n);
+        expect(b.take(true).toString('latin1')).toBe(String(n));
+      }),
+      RUNS,
+    );
+  });
+
   it('jsonb documents print as JSON.stringify(JSON.parse(text)), binary and text, with and without spaces', () => {
     const doc = fc.json({ maxDepth: 3, stringUnit: 'binary' }).chain((j) => fc.constantFrom(j, j.replace(/,/g, ', ').replace(/:/g, ': ')).filter((t) => { try { JSON.parse(t); return true; } catch { return false; } }));
     fc.assert(
