@@ -84,7 +84,7 @@ const int64 = fc.oneof(
 /** Any bytes, mostly of lengths near the type's own. */
 const anyBytes = fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a));
 
-const RUNS = { numRuns: 3000 };
+const RUNS = { numRuns: 2000 };
 
 describe("the CLI encoder's binary date/time, numeric, uuid and inet values", () => {
   it('date prints what dateToText prints', () => {
