@@ -3,8 +3,9 @@ import type { Lsn } from '../src/lsn';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationInfo, UpdateMessage } from '../src/pgoutput/messages';
 import { pgTimestampToIso } from '../src/time';
 import { type Row, UNCHANGED_TOAST } from '../src/pgoutput/row';
-import { BinaryValue, float4Value } from '../src/values/binary';
+import { BinaryValue, float4Number } from '../src/values/binary';
 import { JSON_NULL } from '../src/values/registry';
+import { byteaJson, dateJson, inetJson, intervalJson, numericJson, timeJson, timestampJson, timetzJson, uuidJson } from './binary-json';
 import type { ByteBuffer } from './byte-buffer';
 
 /**
@@ -55,13 +56,24 @@ const UINT4 = 9;
 const INT8 = 10;
 const FLOAT4 = 11;
 const FLOAT8 = 12;
+const DATE = 13;
+const TIMESTAMP = 14;
+const TIMESTAMPTZ = 15;
+const TIME = 16;
+const TIMETZ = 17;
+const INTERVAL = 18;
+const NUMERIC = 19;
+const UUID = 20;
+const INET = 21;
 /**
  * Binary-format values whose JSON follows from the bytes, as `Row#get` decodes them with
  * `JSON_TYPE_OPTIONS` and the slow path prints them: the text types send their characters (UTF-8),
  * which are quoted; bytea sends its bytes, printed as `\x` and lower-case hex; integers, floats
  * and bool are read from their big-endian bytes; int8 prints as a quoted decimal string; jsonb
- * sends a version byte and its text; int2[]/int4[] of one dimension are JSON arrays. A value whose
- * length does not fit its type goes the long way, which reports it.
+ * sends a version byte and its text; int2[]/int4[] of one dimension are JSON arrays; dates, times,
+ * intervals, numeric, uuid and IPv4 inet/cidr are printed as the text of their `*_out` function
+ * (cli/binary-json.ts), quoted. A value whose length does not fit its type goes the long way,
+ * which reports it.
  */
 const BINARY_FAST = new Map<number, number>([
   [25, QUOTE], // text
@@ -79,36 +91,52 @@ const BINARY_FAST = new Map<number, number>([
   [3802, JSONB], // jsonb
   [1005, INT_ARRAY], // int2[]
   [1007, INT_ARRAY], // int4[]
+  [1082, DATE], // date (timestamps: 'string')
+  [1114, TIMESTAMP], // timestamp
+  [1184, TIMESTAMPTZ], // timestamptz
+  [1083, TIME], // time
+  [1266, TIMETZ], // timetz
+  [1186, INTERVAL], // interval (parsers.interval: identity)
+  [1700, NUMERIC], // numeric
+  [2950, UUID], // uuid
+  [869, INET], // inet
+  [650, INET], // cidr
 ]);
 const TWO_21 = 2097152;
+const NULL = Buffer.from('null');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const EMPTY_ARRAY = Buffer.from('[]');
 
-/** An int2[] or int4[] in array_send's format, one dimension (or none), as its JSON array; false otherwise. */
-function binaryIntArray(out: ByteBuffer, b: Buffer): boolean {
-  const n = b.length;
+const i32 = (b: Buffer, s: number) => (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3];
+
+/** An int2[] or int4[] in array_send's format (at `b[s, e)`), one dimension (or none), as its JSON array; false otherwise. */
+function binaryIntArray(out: ByteBuffer, b: Buffer, s: number, e: number): boolean {
+  const n = e - s;
   if (n < 12) return false;
-  const ndim = b.readInt32BE(0);
+  const ndim = i32(b, s);
   if (ndim === 0) {
     if (n !== 12) return false;
-    out.ascii('[]');
+    out.bytes(EMPTY_ARRAY);
     return true;
   }
   if (ndim !== 1 || n < 20) return false;
-  const count = b.readInt32BE(12);
+  const count = i32(b, s + 12);
   const start = out.pos;
   out.byte(0x5b);
-  let pos = 20;
+  let pos = s + 20;
   for (let i = 0; i < count; i++) {
-    if (pos + 4 > n) break;
-    const len = b.readInt32BE(pos);
+    if (pos + 4 > e) break;
+    const len = i32(b, pos);
     pos += 4;
     if (i > 0) out.byte(0x2c);
-    if (len === -1) out.ascii('null');
-    else if (len === 4 && pos + 4 <= n) out.int(b.readInt32BE(pos));
-    else if (len === 2 && pos + 2 <= n) out.int(b.readInt16BE(pos));
+    if (len === -1) out.bytes(NULL);
+    else if (len === 4 && pos + 4 <= e) out.int(i32(b, pos));
+    else if (len === 2 && pos + 2 <= e) out.int(((b[pos] << 24) >> 16) | b[pos + 1]);
     else break;
     if (len > 0) pos += len;
   }
-  if (pos !== n || count < 0) {
+  if (pos !== e || count < 0) {
     out.pos = start;
     return false;
   }
@@ -121,16 +149,17 @@ function binaryIntArray(out: ByteBuffer, b: Buffer): boolean {
  * `JSON.stringify(JSON.parse(text))` prints, or false (nothing written) where the two could
  * differ: a number other than a short integer (JavaScript reprints `1.50`, `1e3`, big integers),
  * an object key that is an array index (JavaScript puts those first), or the document `null`
- * (printed with `jsonNull`). jsonb_out escapes strings exactly as JSON.stringify does.
+ * (printed with `jsonNull`), or a text that is not one whole document (unbalanced brackets).
+ * jsonb_out escapes strings exactly as JSON.stringify does.
  */
-function compactJsonb(out: ByteBuffer, src: Buffer, from: number): boolean {
-  const n = src.length;
+function compactJsonb(out: ByteBuffer, src: Buffer, from: number, n: number): boolean {
   if (n - from === 4 && src[from] === 0x6e) return false; // null
   const start = out.pos;
   out.ensure(n - from);
   const buf = out.buf;
   let pos = start;
   let i = from;
+  let depth = 0;
   while (i < n) {
     const c = src[i];
     if (c === 0x22) {
@@ -148,9 +177,9 @@ function compactJsonb(out: ByteBuffer, src: Buffer, from: number): boolean {
       if (digitsOnly && i - s > 2) {
         let j = i;
         while (j < n && src[j] === 0x20) j++;
-        if (src[j] === 0x3a) return false; // a key like "10"
+        if (j < n && src[j] === 0x3a) return false; // a key like "10"
       }
-      pos += src.copy(buf, pos, s, i);
+      for (let k = s; k < i; k++) buf[pos++] = src[k];
     } else if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) i++;
     else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const s = i;
@@ -160,12 +189,15 @@ function compactJsonb(out: ByteBuffer, src: Buffer, from: number): boolean {
       const digits = i - d0;
       if (digits === 0 || digits > 15 || (src[d0] === 0x30 && digits > 1) || (c === 0x2d && digits === 1 && src[d0] === 0x30)) return false;
       if (i < n && (src[i] === 0x2e || src[i] === 0x65 || src[i] === 0x45)) return false;
-      pos += src.copy(buf, pos, s, i);
+      for (let k = s; k < i; k++) buf[pos++] = src[k];
     } else {
+      if (c === 0x7b || c === 0x5b) depth++;
+      else if ((c === 0x7d || c === 0x5d) && --depth < 0) return false;
       buf[pos++] = c;
       i++;
     }
   }
+  if (depth !== 0 || pos === start) return false; // not a whole document: the long way reports it
   out.pos = pos;
   return true;
 }
@@ -176,35 +208,47 @@ function number(out: ByteBuffer, v: number): void {
   else if (Number.isFinite(v) && !Object.is(v, -0)) out.asciiChars(String(v));
   else out.utf8(JSON.stringify(jsonValue(v)));
 }
-const BYTEA_PREFIX = Buffer.from('"\\\\x');
 const MODES = { quote: QUOTE, bare: BARE, bool: BOOL, bytea: BYTEA, intArray: INT_ARRAY, jsonb: JSONB } as const;
 
 /**
- * An int2[] or int4[] text (`{1,NULL,-3}`, `{{1,2},{3,4}}`) as its JSON array, or false when it
- * has anything else (explicit bounds `[0:1]={...}`, quotes) and must go the long way.
+ * An int2[] or int4[] text at `src[s, e)` (`{1,NULL,-3}`, `{{1,2},{3,4}}`) as its JSON array, or
+ * false when it has anything else (explicit bounds `[0:1]={...}`, quotes, unbalanced braces) and
+ * must go the long way.
  */
-function intArray(out: ByteBuffer, src: Buffer): boolean {
-  const n = src.length;
-  if (n === 0 || src[0] !== 0x7b) return false;
+function intArray(out: ByteBuffer, src: Buffer, s: number, e: number): boolean {
+  if (e === s || src[s] !== 0x7b) return false;
   const start = out.pos;
-  out.ensure(n);
+  out.ensure(e - s);
   const buf = out.buf;
   let pos = start;
-  for (let i = 0; i < n; i++) {
+  let depth = 0;
+  for (let i = s; i < e; i++) {
     const c = src[i];
-    if (c === 0x7b) buf[pos++] = 0x5b; // { → [
-    else if (c === 0x7d) buf[pos++] = 0x5d; // } → ]
+    if (c === 0x7b) {
+      buf[pos++] = 0x5b; // { → [
+      depth++;
+    } else if (c === 0x7d) {
+      buf[pos++] = 0x5d; // } → ]
+      if (--depth < 0 || (depth === 0 && i !== e - 1)) {
+        depth = -1; // unbalanced, or more after the outer brace
+        break;
+      }
+    }
     else if (c === 0x2c || c === 0x2d || (c >= 0x30 && c <= 0x39)) buf[pos++] = c;
-    else if (c === 0x4e && src[i + 1] === 0x55 && src[i + 2] === 0x4c && src[i + 3] === 0x4c) {
+    else if (c === 0x4e && i + 3 < e && src[i + 1] === 0x55 && src[i + 2] === 0x4c && src[i + 3] === 0x4c) {
       buf[pos++] = 0x6e; // NULL → null
       buf[pos++] = 0x75;
       buf[pos++] = 0x6c;
       buf[pos++] = 0x6c;
       i += 3;
     } else {
-      out.pos = start;
-      return false;
+      depth = -1;
+      break;
     }
+  }
+  if (depth !== 0) {
+    out.pos = start;
+    return false;
   }
   out.pos = pos;
   return true;
@@ -389,92 +433,132 @@ function encodeChange(out: ByteBuffer, msg: InsertMessage | UpdateMessage | Dele
   out.bytes(END);
 }
 
-/** A binary value of a {@link BINARY_FAST} type as its JSON; false (anything written is dropped by the caller) to go the long way. */
-function binaryValue(out: ByteBuffer, mode: number, b: Buffer): boolean {
-  const n = b.length;
+/**
+ * A binary value `b[s, e)` of a {@link BINARY_FAST} type as its JSON; false (anything written is
+ * dropped by the caller) to go the long way.
+ */
+function binaryValue(out: ByteBuffer, mode: number, b: Buffer, s: number, e: number): boolean {
+  const n = e - s;
   switch (mode) {
     case QUOTE:
-      out.quoted(b);
+      out.quoted(b, s, e);
       return true;
     case BYTEA:
-      out.bytes(BYTEA_PREFIX);
-      out.ascii(b.toString('hex'));
-      out.byte(0x22);
+      byteaJson(out, b, s, e);
       return true;
     case BOOL:
       if (n !== 1) return false;
-      out.ascii(b[0] !== 0 ? 'true' : 'false');
+      out.bytes(b[s] !== 0 ? TRUE : FALSE);
       return true;
     case INT2:
       if (n !== 2) return false;
-      out.int(b.readInt16BE(0));
+      out.int(((b[s] << 24) >> 16) | b[s + 1]);
       return true;
     case INT4:
       if (n !== 4) return false;
-      out.int(b.readInt32BE(0));
+      out.int(i32(b, s));
       return true;
     case UINT4:
       if (n !== 4) return false;
-      out.int(b.readUInt32BE(0));
+      out.int(i32(b, s) >>> 0);
       return true;
     case INT8: {
       if (n !== 8) return false;
-      const hi = b.readInt32BE(0);
+      const hi = i32(b, s);
       if (hi < -TWO_21 || hi >= TWO_21) return false; // beyond 2^53: BigInt's text
       out.byte(0x22);
-      out.int(hi * TWO_32 + b.readUInt32BE(4));
+      out.int(hi * TWO_32 + (i32(b, s + 4) >>> 0));
       out.byte(0x22);
       return true;
     }
     case FLOAT4:
       if (n !== 4) return false;
-      number(out, float4Value(b));
+      number(out, float4Number(b.readFloatBE(s)));
       return true;
     case FLOAT8:
       if (n !== 8) return false;
-      number(out, b.readDoubleBE(0));
+      number(out, b.readDoubleBE(s));
       return true;
     case JSONB:
-      return n > 0 && b[0] === 1 && compactJsonb(out, b, 1);
+      return n > 0 && b[s] === 1 && compactJsonb(out, b, s + 1, e);
     case INT_ARRAY:
-      return binaryIntArray(out, b);
+      return binaryIntArray(out, b, s, e);
+    case DATE:
+      return dateJson(out, b, s, e);
+    case TIMESTAMP:
+      return timestampJson(out, b, s, e, false);
+    case TIMESTAMPTZ:
+      return timestampJson(out, b, s, e, true);
+    case TIME:
+      return timeJson(out, b, s, e);
+    case TIMETZ:
+      return timetzJson(out, b, s, e);
+    case INTERVAL:
+      return intervalJson(out, b, s, e);
+    case NUMERIC:
+      return numericJson(out, b, s, e);
+    case UUID:
+      return uuidJson(out, b, s, e);
+    case INET:
+      return inetJson(out, b, s, e);
     default:
       return false;
   }
 }
 
+const K_TEXT = 0x74;
+const K_BINARY = 0x62;
+const K_NULL = 0x6e;
+
+/**
+ * A row's columns as a JSON object. Values are read where they lie in the received frame
+ * (`Row#frame` and `Row#offsetTable`), without a Buffer view per value; a value no fast path
+ * prints goes through `Row#get` and {@link jsonValue}.
+ */
 function encodeRow(out: ByteBuffer, row: Row, tuple: 'key' | 'old' | 'new', rel: RelationBytes, sides: SideLists): void {
   const keyOnly = tuple === 'key';
   const columns = row.columns;
   const fast = rel.fast;
+  const fastBinary = rel.fastBinary;
+  const frame = row.frame;
+  const table = row.offsetTable();
   out.byte(0x7b);
   let first = true;
   for (let i = 0; i < row.length; i++) {
     if (keyOnly && !columns[i].isKey) continue;
-    const fb = rel.fastBinary[i];
-    const kind = fast[i] === 0 && fb === 0 ? '' : row.kind(i);
-    if (kind === 'b' && fb !== 0) {
-      const bytes = row.bytes(i)!;
-      const mark = out.pos;
+    const kind = table[i * 3];
+    if (kind === K_NULL) {
       out.bytes(first ? rel.names[i] : rel.commaNames[i]);
-      if (binaryValue(out, fb, bytes)) {
-        first = false;
-        continue;
-      }
-      out.pos = mark;
+      out.bytes(NULL);
+      first = false;
+      continue;
     }
-    const f = kind === 't' ? fast[i] : 0;
-    const bytes = f === 0 ? null : row.bytes(i);
-    if (bytes !== null && (f !== BYTEA || (bytes[0] === 0x5c && bytes[1] === 0x78))) {
-      const mark = out.pos;
-      out.bytes(first ? rel.names[i] : rel.commaNames[i]);
-      if (f === QUOTE || f === BYTEA) out.quoted(bytes);
-      else if (f === BARE) out.bytes(bytes);
-      else if (f === BOOL) out.ascii(bytes[0] === 0x74 ? 'true' : 'false');
-      else if (f === JSONB ? !compactJsonb(out, bytes, 0) : !intArray(out, bytes)) out.pos = mark;
-      if (out.pos !== mark) {
-        first = false;
-        continue;
+    const s = table[i * 3 + 1];
+    const e = s + table[i * 3 + 2];
+    if (kind === K_BINARY) {
+      const fb = fastBinary[i];
+      if (fb !== 0) {
+        const mark = out.pos;
+        out.bytes(first ? rel.names[i] : rel.commaNames[i]);
+        if (binaryValue(out, fb, frame, s, e)) {
+          first = false;
+          continue;
+        }
+        out.pos = mark;
+      }
+    } else if (kind === K_TEXT) {
+      const f = fast[i];
+      if (f !== 0 && (f !== BYTEA || (e - s >= 2 && frame[s] === 0x5c && frame[s + 1] === 0x78))) {
+        const mark = out.pos;
+        out.bytes(first ? rel.names[i] : rel.commaNames[i]);
+        if (f === QUOTE || f === BYTEA) out.quoted(frame, s, e);
+        else if (f === BARE) out.bytesAt(frame, s, e);
+        else if (f === BOOL) out.bytes(frame[s] === 0x74 ? TRUE : FALSE);
+        else if (f === JSONB ? !compactJsonb(out, frame, s, e) : !intArray(out, frame, s, e)) out.pos = mark;
+        if (out.pos !== mark) {
+          first = false;
+          continue;
+        }
       }
     }
     const v = row.get(i);

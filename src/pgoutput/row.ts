@@ -162,6 +162,22 @@ export class Row implements Iterable<[string, unknown]> {
     return o[at] === K_TEXT || o[at] === K_BINARY ? this.buf.subarray(o[at + 1], o[at + 1] + o[at + 2]) : null;
   }
 
+  /**
+   * @internal The buffer the values lie in, for the CLI's JSON encoder, which copies each value
+   * from where it lies (with {@link offsetTable}) instead of taking a {@link bytes} view of it.
+   */
+  get frame(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * @internal The offsets table: `[kind, start, length]` per column, the kind as its TupleData byte
+   * (`t`, `b`, `n`, `u`), the value at `frame[start, start + length)`. Not to be changed.
+   */
+  offsetTable(): readonly number[] {
+    return this.table();
+  }
+
   /** Every column's raw value by name. */
   rawObject(): Record<string, RawValue> {
     const out: Record<string, RawValue> = {};
