@@ -67,7 +67,7 @@ export class ByteBuffer {
       this.buf[this.pos++] = 0x30 + n;
       return;
     }
-    this.ascii(String(n));
+    this.int(n); // not String(n): V8 caches number strings, and the cache keeps them alive past scavenges
   }
 
   /** A safe integer (|n| < 2^53, not -0) in decimal, as `String(n)` prints it. */

@@ -205,7 +205,9 @@ function compactJsonb(out: ByteBuffer, src: Buffer, from: number, n: number): bo
 /** A number as the slow path prints it: `String(v)`, or jsonValue's string for -0, NaN and ±Infinity. */
 function number(out: ByteBuffer, v: number): void {
   if (Number.isSafeInteger(v) && !Object.is(v, -0)) out.int(v);
-  else if (Number.isFinite(v) && !Object.is(v, -0)) out.asciiChars(String(v));
+  // JSON.stringify prints a finite number as String does, without V8's number-string cache, whose
+  // entries would outlive scavenges and fill the old space (peak RSS).
+  else if (Number.isFinite(v) && !Object.is(v, -0)) out.asciiChars(JSON.stringify(v));
   else out.utf8(JSON.stringify(jsonValue(v)));
 }
 const MODES = { quote: QUOTE, bare: BARE, bool: BOOL, bytea: BYTEA, intArray: INT_ARRAY, jsonb: JSONB } as const;
