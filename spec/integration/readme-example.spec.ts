@@ -53,7 +53,9 @@ describe("README's first example", () => {
 
     await waitFor(async () => {
       if (exitCode !== undefined) throw new Error(`the example exited ${exitCode}: ${stderr}`);
-      return (await sql.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'app' AND active`)).rowCount === 1;
+      // A slot being created is listed as active while it waits for its consistent point, and rows
+      // committed then never stream: confirmed_flush_lsn is set only once it is reached.
+      return (await sql.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'app' AND active AND confirmed_flush_lsn IS NOT NULL`)).rowCount === 1;
     }, 30_000, 'the example streaming from slot app');
     await sql.query(`INSERT INTO orders (item) VALUES ('book')`);
     await waitFor(() => {
