@@ -102,17 +102,7 @@ export function parseTimestamp(s: string): Date | number | null {
     i += 3;
   }
   if (i !== n) return parseDateSlow(s);
-  const y = bc ? 1 - year : year;
-  let date: Date;
-  if (offset !== undefined) {
-    date = new Date(Date.UTC(y, month - 1, day, hour, minute, second, ms));
-    if (y >= 0 && y < 100) date.setUTCFullYear(y);
-    if (offset !== 0) date.setTime(date.getTime() - offset);
-  } else {
-    date = new Date(y, month - 1, day, hour, minute, second, ms);
-    if (y >= 0 && y < 100) date.setFullYear(y);
-  }
-  return date;
+  return civilDate(bc ? 1 - year : year, month, day, hour, minute, second, ms, offset);
 }
 
 /** The byte at i, or NaN past the end (as charCodeAt past a string's end). */
@@ -197,17 +187,7 @@ export function parseTimestampAt(b: Buffer, s0: number, n: number): Date | numbe
     i += 3;
   }
   if (i !== n) return parseDateSlow(b.toString('utf8', s0, n));
-  const y = bc ? 1 - year : year;
-  let date: Date;
-  if (offset !== undefined) {
-    date = new Date(Date.UTC(y, month - 1, day, hour, minute, second, ms));
-    if (y >= 0 && y < 100) date.setUTCFullYear(y);
-    if (offset !== 0) date.setTime(date.getTime() - offset);
-  } else {
-    date = new Date(y, month - 1, day, hour, minute, second, ms);
-    if (y >= 0 && y < 100) date.setFullYear(y);
-  }
-  return date;
+  return civilDate(bc ? 1 - year : year, month, day, hour, minute, second, ms, offset);
 }
 
 /**
@@ -390,4 +370,21 @@ export function intervalFromBinary(b: Buffer, fallback: (b: Buffer) => unknown):
     if (micros) out.milliseconds = (micros / 1000) * sign;
   }
   return Object.assign(Object.create(INTERVAL_PROTO), out);
+}
+
+/**
+ * The Date of a parsed date/time: UTC shifted by `offset` ms when the text had a zone, local time
+ * otherwise; years 0-99 set apart, since the Date constructors read them as 1900-1999.
+ */
+function civilDate(y: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, offset: number | undefined): Date {
+  let date: Date;
+  if (offset !== undefined) {
+    date = new Date(Date.UTC(y, month - 1, day, hour, minute, second, ms));
+    if (y >= 0 && y < 100) date.setUTCFullYear(y);
+    if (offset !== 0) date.setTime(date.getTime() - offset);
+  } else {
+    date = new Date(y, month - 1, day, hour, minute, second, ms);
+    if (y >= 0 && y < 100) date.setFullYear(y);
+  }
+  return date;
 }
