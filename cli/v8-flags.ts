@@ -93,6 +93,8 @@ function v8Gc(): MinorGc | undefined {
 }
 
 /**
+ * Frees dead socket chunks sooner: asks V8 for a scavenge when they build up (sizes in bytes).
+ *
  * Returns a function to call with the bytes of every line the stream command writes; every
  * `checkEvery` bytes it reads the process's external memory (`process.memoryUsage().external`),
  * and when that has grown by more than `slack` above the lowest level seen since the last
@@ -103,7 +105,10 @@ function v8Gc(): MinorGc | undefined {
  * scavenges come seldom and 1–7 MB of dead socket chunks wait for them. With narrow rows V8's
  * scavenges come first and this asks for none. Process-wide: only `pg-walstream stream` calls
  * it. Measured in docs/benchmarks.md (issue 15, "Socket chunks"). Returns undefined (nothing to
- * call) when V8 does not give its `gc` function; `gc` is for tests.
+ * call) when V8 does not give its `gc` function; `gc` is for tests. Throws nothing of its own.
+ * Follows Node's `src/stream_base.cc` (`EmitToJSStreamListener::OnStreamRead`: one backing store
+ * per socket read, cut to the bytes read) and V8's `ArrayBufferSweeper` (the backing stores of
+ * young `ArrayBuffer`s are freed after the scavenge that finds them dead).
  * @example const lineBytes = socketMemoryReclaimer(); lineBytes?.(line.length)
  */
 export function socketMemoryReclaimer(checkEvery = CLI_RECLAIM_CHECK_BYTES, slack = CLI_RECLAIM_SLACK_BYTES, gc: MinorGc | undefined = v8Gc()): ((bytes: number) => void) | undefined {
