@@ -1,7 +1,7 @@
 // First, before anything loads rxjs: the command loads only the rxjs modules it uses (lazy-rxjs.ts),
 // and applies the V8 flags PG_WALSTREAM_V8_FLAGS asks for (v8-flags.ts).
 import { installLazyRxjs } from './lazy-rxjs';
-import { CLI_YOUNG_GENERATION_MAX, applyCliV8Flags, capYoungGeneration } from './v8-flags';
+import { CLI_YOUNG_GENERATION_MAX, applyCliV8Flags, capYoungGeneration, socketMemoryReclaimer } from './v8-flags';
 applyCliV8Flags();
 installLazyRxjs();
 import { existsSync, readFileSync } from 'node:fs';
@@ -144,6 +144,7 @@ export function buildProgram(): Command {
           output,
           progress: quiet ? undefined : (require('./progress') as typeof import('./progress')).terminalProgress(process.stderr, opts.endpos),
           stopSignal: stop,
+          lineBytes: socketMemoryReclaimer(), // peak RSS: socket chunks (docs/benchmarks.md, issue 15)
           observer: metricsServer?.metrics,
           ...(opts.backfill === undefined
             ? {}

@@ -45,6 +45,8 @@ export interface StreamCommandOptions extends LogicalReplicationOptions {
   format?: (msg: PgoutputMessage) => string;
   /** Told about every frame and every durable transaction (the progress line on a terminal). */
   progress?: StreamProgress;
+  /** Told the bytes of every line written (cli/v8-flags.ts, socketMemoryReclaimer). */
+  lineBytes?: (bytes: number) => void;
   /** A stage after `bufferTransaction()` that may push lines (`--backfill`, see cli/backfill.ts). */
   stage?: (writer: LineWriter, feedback: LsnFeedback) => OperatorFunction<TransactionEvent, unknown>;
 }
@@ -82,6 +84,7 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
   const endpos = options.endpos;
   const writer = new LineWriter(options.output, { fsyncInterval: options.fsyncInterval, maxPendingBytes: CLI_OUTPUT_LIMIT });
   const progress = options.progress;
+  const lineBytes = options.lineBytes;
   const window = options.flowControl ?? CLI_FLOW_CONTROL;
   const flowControl = window === false ? false : { ...window, backpressure: writer.backpressure };
   const syncAt = window === false ? 500 : Math.max(1, Math.floor((window.maxPendingTransactions ?? 1000) / 2));
@@ -178,7 +181,9 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
           writer.out.pos = start; // no half line
           throw err;
         }
+        const bytes = writer.out.pos - start;
         writer.endLine();
+        lineBytes?.(bytes);
       }
       if (endpos !== undefined) {
         const end = ackLsnOf(msg);

@@ -1,4 +1,5 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * V8 flags that trade CPU for a smaller resident set, for `PG_WALSTREAM_V8_FLAGS`. Both are read by
@@ -58,4 +59,71 @@ export function capYoungGeneration(maxBytes: number, everyMs = 20): () => void {
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * Output bytes (JSON lines) between two looks at the process's external memory, in
+ * {@link socketMemoryReclaimer}: 256 KiB.
+ */
+export const CLI_RECLAIM_CHECK_BYTES = 256 << 10;
+
+/**
+ * External memory (socket chunks and other `ArrayBuffer` backing stores) that may build up after
+ * the lowest level seen before {@link socketMemoryReclaimer} asks V8 for a scavenge: 1 MiB.
+ */
+export const CLI_RECLAIM_SLACK_BYTES = 1 << 20;
+
+type MinorGc = (options: { type: 'minor' }) => void;
+
+/**
+ * V8's `gc` function, fetched from a new `vm` context with `--expose-gc` set only while it is
+ * created (the flag is cleared again, so no later context gets a `gc` global); undefined when
+ * V8 does not give it.
+ */
+function v8Gc(): MinorGc | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as MinorGc) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+}
+
+/**
+ * Frees dead socket chunks sooner: asks V8 for a scavenge when they build up (sizes in bytes).
+ *
+ * Returns a function to call with the bytes of every line the stream command writes; every
+ * `checkEvery` bytes it reads the process's external memory (`process.memoryUsage().external`),
+ * and when that has grown by more than `slack` above the lowest level seen since the last
+ * scavenge it asked for, it asks V8 for a scavenge (`gc({ type: 'minor' })`, the young generation
+ * only). Why: each socket read is a new `ArrayBuffer` (64 KiB when the walsender sends faster
+ * than the command reads), freed only by the scavenge that finds its `Buffer` dead; with large
+ * values (2 KB text columns) a message allocates few heap bytes for many socket bytes, so V8's own
+ * scavenges come seldom and 1–7 MB of dead socket chunks wait for them. With narrow rows V8's
+ * scavenges come first and this asks for none. Process-wide: only `pg-walstream stream` calls
+ * it. Measured in docs/benchmarks.md (issue 15, "Socket chunks"). Returns undefined (nothing to
+ * call) when V8 does not give its `gc` function; `gc` is for tests. Throws nothing of its own.
+ * Follows Node's `src/stream_base.cc` (`EmitToJSStreamListener::OnStreamRead`: one backing store
+ * per socket read, cut to the bytes read) and V8's `ArrayBufferSweeper` (the backing stores of
+ * young `ArrayBuffer`s are freed after the scavenge that finds them dead).
+ * @example const lineBytes = socketMemoryReclaimer(); lineBytes?.(line.length)
+ */
+export function socketMemoryReclaimer(checkEvery = CLI_RECLAIM_CHECK_BYTES, slack = CLI_RECLAIM_SLACK_BYTES, gc: MinorGc | undefined = v8Gc()): ((bytes: number) => void) | undefined {
+  if (gc === undefined) return undefined;
+  let counted = 0;
+  let floor = process.memoryUsage().external;
+  return (bytes: number) => {
+    counted += bytes;
+    if (counted < checkEvery) return;
+    counted = 0;
+    const external = process.memoryUsage().external;
+    if (external < floor) floor = external;
+    else if (external - floor > slack) {
+      gc({ type: 'minor' });
+      floor = process.memoryUsage().external;
+    }
+  };
 }
