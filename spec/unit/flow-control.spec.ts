@@ -57,6 +57,27 @@ describe('FlowWindow (flow control of logicalReplication)', () => {
     expect(w.pendingUnits).toBe(6);
   });
 
+  it('compares LSNs across the 4 GB boundary by both halves (0/FFFFFFF0 < 1/0 < 1/10)', () => {
+    const w = new FlowWindow({ maxPendingTransactions: 100 });
+    const at = (hi: number, lo: number) => Lsn.fromParts(hi, lo);
+    w.onXLogData(at(0, 0xfffffff0), commit());
+    w.onXLogData(at(1, 0), commit());
+    w.onXLogData(at(1, 0x10), commit());
+    expect(w.pendingUnits).toBe(3);
+    expect(w.lastUnit).toBe((1n << 32n) | 0x10n);
+    w.onAcknowledged(at(0, 0xffffffff)); // below 1/0: only the first is done
+    expect(w.pendingUnits).toBe(2);
+    w.onAcknowledged(at(1, 0));
+    expect(w.pendingUnits).toBe(1);
+    w.onAcknowledged(at(0, 5)); // an older acknowledgment changes nothing
+    expect(w.pendingUnits).toBe(1);
+    w.onXLogData(at(1, 0x8), commit()); // above what is acknowledged (1/0): it counts
+    expect(w.pendingUnits).toBe(2);
+    expect(w.lastUnit).toBe((1n << 32n) | 0x10n); // an earlier unit does not move the last one back
+    w.onAcknowledged(at(2, 0));
+    expect(w.pendingUnits).toBe(0);
+  });
+
   it('rejects limits below 1', () => {
     expect(() => new FlowWindow({ maxPendingTransactions: 0 })).toThrow(RangeError);
   });

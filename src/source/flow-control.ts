@@ -55,16 +55,26 @@ export class FlowWindow {
   private readonly maxUnits: number;
   private readonly maxBytes: number;
   // Ring of finished units: the LSN at which each is done and the byte total when it finished.
-  private doneAt: bigint[] = [];
+  // Where each pending unit is done, as LSN halves: no bigint per Commit on the hot path.
+  private doneHi: number[] = [];
+  private doneLo: number[] = [];
   private bytesAt: number[] = [];
   private head = 0;
   private received = 0; // XLogData bytes received so far
   private ackedBytes = 0; // bytes total at the last unit acknowledged
   private inStream = false;
-  private acked = 0n;
-  /** The LSN at which the last finished unit received is done (0 before any). */
-  lastUnit = 0n;
+  private ackedHi = 0;
+  private ackedLo = 0;
+  private lastHi = 0;
+  private lastLo = 0;
+  /** How many times {@link lastUnit} has advanced: a unit finished when this grows. */
+  unitsFinished = 0;
   paused = false;
+
+  /** The LSN at which the last finished unit received is done (0 before any). */
+  get lastUnit(): bigint {
+    return this.lastHi === 0 ? BigInt(this.lastLo) : (BigInt(this.lastHi) << 32n) | BigInt(this.lastLo);
+  }
 
   constructor(options: FlowControlOptions = {}) {
     this.maxUnits = options.maxPendingTransactions ?? DEFAULT_MAX_PENDING_TRANSACTIONS;
@@ -74,7 +84,7 @@ export class FlowWindow {
 
   /** Finished units not yet acknowledged. */
   get pendingUnits(): number {
-    return this.doneAt.length - this.head;
+    return this.doneHi.length - this.head;
   }
 
   /** Bytes of the finished units not yet acknowledged. */
@@ -89,13 +99,13 @@ export class FlowWindow {
 
   /**
    * {@link onXLogData} for a payload read in place, `buf[start, end)`, sent at the LSN whose halves
-   * are `hi` and `lo`: no view, and a `bigint` only for the messages that finish a unit.
+   * are `hi` and `lo`: no view and no `bigint`.
    */
   onXLogDataAt(hi: number, lo: number, buf: Buffer, start: number, end: number): boolean {
     const size = end - start;
     this.received += size + XLOGDATA_HEADER;
     const tag = size > 0 ? buf[start] : 0;
-    let doneAt: bigint | undefined;
+    let done = false;
     switch (tag) {
       case TAG_STREAM_START:
         this.inStream = true;
@@ -109,20 +119,23 @@ export class FlowWindow {
       case TAG_STREAM_PREPARE:
       case TAG_COMMIT_PREPARED:
       case TAG_ROLLBACK_PREPARED:
-      // The walsender sends these at the record's end LSN (logical.c, `write_location = txn->end_lsn`),
-      // which is what the consumer acknowledges.
-        doneAt = (BigInt(hi) << 32n) | BigInt(lo);
+        done = true;
         break;
       case TAG_MESSAGE:
-        // Outside a stream block the flags byte follows the tag; bit 1 = transactional. Sent at
-        // the message's LSN, which is what the consumer acknowledges.
-        if (!this.inStream && size > 1 && (buf[start + 1] & 1) === 0) doneAt = (BigInt(hi) << 32n) | BigInt(lo);
+        done = !this.inStream && size > 1 && (buf[start + 1] & 1) === 0;
         break;
     }
-    if (doneAt !== undefined && doneAt > this.lastUnit) this.lastUnit = doneAt;
-    if (doneAt !== undefined && doneAt > this.acked) {
-      this.doneAt.push(doneAt);
-      this.bytesAt.push(this.received);
+    if (done) {
+      if (hi > this.lastHi || (hi === this.lastHi && lo > this.lastLo)) {
+        this.lastHi = hi;
+        this.lastLo = lo;
+        this.unitsFinished++;
+      }
+      if (hi > this.ackedHi || (hi === this.ackedHi && lo > this.ackedLo)) {
+        this.doneHi.push(hi);
+        this.doneLo.push(lo);
+        this.bytesAt.push(this.received);
+      }
     }
     if (!this.paused && (this.pendingUnits >= this.maxUnits || this.pendingBytes >= this.maxBytes)) this.paused = true;
     return this.paused;
@@ -134,13 +147,19 @@ export class FlowWindow {
    * resume reading now.
    */
   onAcknowledged(lsn: Lsn): boolean {
-    if (lsn.value > this.acked) this.acked = lsn.value;
-    while (this.head < this.doneAt.length && this.doneAt[this.head] <= this.acked) {
+    if (lsn.hi > this.ackedHi || (lsn.hi === this.ackedHi && lsn.lo > this.ackedLo)) {
+      this.ackedHi = lsn.hi;
+      this.ackedLo = lsn.lo;
+    }
+    const ah = this.ackedHi;
+    const al = this.ackedLo;
+    while (this.head < this.doneHi.length && (this.doneHi[this.head] < ah || (this.doneHi[this.head] === ah && this.doneLo[this.head] <= al))) {
       this.ackedBytes = this.bytesAt[this.head];
       this.head++;
     }
-    if (this.head > 1024 && this.head * 2 > this.doneAt.length) {
-      this.doneAt = this.doneAt.slice(this.head);
+    if (this.head > 1024 && this.head * 2 > this.doneHi.length) {
+      this.doneHi = this.doneHi.slice(this.head);
+      this.doneLo = this.doneLo.slice(this.head);
       this.bytesAt = this.bytesAt.slice(this.head);
       this.head = 0;
     }

@@ -340,11 +340,11 @@ function streamLogical(options: LogicalReplicationOptions, subscriber: Subscribe
             }
             // Pause before handing the frame on: acknowledging it downstream may resume at once.
             const p = s + XLOG_HEADER_SIZE;
-            const unitsBefore = flow.lastUnit;
+            const unitsBefore = flow.unitsFinished;
             flow.onXLogDataAt(hi, lo, buf, p, e);
             let finishedUnit = false;
             if (endLsn !== undefined) {
-              finishedUnit = flow.lastUnit > unitsBefore;
+              finishedUnit = flow.unitsFinished !== unitsBefore;
               const tag = e > p ? buf[p] : 0;
               if (tag === TAG_BEGIN || tag === TAG_BEGIN_PREPARE || tag === TAG_STREAM_START) inTransaction = true;
               else if (tag === TAG_STREAM_STOP || finishedUnit) inTransaction = false;
