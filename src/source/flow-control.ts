@@ -54,19 +54,24 @@ const XLOGDATA_HEADER = 25;
 export class FlowWindow {
   private readonly maxUnits: number;
   private readonly maxBytes: number;
-  // Ring of finished units: the LSN at which each is done and the byte total when it finished.
-  // Where each pending unit is done, as LSN halves: no bigint per Commit on the hot path.
-  private doneHi: number[] = [];
-  private doneLo: number[] = [];
-  private bytesAt: number[] = [];
+  /** False when both limits are infinite (no flow control): then no unit needs remembering. */
+  private readonly tracks: boolean;
+  // The finished, unacknowledged units, oldest first, in a ring that grows by doubling: the LSN at
+  // which each is done (halves: no bigint per Commit) and the byte total when it finished. Typed
+  // arrays reused for the whole stream, so a unit costs no allocation.
+  private doneHi = new Uint32Array(64);
+  private doneLo = new Uint32Array(64);
+  private bytesAt = new Float64Array(64);
   private head = 0;
+  private count = 0;
   private received = 0; // XLogData bytes received so far
   private ackedBytes = 0; // bytes total at the last unit acknowledged
   private inStream = false;
   private ackedHi = 0;
   private ackedLo = 0;
-  private lastHi = 0;
-  private lastLo = 0;
+  /** Halves of {@link lastUnit}. */
+  lastHi = 0;
+  lastLo = 0;
   /** How many times {@link lastUnit} has advanced: a unit finished when this grows. */
   unitsFinished = 0;
   paused = false;
@@ -80,16 +85,17 @@ export class FlowWindow {
     this.maxUnits = options.maxPendingTransactions ?? DEFAULT_MAX_PENDING_TRANSACTIONS;
     this.maxBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     if (!(this.maxUnits >= 1) || !(this.maxBytes >= 1)) throw new RangeError('flowControl limits must be at least 1');
+    this.tracks = Number.isFinite(this.maxUnits) || Number.isFinite(this.maxBytes);
   }
 
   /** Finished units not yet acknowledged. */
   get pendingUnits(): number {
-    return this.doneHi.length - this.head;
+    return this.count;
   }
 
   /** Bytes of the finished units not yet acknowledged. */
   get pendingBytes(): number {
-    return this.pendingUnits === 0 ? 0 : this.bytesAt[this.bytesAt.length - 1] - this.ackedBytes;
+    return this.count === 0 ? 0 : this.bytesAt[(this.head + this.count - 1) & (this.doneHi.length - 1)] - this.ackedBytes;
   }
 
   /** Accounts one XLogData frame; returns true when the source should pause reading now. */
@@ -131,14 +137,36 @@ export class FlowWindow {
         this.lastLo = lo;
         this.unitsFinished++;
       }
-      if (hi > this.ackedHi || (hi === this.ackedHi && lo > this.ackedLo)) {
-        this.doneHi.push(hi);
-        this.doneLo.push(lo);
-        this.bytesAt.push(this.received);
-      }
+      if (this.tracks && (hi > this.ackedHi || (hi === this.ackedHi && lo > this.ackedLo))) this.remember(hi, lo);
     }
     if (!this.paused && (this.pendingUnits >= this.maxUnits || this.pendingBytes >= this.maxBytes)) this.paused = true;
     return this.paused;
+  }
+
+  private remember(hi: number, lo: number): void {
+    let cap = this.doneHi.length;
+    if (this.count === cap) {
+      // Full: copy the ring, oldest first, into arrays twice the size.
+      const doneHi = new Uint32Array(cap * 2);
+      const doneLo = new Uint32Array(cap * 2);
+      const bytesAt = new Float64Array(cap * 2);
+      for (let k = 0; k < this.count; k++) {
+        const j = (this.head + k) & (cap - 1);
+        doneHi[k] = this.doneHi[j];
+        doneLo[k] = this.doneLo[j];
+        bytesAt[k] = this.bytesAt[j];
+      }
+      this.doneHi = doneHi;
+      this.doneLo = doneLo;
+      this.bytesAt = bytesAt;
+      this.head = 0;
+      cap *= 2;
+    }
+    const i = (this.head + this.count) & (cap - 1);
+    this.doneHi[i] = hi;
+    this.doneLo[i] = lo;
+    this.bytesAt[i] = this.received;
+    this.count++;
   }
 
   /**
@@ -153,15 +181,14 @@ export class FlowWindow {
     }
     const ah = this.ackedHi;
     const al = this.ackedLo;
-    while (this.head < this.doneHi.length && (this.doneHi[this.head] < ah || (this.doneHi[this.head] === ah && this.doneLo[this.head] <= al))) {
-      this.ackedBytes = this.bytesAt[this.head];
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.doneHi.length) {
-      this.doneHi = this.doneHi.slice(this.head);
-      this.doneLo = this.doneLo.slice(this.head);
-      this.bytesAt = this.bytesAt.slice(this.head);
-      this.head = 0;
+    const mask = this.doneHi.length - 1;
+    while (this.count > 0) {
+      const i = this.head;
+      const h = this.doneHi[i];
+      if (h > ah || (h === ah && this.doneLo[i] > al)) break;
+      this.ackedBytes = this.bytesAt[i];
+      this.head = (i + 1) & mask;
+      this.count--;
     }
     if (this.paused && this.pendingUnits <= this.maxUnits / 2 && this.pendingBytes <= this.maxBytes / 2) {
       this.paused = false;
