@@ -2,7 +2,7 @@ import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import { WalstreamError } from '../src/errors';
 import type { Lsn } from '../src/lsn';
 import { settleSnapshotEvent } from '../src/snapshot/settle';
-import { asLsn, ticketOf } from './ack-ticket';
+import { type AckTicket, asLsn, ticketOf } from './ack-ticket';
 
 /** Where acknowledgments go: an `LsnFeedback`, or anything with the same `acknowledge`. */
 export interface Acknowledger {
@@ -136,20 +136,38 @@ export function ackOnCommit<T>(feedback: Acknowledger, options: AckOnCommitOptio
         else feedback.detach?.(error);
       };
 
-      const complete = (event: T) => {
-        const ticket = ticketOf(event);
+      // The epoch of the last event: events of one epoch come in a row, so the Map is rarely read.
+      let lastEpoch = -1;
+      let lastState: EpochState | undefined;
+      const complete = (event: T, ticket: AckTicket | undefined) => {
         if (ticket === undefined) {
           const lsn = ackLsnOf(event);
           if (!options.arrivalOrder) throw new UnorderedEventError(typeOf(event), lsn);
           if (lsn !== undefined) feedback.acknowledge(lsn);
           return;
         }
-        let state = epochs.get(ticket.epoch);
+        let state = ticket.epoch === lastEpoch ? lastState : epochs.get(ticket.epoch);
         if (state === undefined) {
           state = { next: 0, done: new Map() };
           epochs.set(ticket.epoch, state);
         }
-        if (ticket.seq < state.next || state.done.has(ticket.seq)) return; // seen already
+        lastEpoch = ticket.epoch;
+        lastState = state;
+        if (ticket.seq < state.next) return; // seen already
+        if (ticket.seq === state.next && state.done.size === 0) {
+          // In order with nothing done ahead of it (every event, when nothing reorders them): the
+          // loop below for a prefix of one, without the Map.
+          state.next++;
+          const lsn = ackLsnOf(event);
+          if (lsn === undefined) return;
+          const limit = ticket.limit;
+          if (limit !== undefined && limit.compare(lsn) < 0) {
+            feedback.finish?.(lsn);
+            feedback.acknowledge(limit);
+          } else feedback.acknowledge(lsn);
+          return;
+        }
+        if (state.done.has(ticket.seq)) return; // seen already
         state.done.set(ticket.seq, { lsn: ackLsnOf(event), limit: ticket.limit });
         if (ticket.seq !== state.next) return;
         let highest: Lsn | undefined;
@@ -173,7 +191,11 @@ export function ackOnCommit<T>(feedback: Acknowledger, options: AckOnCommitOptio
           try {
             // Snapshot and backfill events: their source counts them done here. A backfill chunk also
             // holds the place (ticket, LSN) of the high watermark's transaction in the commit order.
-            if (!settleSnapshotEvent(event) || ticketOf(event) !== undefined) complete(event);
+            if (!settleSnapshotEvent(event)) complete(event, ticketOf(event));
+            else {
+              const ticket = ticketOf(event);
+              if (ticket !== undefined) complete(event, ticket);
+            }
           } catch (err) {
             subscriber.error(err);
             return;

@@ -40,6 +40,8 @@ export function ticketOf(event: unknown): AckTicket | undefined {
   if (typeof event !== 'object' || event === null) return undefined;
   const t = (event as { ticket?: unknown }).ticket as { epoch?: unknown; seq?: unknown; limit?: unknown } | undefined;
   if (typeof t !== 'object' || t === null || !Number.isSafeInteger(t.epoch) || !Number.isSafeInteger(t.seq)) return undefined;
+  // The common case, a ticket as issued (no limit, or an Lsn one): itself, checked, no copy.
+  if (t.limit === undefined || t.limit instanceof Lsn) return t as AckTicket;
   const limit = asLsn(t.limit);
   return limit === undefined ? { epoch: t.epoch as number, seq: t.seq as number } : { epoch: t.epoch as number, seq: t.seq as number, limit };
 }

@@ -49,19 +49,34 @@ describe('ReadCoalescer', () => {
     expect(calls).toEqual([]);
   });
 
-  it('keeps holding through one quiet window and stops after two', () => {
+  it('keeps holding through the quiet windows between bursts and stops after ten in a row', () => {
     const { calls, feed } = setup();
     const pauses = () => calls.filter((c) => c === 'pause').length;
     feed(200, 800, 20); // two busy windows: bulk
     expect(pauses()).toBe(1);
     jest.advanceTimersByTime(1);
-    feed(10, 800, 10); // 8 KB: a quiet window (its first read still closes the second busy one)
+    // A catching-up walsender's pause between bursts (reading WAL): quiet windows, still holding.
+    for (let w = 0; w < 9; w++) {
+      feed(10, 800, 10); // 8 KB: a quiet window (the first read of the first still closes the second busy one)
+      jest.advanceTimersByTime(1);
+    }
+    expect(pauses()).toBe(10);
+    feed(10, 800, 10); // its first read closes the ninth quiet window in a row: still holding
+    expect(pauses()).toBe(11);
     jest.advanceTimersByTime(1);
-    feed(10, 800, 10); // its first read closes the first quiet window: still holding
-    expect(pauses()).toBe(3);
+    feed(10, 800, 10); // its first read closes the tenth quiet window in a row: no more holds
+    expect(pauses()).toBe(11);
+  });
+
+  it('stops holding after 20 ms without a read', () => {
+    const { calls, clock, c, feed } = setup();
+    const pauses = () => calls.filter((c) => c === 'pause').length;
+    feed(200, 800, 20); // two busy windows: bulk
     jest.advanceTimersByTime(1);
-    feed(10, 800, 10); // its first read closes the second quiet window in a row: no more holds
-    expect(pauses()).toBe(3);
+    clock.advance(25); // the stream goes idle, as a caught-up one does
+    c.onRead(300);
+    c.onRead(300);
+    expect(pauses()).toBe(1);
   });
 
   it('keeps reading while reads are large: more is already waiting', () => {

@@ -54,32 +54,48 @@ const XLOGDATA_HEADER = 25;
 export class FlowWindow {
   private readonly maxUnits: number;
   private readonly maxBytes: number;
-  // Ring of finished units: the LSN at which each is done and the byte total when it finished.
-  private doneAt: bigint[] = [];
-  private bytesAt: number[] = [];
+  /** False when both limits are infinite (no flow control): then no unit needs remembering. */
+  private readonly tracks: boolean;
+  // The finished, unacknowledged units, oldest first, in a ring that grows by doubling: the LSN at
+  // which each is done (halves: no bigint per Commit) and the byte total when it finished. Typed
+  // arrays reused for the whole stream, so a unit costs no allocation.
+  private doneHi = new Uint32Array(64);
+  private doneLo = new Uint32Array(64);
+  private bytesAt = new Float64Array(64);
   private head = 0;
+  private count = 0;
   private received = 0; // XLogData bytes received so far
   private ackedBytes = 0; // bytes total at the last unit acknowledged
   private inStream = false;
-  private acked = 0n;
-  /** The LSN at which the last finished unit received is done (0 before any). */
-  lastUnit = 0n;
+  private ackedHi = 0;
+  private ackedLo = 0;
+  /** Halves of {@link lastUnit}. */
+  lastHi = 0;
+  lastLo = 0;
+  /** How many times {@link lastUnit} has advanced: a unit finished when this grows. */
+  unitsFinished = 0;
   paused = false;
+
+  /** The LSN at which the last finished unit received is done (0 before any). */
+  get lastUnit(): bigint {
+    return this.lastHi === 0 ? BigInt(this.lastLo) : (BigInt(this.lastHi) << 32n) | BigInt(this.lastLo);
+  }
 
   constructor(options: FlowControlOptions = {}) {
     this.maxUnits = options.maxPendingTransactions ?? DEFAULT_MAX_PENDING_TRANSACTIONS;
     this.maxBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     if (!(this.maxUnits >= 1) || !(this.maxBytes >= 1)) throw new RangeError('flowControl limits must be at least 1');
+    this.tracks = Number.isFinite(this.maxUnits) || Number.isFinite(this.maxBytes);
   }
 
   /** Finished units not yet acknowledged. */
   get pendingUnits(): number {
-    return this.doneAt.length - this.head;
+    return this.count;
   }
 
   /** Bytes of the finished units not yet acknowledged. */
   get pendingBytes(): number {
-    return this.pendingUnits === 0 ? 0 : this.bytesAt[this.bytesAt.length - 1] - this.ackedBytes;
+    return this.count === 0 ? 0 : this.bytesAt[(this.head + this.count - 1) & (this.doneHi.length - 1)] - this.ackedBytes;
   }
 
   /** Accounts one XLogData frame; returns true when the source should pause reading now. */
@@ -89,13 +105,13 @@ export class FlowWindow {
 
   /**
    * {@link onXLogData} for a payload read in place, `buf[start, end)`, sent at the LSN whose halves
-   * are `hi` and `lo`: no view, and a `bigint` only for the messages that finish a unit.
+   * are `hi` and `lo`: no view and no `bigint`.
    */
   onXLogDataAt(hi: number, lo: number, buf: Buffer, start: number, end: number): boolean {
     const size = end - start;
     this.received += size + XLOGDATA_HEADER;
     const tag = size > 0 ? buf[start] : 0;
-    let doneAt: bigint | undefined;
+    let done = false;
     switch (tag) {
       case TAG_STREAM_START:
         this.inStream = true;
@@ -109,23 +125,48 @@ export class FlowWindow {
       case TAG_STREAM_PREPARE:
       case TAG_COMMIT_PREPARED:
       case TAG_ROLLBACK_PREPARED:
-      // The walsender sends these at the record's end LSN (logical.c, `write_location = txn->end_lsn`),
-      // which is what the consumer acknowledges.
-        doneAt = (BigInt(hi) << 32n) | BigInt(lo);
+        done = true;
         break;
       case TAG_MESSAGE:
-        // Outside a stream block the flags byte follows the tag; bit 1 = transactional. Sent at
-        // the message's LSN, which is what the consumer acknowledges.
-        if (!this.inStream && size > 1 && (buf[start + 1] & 1) === 0) doneAt = (BigInt(hi) << 32n) | BigInt(lo);
+        done = !this.inStream && size > 1 && (buf[start + 1] & 1) === 0;
         break;
     }
-    if (doneAt !== undefined && doneAt > this.lastUnit) this.lastUnit = doneAt;
-    if (doneAt !== undefined && doneAt > this.acked) {
-      this.doneAt.push(doneAt);
-      this.bytesAt.push(this.received);
+    if (done) {
+      if (hi > this.lastHi || (hi === this.lastHi && lo > this.lastLo)) {
+        this.lastHi = hi;
+        this.lastLo = lo;
+        this.unitsFinished++;
+      }
+      if (this.tracks && (hi > this.ackedHi || (hi === this.ackedHi && lo > this.ackedLo))) this.remember(hi, lo);
     }
     if (!this.paused && (this.pendingUnits >= this.maxUnits || this.pendingBytes >= this.maxBytes)) this.paused = true;
     return this.paused;
+  }
+
+  private remember(hi: number, lo: number): void {
+    let cap = this.doneHi.length;
+    if (this.count === cap) {
+      // Full: copy the ring, oldest first, into arrays twice the size.
+      const doneHi = new Uint32Array(cap * 2);
+      const doneLo = new Uint32Array(cap * 2);
+      const bytesAt = new Float64Array(cap * 2);
+      for (let k = 0; k < this.count; k++) {
+        const j = (this.head + k) & (cap - 1);
+        doneHi[k] = this.doneHi[j];
+        doneLo[k] = this.doneLo[j];
+        bytesAt[k] = this.bytesAt[j];
+      }
+      this.doneHi = doneHi;
+      this.doneLo = doneLo;
+      this.bytesAt = bytesAt;
+      this.head = 0;
+      cap *= 2;
+    }
+    const i = (this.head + this.count) & (cap - 1);
+    this.doneHi[i] = hi;
+    this.doneLo[i] = lo;
+    this.bytesAt[i] = this.received;
+    this.count++;
   }
 
   /**
@@ -134,15 +175,20 @@ export class FlowWindow {
    * resume reading now.
    */
   onAcknowledged(lsn: Lsn): boolean {
-    if (lsn.value > this.acked) this.acked = lsn.value;
-    while (this.head < this.doneAt.length && this.doneAt[this.head] <= this.acked) {
-      this.ackedBytes = this.bytesAt[this.head];
-      this.head++;
+    if (lsn.hi > this.ackedHi || (lsn.hi === this.ackedHi && lsn.lo > this.ackedLo)) {
+      this.ackedHi = lsn.hi;
+      this.ackedLo = lsn.lo;
     }
-    if (this.head > 1024 && this.head * 2 > this.doneAt.length) {
-      this.doneAt = this.doneAt.slice(this.head);
-      this.bytesAt = this.bytesAt.slice(this.head);
-      this.head = 0;
+    const ah = this.ackedHi;
+    const al = this.ackedLo;
+    const mask = this.doneHi.length - 1;
+    while (this.count > 0) {
+      const i = this.head;
+      const h = this.doneHi[i];
+      if (h > ah || (h === ah && this.doneLo[i] > al)) break;
+      this.ackedBytes = this.bytesAt[i];
+      this.head = (i + 1) & mask;
+      this.count--;
     }
     if (this.paused && this.pendingUnits <= this.maxUnits / 2 && this.pendingBytes <= this.maxBytes / 2) {
       this.paused = false;

@@ -179,12 +179,14 @@ function streamLogical(options: LogicalReplicationOptions, subscriber: Subscribe
     // unit emitted, and whether the end was reached (nothing more is emitted then).
     const endLsn = options.endLsn === undefined ? undefined : typeof options.endLsn === 'string' ? Lsn.parse(options.endLsn) : options.endLsn;
     let inTransaction = false;
-    let lastEmitted = 0n;
+    // The end of the last unit emitted, as halves (no bigint per transaction).
+    let lastEmittedHi = 0;
+    let lastEmittedLo = 0;
     let ending = false;
     /** Completes once the end is reached and, with the user's feedback, everything emitted is finished. */
     const completeAtEnd = () => {
       if (!ending || done) return;
-      if (options.feedback !== undefined && feedback.finished.value < lastEmitted) return;
+      if (options.feedback !== undefined && Lsn.after(lastEmittedHi, lastEmittedLo, feedback.finished)) return;
       subscriber.complete(); // runs the teardown below: final status update, then CopyDone
     };
     const reachEnd = () => {
@@ -340,21 +342,24 @@ function streamLogical(options: LogicalReplicationOptions, subscriber: Subscribe
             }
             // Pause before handing the frame on: acknowledging it downstream may resume at once.
             const p = s + XLOG_HEADER_SIZE;
-            const unitsBefore = flow.lastUnit;
+            const unitsBefore = flow.unitsFinished;
             flow.onXLogDataAt(hi, lo, buf, p, e);
             let finishedUnit = false;
             if (endLsn !== undefined) {
-              finishedUnit = flow.lastUnit > unitsBefore;
+              finishedUnit = flow.unitsFinished !== unitsBefore;
               const tag = e > p ? buf[p] : 0;
               if (tag === TAG_BEGIN || tag === TAG_BEGIN_PREPARE || tag === TAG_STREAM_START) inTransaction = true;
               else if (tag === TAG_STREAM_STOP || finishedUnit) inTransaction = false;
-              if (finishedUnit) lastEmitted = flow.lastUnit;
+              if (finishedUnit) {
+                lastEmittedHi = flow.lastHi;
+                lastEmittedLo = flow.lastLo;
+              }
             }
             pace();
             if (direct !== undefined) direct(buf, p, e, hi, lo);
             else (subscriber as Subscriber<ReplicationFrame>).next(frame!);
             // The unit just emitted reaches the end.
-            if (endLsn !== undefined && !done && finishedUnit && lastEmitted >= endLsn.value) reachEnd();
+            if (endLsn !== undefined && !done && finishedUnit && (lastEmittedHi > endLsn.hi || (lastEmittedHi === endLsn.hi && lastEmittedLo >= endLsn.lo))) reachEnd();
             return;
           }
           let frame: ReplicationFrame;

@@ -8,6 +8,14 @@ const BULK_BYTES = 64 * 1024;
 const HOLD_MS = 1;
 /** A read this large means more is already waiting: keep reading. */
 const LARGE_READ = 32 * 1024;
+/**
+ * Quiet windows in a row that end bulk mode (100 ms). A walsender catching up on 1,000-row
+ * transactions sends in bursts (a few transactions in 10–15 ms, then 20–30 ms of reading WAL with
+ * almost nothing sent): with two, every pause between bursts left bulk mode, and the next burst was
+ * read at about 150 bytes a read before two busy windows brought it back (docs/benchmarks.md, "The
+ * hot path": 12,000–22,000 reads for the baseline instead of 4,000–6,000).
+ */
+const QUIET_WINDOWS = 10;
 
 /**
  * Batches socket reads during a bulk COPY transfer such as a walsender catching up.
@@ -15,8 +23,8 @@ const LARGE_READ = 32 * 1024;
  * A client that keeps up with the walsender wakes for every few messages: on the baseline
  * benchmark that was about 45,000 reads of 760 bytes for 71 MB, and those wakeups (syscalls, libuv
  * and stream machinery, one buffer per read) cost more CPU than decoding the messages. Once data
- * has arrived at 6.4 MB/s or more for two 10 ms windows in a row, and until two windows in a row
- * bring less, a small read is followed by a pause of about a millisecond, so that the next read
+ * has arrived at 6.4 MB/s or more for two 10 ms windows in a row, and until ten windows in a row
+ * (100 ms) bring less or no read comes for 20 ms, a small read is followed by a pause of about a millisecond, so that the next read
  * takes what has accumulated (up to 64 KB). Below that rate (a live stream of 5,000 small
  * transactions per second is about 1 MB/s), and for the one busy window that follows a stall of the
  * event loop, reads are never held and latency is untouched; in bulk a hold adds at most about a
@@ -30,7 +38,7 @@ export class ReadCoalescer {
   private busyWindows = 0;
   /** Quiet windows in a row, up to the one before the current window. */
   private quietWindows = 0;
-  /** Holding small reads: entered after two busy windows in a row, left after two quiet ones. */
+  /** Holding small reads: entered after two busy windows in a row, left after {@link QUIET_WINDOWS} quiet ones or a 20 ms gap. */
   private bulk = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -62,15 +70,15 @@ export class ReadCoalescer {
         this.quietWindows = 0;
       } else {
         this.busyWindows = 0;
-        this.quietWindows = gap ? 2 : this.quietWindows + 1;
+        this.quietWindows = gap ? QUIET_WINDOWS : this.quietWindows + 1;
       }
-      if (this.quietWindows >= 2) this.bulk = false;
+      if (this.quietWindows >= QUIET_WINDOWS) this.bulk = false;
       this.windowStart = now;
       this.windowBytes = 0;
     }
     this.windowBytes += length;
-    // Hysteresis: one busy window (a stall's backlog) does not start holding, and one quiet window
-    // (the walsender busy elsewhere for a moment) does not stop it.
+    // Hysteresis: one busy window (a stall's backlog) does not start holding, and the quiet windows
+    // between a catching-up walsender's bursts (it is reading WAL) do not stop it.
     if (this.busyWindows >= 2 || (this.busyWindows === 1 && this.windowBytes >= BULK_BYTES)) this.bulk = true;
     if (!this.bulk || this.timer !== undefined || length >= LARGE_READ) return;
     this.socket.pause();
