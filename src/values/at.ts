@@ -7,9 +7,10 @@
  */
 import { getTypeParser } from 'pg-types';
 import { asciiAt } from './ascii';
+import { NOT_READ, readJsonAt } from './json-bytes';
 import type { TypeRegistry } from './registry';
 import * as bin from './binary';
-import { parseTimestampAt } from './fast-text';
+import { intervalFields, parseIntervalAt, parseTimestampAt } from './fast-text';
 
 /**
  * A decoder of the column value lying at `buf[start, end)` (byte offsets into a received frame):
@@ -31,7 +32,7 @@ const fcc = String.fromCharCode;
  */
 export function textAt(b: Buffer | Uint8Array, s: number, e: number): string {
   const n = e - s;
-  if (n > 16) return b.toString('utf8', s, e);
+  if (n > 16) return longTextAt(b as Buffer, s, e);
   let or = 0;
   for (let i = s; i < e; i++) or |= b[i];
   if (or >= 0x80) return b.toString('utf8', s, e);
@@ -70,8 +71,42 @@ export function boolAt(b: Buffer, s: number, e: number): boolean {
   return parseBoolText(b.toString('utf8', s, e));
 }
 
-/** float4 and float8 text as pg-types' `parseFloat`. */
-export const floatAt: ValueAt = (b, s, e) => parseFloat(textAt(b, s, e));
+/** Exact powers of ten as doubles (10^0 to 10^22: every one below 2^53 · 2^22 is exact). */
+const EXACT_POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** The largest mantissa m for which m * 10 + 9 still is at most 2^53 (every step exact). */
+const MANTISSA_LIMIT = (2 ** 53 - 9) / 10;
+
+/**
+ * float4 and float8 text as pg-types' `parseFloat`. `-?digits[.digits]` whose digits, without the
+ * point, make an integer m ≤ 2^53 with k ≤ 22 digits after the point is m / 10^k: both are exact
+ * doubles, so the one division is the correctly rounded value, which is what parseFloat gives
+ * (Clinger's fast path). Anything else (exponents, NaN, Infinity, longer mantissas) is parseFloat.
+ */
+export const floatAt: ValueAt = (b, s, e) => {
+  let i = s;
+  let neg = false;
+  if (i < e && b[i] === 45) {
+    neg = true;
+    i++;
+  }
+  let m = 0;
+  let digits = 0;
+  let k = -1;
+  for (; i < e; i++) {
+    const c = b[i];
+    const d = c - 48;
+    if (d >= 0 && d <= 9) {
+      if (m > MANTISSA_LIMIT) return parseFloat(textAt(b, s, e));
+      m = m * 10 + d;
+      digits++;
+      if (k >= 0) k++;
+    } else if (c === 46 && k < 0) k = 0;
+    else return parseFloat(textAt(b, s, e));
+  }
+  if (digits === 0 || k > 22) return parseFloat(textAt(b, s, e));
+  const v = k > 0 ? m / EXACT_POW10[k] : m;
+  return neg ? -v : v;
+};
 
 /** date, timestamp and timestamptz text as {@link parseTimestamp}, read from the bytes. */
 export const timestampAt: ValueAt = parseTimestampAt;
@@ -216,4 +251,128 @@ export function intArrayAt(b: Buffer, s: number, e: number): unknown[] | undefin
     if (b[i] !== 44 || i + 1 === last) return undefined;
     i++;
   }
+}
+
+/**
+ * The string of `buf[start, end)` (UTF-8), longer than 16 bytes: ASCII is decoded as latin1 (the
+ * same characters by a cheaper decoder than UTF-8's), a canonical uuid's 36 characters by one
+ * String.fromCharCode call; anything else by `utf8Slice` (`toString('utf8')`).
+ */
+/** Node's Buffer decoders without `toString`'s encoding dispatch (public methods, untyped in @types/node). */
+interface SliceBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+function longTextAt(b: Buffer, s: number, e: number): string {
+  let or = 0;
+  for (let i = s; i < e; i++) or |= b[i];
+  if (or >= 0x80) return (b as SliceBuffer).utf8Slice(s, e);
+  if (e - s !== 36) return (b as SliceBuffer).latin1Slice(s, e);
+  const c = (i: number) => b[s + i];
+  // prettier-ignore
+  return fcc(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12), c(13), c(14), c(15), c(16), c(17),
+    c(18), c(19), c(20), c(21), c(22), c(23), c(24), c(25), c(26), c(27), c(28), c(29), c(30), c(31), c(32), c(33), c(34), c(35));
+}
+
+/** The string of `buf[start, end)` (UTF-8), as {@link textAt}. */
+export const utf8At = (b: Buffer, s: number, e: number): string => textAt(b, s, e);
+
+/**
+ * json and jsonb text as parseJsonDocument (`parse`, the document null as `jsonNull`): read from the
+ * bytes by readJsonAt (the documents in its subset), else `parse` on the string made once from the bytes.
+ */
+export function jsonAt(parse: (text: string) => unknown, jsonNull: unknown): ValueAt {
+  return (b, s, e) => {
+    const v = readJsonAt(b, s, e);
+    if (v === NOT_READ) return parse(utf8At(b, s, e));
+    return v === null ? jsonNull : v;
+  };
+}
+
+/** jsonb binary (version byte 1, then the text) as {@link jsonAt}; any other version to `slow`. */
+export function jsonbBinAt(parse: (text: string) => unknown, jsonNull: unknown, slow: (b: Buffer) => unknown): ValueAt {
+  const text = jsonAt(parse, jsonNull);
+  return (b, s, e) => (e - s >= 1 && b[s] === 1 ? text(b, s + 1, e) : slow(b.subarray(s, e)));
+}
+
+/** A copy of the binary bytea bytes (as bin.byteaValue): one allocation, no view in between. */
+export const byteaBinAt: ValueAt = (b, s, e) => {
+  const n = e - s;
+  const out = Buffer.allocUnsafe(n);
+  if (n <= 64) for (let i = 0; i < n; i++) out[i] = b[s + i];
+  else b.copy(out, 0, s, e);
+  return out;
+};
+
+/** Decimal strings of 0 to 255. */
+const DEC = Array.from({ length: 256 }, (_, i) => String(i));
+
+/** inet/cidr binary as bin.inetText: IPv4 from a table of byte strings; anything else to it. */
+export const inetBinAt: ValueAt = (b, s, e) => {
+  if (e - s === 8 && b[s] === 2 && b[s + 3] === 4) {
+    const bits = b[s + 1];
+    const text = `${DEC[b[s + 4]]}.${DEC[b[s + 5]]}.${DEC[b[s + 6]]}.${DEC[b[s + 7]]}`;
+    return bits !== 32 || b[s + 2] !== 0 ? `${text}/${DEC[bits]}` : text;
+  }
+  return bin.inetText(b.subarray(s, e));
+};
+
+/**
+ * A one-dimensional binary array (array_send) read in place with an element reader at its offset,
+ * as bin.readArray gives it; any other shape, and anything that does not check out, goes to
+ * `slow` on a view (which gives the same value or throws the same error).
+ */
+export function arrayBinAt(elementAt: (b: Buffer, start: number, length: number) => unknown, slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s < 20 || b.readInt32BE(s) !== 1) return slow(b.subarray(s, e));
+    const n = b.readInt32BE(s + 12);
+    if (n < 0 || n * 4 > e - s - 20) return slow(b.subarray(s, e));
+    const out: unknown[] = new Array(n);
+    let pos = s + 20;
+    for (let i = 0; i < n; i++) {
+      if (pos + 4 > e) return slow(b.subarray(s, e));
+      const len = b.readInt32BE(pos);
+      pos += 4;
+      if (len === -1) {
+        out[i] = null;
+        continue;
+      }
+      if (len < 0 || pos + len > e) return slow(b.subarray(s, e));
+      out[i] = elementAt(b, pos, len);
+      pos += len;
+    }
+    return pos === e ? out : slow(b.subarray(s, e));
+  };
+}
+
+/** interval text, read from the bytes (parseIntervalAt). */
+export const intervalAt: ValueAt = parseIntervalAt;
+
+/** interval binary as intervalFromBinary, read in place; `slow` gets a view of what it does not cover. */
+export function intervalBinAt(slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s !== 16) return slow(b.subarray(s, e));
+    const hi = b.readInt32BE(s);
+    if (hi <= -0x200000 || hi >= 0x200000) return slow(b.subarray(s, e));
+    return intervalFields(hi * 4_294_967_296 + b.readUInt32BE(s + 4), b.readInt32BE(s + 8), b.readInt32BE(s + 12));
+  };
+}
+
+/** date binary as bin.dateLocalDate, read in place; `slow` gets a view of anything else (±infinity, a wrong length). */
+export function dateBinAt(slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s !== 4) return slow(b.subarray(s, e));
+    const days = b.readInt32BE(s);
+    return days === 0x7fffffff || days === -0x80000000 ? slow(b.subarray(s, e)) : bin.localDateOfDays(days);
+  };
+}
+
+/** timestamp binary as bin.timestampLocalDate, read in place; `slow` gets a view of anything else. */
+export function timestampBinAt(slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s !== 8) return slow(b.subarray(s, e));
+    const hi = b.readInt32BE(s);
+    return hi <= -0x1c0000 || hi >= 0x1c0000 ? slow(b.subarray(s, e)) : bin.localDateOfMicros(hi * 4_294_967_296 + b.readUInt32BE(s + 4));
+  };
 }

@@ -139,7 +139,14 @@ export function timestampLocalDate(b: Buffer, fallback: (b: Buffer) => unknown):
   need(b, 8, 'timestamp');
   const hi = b.readInt32BE(0);
   if (hi <= -0x1c0000 || hi >= 0x1c0000) return fallback(b);
-  const us = hi * 4_294_967_296 + b.readUInt32BE(4);
+  return localDateOfMicros(hi * 4_294_967_296 + b.readUInt32BE(4));
+}
+
+/**
+ * The local-time `Date` of timestamp_send's µs since 2000-01-01 (within ±250 years of 2000), as
+ * postgres-date makes it of the printed text. @internal
+ */
+export function localDateOfMicros(us: number): Date {
   const rest = ((us % 86_400_000_000) + 86_400_000_000) % 86_400_000_000;
   const [y, m, d] = civil((us - rest) / 86_400_000_000);
   const micros = rest % 1_000_000;
@@ -155,6 +162,11 @@ export function dateLocalDate(b: Buffer, fallback: (b: Buffer) => unknown): unkn
   need(b, 4, 'date');
   const days = b.readInt32BE(0);
   if (days === INT32_MAX || days === INT32_MIN) return fallback(b);
+  return localDateOfDays(days);
+}
+
+/** The local-midnight `Date` of date_send's days since 2000-01-01 (not ±infinity). @internal */
+export function localDateOfDays(days: number): Date {
   const [y, m, d] = civil(days);
   const date = new Date(y, m - 1, d);
   if (y >= 0 && y < 100) date.setFullYear(y);
