@@ -44,7 +44,8 @@ const TYPES: [string, string, fc.Arbitrary<string>][] = [
     'interval_send',
     fc
       .tuple(fc.integer({ min: -100_000, max: 100_000 }), fc.integer({ min: -1000, max: 1000 }), fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.oneof(fc.integer({ min: -(10 ** 15), max: 10 ** 15 }), fc.integer({ min: 0, max: 86_400_000_000 })))
-      .map(([y, m, d, us]) => `${y} years ${m} mons ${d} days ${us} microseconds`),
+      // PostgreSQL 14 takes each field within int32: the time as seconds and microseconds.
+      .map(([y, m, d, us]) => `${y} years ${m} mons ${d} days ${Math.trunc(us / 1e6)} seconds ${us % 1e6} microseconds`),
   ],
   ['timestamptz', 'timestamptz_send', fc.oneof(timestampText.map((t) => `${t}+00`), timestampText.map((t) => `${t}-05:30`), fc.constantFrom('infinity', '-infinity', '0001-01-01 00:00:00+00', '4713-01-01 00:00:00+00 BC'))],
   ['timestamp', 'timestamp_send', fc.oneof(timestampText, fc.constantFrom('infinity', '-infinity', '0050-06-15 12:00:00.5', '0001-01-01 00:00:00 BC'))],
