@@ -180,16 +180,30 @@ export const timeBinAt: ValueAt = (b, s, e) => {
   if (hours > 99) return bin.timeToText(b.subarray(s, e));
   const minutes = Math.floor(secs / 60) % 60;
   const seconds = secs % 60;
-  const clock = fcc(48 + Math.floor(hours / 10), 48 + (hours % 10), 58, 48 + Math.floor(minutes / 10), 48 + (minutes % 10), 58, 48 + Math.floor(seconds / 10), 48 + (seconds % 10));
-  if (micros === 0) return clock;
+  const t = TEXT_SCRATCH;
+  t[0] = 48 + Math.floor(hours / 10);
+  t[1] = 48 + (hours % 10);
+  t[2] = 58;
+  t[3] = 48 + Math.floor(minutes / 10);
+  t[4] = 48 + (minutes % 10);
+  t[5] = 58;
+  t[6] = 48 + Math.floor(seconds / 10);
+  t[7] = 48 + (seconds % 10);
+  if (micros === 0) return asciiAt(t, 0, 8);
+  // The six fraction digits without trailing zeros: one string of up to 15 characters.
+  t[8] = 46;
   let f = micros;
-  let n = 6;
-  while (f % 10 === 0) {
-    f /= 10;
-    n--;
+  for (let i = 14; i >= 9; i--) {
+    t[i] = 48 + (f % 10);
+    f = Math.floor(f / 10);
   }
-  return `${clock}.${String(f).padStart(n, '0')}`;
+  let n = 15;
+  while (t[n - 1] === 48) n--;
+  return asciiAt(t, 0, n);
 };
+
+/** Characters of a printed value, made into one string by asciiAt: a Buffer, as the frames asciiAt reads (one shape at its loads). */
+const TEXT_SCRATCH = Buffer.alloc(24);
 
 /** The value of each byte as a hex digit (`0-9a-fA-F`), -1 for any other byte: one load per digit. */
 const HEX_VALUE = new Int8Array(256).fill(-1);
@@ -299,15 +313,32 @@ export const byteaBinAt: ValueAt = (b, s, e) => {
   return out;
 };
 
-/** Decimal strings of 0 to 255. */
-const DEC = Array.from({ length: 256 }, (_, i) => String(i));
+/** Writes the decimal digits of a byte value (0-255) at t[n]; returns the index after them. */
+function decimalByte(t: Buffer, n: number, v: number): number {
+  if (v >= 100) {
+    t[n++] = 48 + Math.floor(v / 100);
+    t[n++] = 48 + (Math.floor(v / 10) % 10);
+  } else if (v >= 10) t[n++] = 48 + Math.floor(v / 10);
+  t[n++] = 48 + (v % 10);
+  return n;
+}
 
-/** inet/cidr binary as bin.inetText: IPv4 from a table of byte strings; anything else to it. */
+/** inet/cidr binary as bin.inetText: IPv4 written as character codes; anything else to it. */
 export const inetBinAt: ValueAt = (b, s, e) => {
   if (e - s === 8 && b[s] === 2 && b[s + 3] === 4) {
+    // `a.b.c.d[/bits]` written as character codes, one string (up to 18 characters).
+    const t = TEXT_SCRATCH;
+    let n = 0;
+    for (let i = 4; i < 8; i++) {
+      if (i > 4) t[n++] = 46;
+      n = decimalByte(t, n, b[s + i]);
+    }
     const bits = b[s + 1];
-    const text = `${DEC[b[s + 4]]}.${DEC[b[s + 5]]}.${DEC[b[s + 6]]}.${DEC[b[s + 7]]}`;
-    return bits !== 32 || b[s + 2] !== 0 ? `${text}/${DEC[bits]}` : text;
+    if (bits !== 32 || b[s + 2] !== 0) {
+      t[n++] = 47;
+      n = decimalByte(t, n, bits);
+    }
+    return n <= 16 ? asciiAt(t, 0, n) : (t as SliceBuffer).latin1Slice(0, n);
   }
   return bin.inetText(b.subarray(s, e));
 };
