@@ -31,4 +31,21 @@ describe('float4Value', () => {
       { numRuns: 20000 },
     );
   });
+
+  it('gives the same where a digit count ties exactly (integers, halves, g / 3 of the wide scenario)', () => {
+    const same = (x: number) => {
+      const b = Buffer.alloc(4);
+      b.writeFloatBE(x);
+      return Object.is(float4Value(b), linear(b.readFloatBE(0)));
+    };
+    for (let g = 1; g <= 70_000; g++) {
+      if (!same(g) || !same(-g) || !same(g / 3) || !same(g + 0.5) || !same(g * 1000)) throw new Error(`float4 of ${g}: differs from the linear search`);
+    }
+    // Decimals ending in 5 at every scale: exact ties at some digit count where the float4 holds them.
+    const ties = fc.tuple(fc.integer({ min: 0, max: 9_999_999 }), fc.integer({ min: -30, max: 30 }), fc.boolean()).map(([m, e, neg]) => Number(`${neg ? '-' : ''}${m}5e${e}`));
+    fc.assert(
+      fc.property(ties, (x) => same(x)),
+      { numRuns: 20000 },
+    );
+  });
 });

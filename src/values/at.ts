@@ -7,9 +7,10 @@
  */
 import { getTypeParser } from 'pg-types';
 import { asciiAt } from './ascii';
+import { NOT_READ, readJsonAt } from './json-bytes';
 import type { TypeRegistry } from './registry';
 import * as bin from './binary';
-import { parseTimestampAt } from './fast-text';
+import { intervalFields, parseIntervalAt, parseTimestampAt } from './fast-text';
 
 /**
  * A decoder of the column value lying at `buf[start, end)` (byte offsets into a received frame):
@@ -31,7 +32,7 @@ const fcc = String.fromCharCode;
  */
 export function textAt(b: Buffer | Uint8Array, s: number, e: number): string {
   const n = e - s;
-  if (n > 16) return b.toString('utf8', s, e);
+  if (n > 16) return longTextAt(b as Buffer, s, e);
   let or = 0;
   for (let i = s; i < e; i++) or |= b[i];
   if (or >= 0x80) return b.toString('utf8', s, e);
@@ -70,8 +71,42 @@ export function boolAt(b: Buffer, s: number, e: number): boolean {
   return parseBoolText(b.toString('utf8', s, e));
 }
 
-/** float4 and float8 text as pg-types' `parseFloat`. */
-export const floatAt: ValueAt = (b, s, e) => parseFloat(textAt(b, s, e));
+/** Exact powers of ten as doubles (10^0 to 10^22: every one below 2^53 · 2^22 is exact). */
+const EXACT_POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** The largest mantissa m for which m * 10 + 9 still is at most 2^53 (every step exact). */
+const MANTISSA_LIMIT = (2 ** 53 - 9) / 10;
+
+/**
+ * float4 and float8 text as pg-types' `parseFloat`. `-?digits[.digits]` whose digits, without the
+ * point, make an integer m ≤ 2^53 with k ≤ 22 digits after the point is m / 10^k: both are exact
+ * doubles, so the one division is the correctly rounded value, which is what parseFloat gives
+ * (Clinger's fast path). Anything else (exponents, NaN, Infinity, longer mantissas) is parseFloat.
+ */
+export const floatAt: ValueAt = (b, s, e) => {
+  let i = s;
+  let neg = false;
+  if (i < e && b[i] === 45) {
+    neg = true;
+    i++;
+  }
+  let m = 0;
+  let digits = 0;
+  let k = -1;
+  for (; i < e; i++) {
+    const c = b[i];
+    const d = c - 48;
+    if (d >= 0 && d <= 9) {
+      if (m > MANTISSA_LIMIT) return parseFloat(textAt(b, s, e));
+      m = m * 10 + d;
+      digits++;
+      if (k >= 0) k++;
+    } else if (c === 46 && k < 0) k = 0;
+    else return parseFloat(textAt(b, s, e));
+  }
+  if (digits === 0 || k > 22) return parseFloat(textAt(b, s, e));
+  const v = k > 0 ? m / EXACT_POW10[k] : m;
+  return neg ? -v : v;
+};
 
 /** date, timestamp and timestamptz text as {@link parseTimestamp}, read from the bytes. */
 export const timestampAt: ValueAt = parseTimestampAt;
@@ -145,23 +180,35 @@ export const timeBinAt: ValueAt = (b, s, e) => {
   if (hours > 99) return bin.timeToText(b.subarray(s, e));
   const minutes = Math.floor(secs / 60) % 60;
   const seconds = secs % 60;
-  const clock = fcc(48 + Math.floor(hours / 10), 48 + (hours % 10), 58, 48 + Math.floor(minutes / 10), 48 + (minutes % 10), 58, 48 + Math.floor(seconds / 10), 48 + (seconds % 10));
-  if (micros === 0) return clock;
+  const t = TEXT_SCRATCH;
+  t[0] = 48 + Math.floor(hours / 10);
+  t[1] = 48 + (hours % 10);
+  t[2] = 58;
+  t[3] = 48 + Math.floor(minutes / 10);
+  t[4] = 48 + (minutes % 10);
+  t[5] = 58;
+  t[6] = 48 + Math.floor(seconds / 10);
+  t[7] = 48 + (seconds % 10);
+  if (micros === 0) return asciiAt(t, 0, 8);
+  // The six fraction digits without trailing zeros: one string of up to 15 characters.
+  t[8] = 46;
   let f = micros;
-  let n = 6;
-  while (f % 10 === 0) {
-    f /= 10;
-    n--;
+  for (let i = 14; i >= 9; i--) {
+    t[i] = 48 + (f % 10);
+    f = Math.floor(f / 10);
   }
-  return `${clock}.${String(f).padStart(n, '0')}`;
+  let n = 15;
+  while (t[n - 1] === 48) n--;
+  return asciiAt(t, 0, n);
 };
 
-/** The value of a hex digit's character code, or -1. */
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const l = c | 0x20;
-  return l >= 97 && l <= 102 ? l - 87 : -1;
-}
+/** Characters of a printed value, made into one string by asciiAt: a Buffer, as the frames asciiAt reads (one shape at its loads). */
+const TEXT_SCRATCH = Buffer.alloc(24);
+
+/** The value of each byte as a hex digit (`0-9a-fA-F`), -1 for any other byte: one load per digit. */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
 
 /**
  * bytea text in byteaout's hex form (`\x` and an even count of hex digits) as the Buffer pg-types
@@ -172,8 +219,8 @@ export function byteaHexAt(b: Buffer, s: number, e: number): Buffer | undefined 
   if (n < 2 || b[s] !== 92 || b[s + 1] !== 120 || (n & 1) !== 0) return undefined;
   const out = Buffer.allocUnsafe((n - 2) >> 1);
   for (let i = s + 2, j = 0; i < e; i += 2, j++) {
-    const hi = hexValue(b[i]);
-    const lo = hexValue(b[i + 1]);
+    const hi = HEX_VALUE[b[i]];
+    const lo = HEX_VALUE[b[i + 1]];
     if (hi < 0 || lo < 0) return undefined;
     out[j] = (hi << 4) | lo;
   }
@@ -216,4 +263,141 @@ export function intArrayAt(b: Buffer, s: number, e: number): unknown[] | undefin
     if (b[i] !== 44 || i + 1 === last) return undefined;
     i++;
   }
+}
+
+/**
+ * The string of `buf[start, end)` (UTF-8), longer than 16 bytes: ASCII is decoded as latin1 (the
+ * same characters by a cheaper decoder than UTF-8's; one String.fromCharCode call with 36 arguments
+ * was 3× slower for a uuid), anything else by `utf8Slice` (`toString('utf8')`).
+ */
+/** Node's Buffer decoders without `toString`'s encoding dispatch (public methods, untyped in @types/node). */
+interface SliceBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+function longTextAt(b: Buffer, s: number, e: number): string {
+  let or = 0;
+  for (let i = s; i < e; i++) or |= b[i];
+  if (or >= 0x80) return (b as SliceBuffer).utf8Slice(s, e);
+  return (b as SliceBuffer).latin1Slice(s, e);
+}
+
+/** The string of `buf[start, end)` (UTF-8), as {@link textAt}. */
+export const utf8At = (b: Buffer, s: number, e: number): string => textAt(b, s, e);
+
+/**
+ * json and jsonb text as parseJsonDocument (`parse`, the document null as `jsonNull`): read from the
+ * bytes by readJsonAt (the documents in its subset), else `parse` on the string made once from the bytes.
+ */
+export function jsonAt(parse: (text: string) => unknown, jsonNull: unknown): ValueAt {
+  return (b, s, e) => {
+    const v = readJsonAt(b, s, e);
+    if (v === NOT_READ) return parse(utf8At(b, s, e));
+    return v === null ? jsonNull : v;
+  };
+}
+
+/** jsonb binary (version byte 1, then the text) as {@link jsonAt}; any other version to `slow`. */
+export function jsonbBinAt(parse: (text: string) => unknown, jsonNull: unknown, slow: (b: Buffer) => unknown): ValueAt {
+  const text = jsonAt(parse, jsonNull);
+  return (b, s, e) => (e - s >= 1 && b[s] === 1 ? text(b, s + 1, e) : slow(b.subarray(s, e)));
+}
+
+/** A copy of the binary bytea bytes (as bin.byteaValue): one allocation, no view in between. */
+export const byteaBinAt: ValueAt = (b, s, e) => {
+  const n = e - s;
+  const out = Buffer.allocUnsafe(n);
+  if (n <= 64) for (let i = 0; i < n; i++) out[i] = b[s + i];
+  else b.copy(out, 0, s, e);
+  return out;
+};
+
+/** Writes the decimal digits of a byte value (0-255) at t[n]; returns the index after them. */
+function decimalByte(t: Buffer, n: number, v: number): number {
+  if (v >= 100) {
+    t[n++] = 48 + Math.floor(v / 100);
+    t[n++] = 48 + (Math.floor(v / 10) % 10);
+  } else if (v >= 10) t[n++] = 48 + Math.floor(v / 10);
+  t[n++] = 48 + (v % 10);
+  return n;
+}
+
+/** inet/cidr binary as bin.inetText: IPv4 written as character codes; anything else to it. */
+export const inetBinAt: ValueAt = (b, s, e) => {
+  if (e - s === 8 && b[s] === 2 && b[s + 3] === 4) {
+    // `a.b.c.d[/bits]` written as character codes, one string (up to 18 characters).
+    const t = TEXT_SCRATCH;
+    let n = 0;
+    for (let i = 4; i < 8; i++) {
+      if (i > 4) t[n++] = 46;
+      n = decimalByte(t, n, b[s + i]);
+    }
+    const bits = b[s + 1];
+    if (bits !== 32 || b[s + 2] !== 0) {
+      t[n++] = 47;
+      n = decimalByte(t, n, bits);
+    }
+    return n <= 16 ? asciiAt(t, 0, n) : (t as SliceBuffer).latin1Slice(0, n);
+  }
+  return bin.inetText(b.subarray(s, e));
+};
+
+/**
+ * A one-dimensional binary array (array_send) read in place with an element reader at its offset,
+ * as bin.readArray gives it; any other shape, and anything that does not check out, goes to
+ * `slow` on a view (which gives the same value or throws the same error).
+ */
+export function arrayBinAt(elementAt: (b: Buffer, start: number, length: number) => unknown, slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s < 20 || b.readInt32BE(s) !== 1) return slow(b.subarray(s, e));
+    const n = b.readInt32BE(s + 12);
+    if (n < 0 || n * 4 > e - s - 20) return slow(b.subarray(s, e));
+    const out: unknown[] = new Array(n);
+    let pos = s + 20;
+    for (let i = 0; i < n; i++) {
+      if (pos + 4 > e) return slow(b.subarray(s, e));
+      const len = b.readInt32BE(pos);
+      pos += 4;
+      if (len === -1) {
+        out[i] = null;
+        continue;
+      }
+      if (len < 0 || pos + len > e) return slow(b.subarray(s, e));
+      out[i] = elementAt(b, pos, len);
+      pos += len;
+    }
+    return pos === e ? out : slow(b.subarray(s, e));
+  };
+}
+
+/** interval text, read from the bytes (parseIntervalAt). */
+export const intervalAt: ValueAt = parseIntervalAt;
+
+/** interval binary as intervalFromBinary, read in place; `slow` gets a view of what it does not cover. */
+export function intervalBinAt(slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s !== 16) return slow(b.subarray(s, e));
+    const hi = b.readInt32BE(s);
+    if (hi <= -0x200000 || hi >= 0x200000) return slow(b.subarray(s, e));
+    return intervalFields(hi * 4_294_967_296 + b.readUInt32BE(s + 4), b.readInt32BE(s + 8), b.readInt32BE(s + 12));
+  };
+}
+
+/** date binary as bin.dateLocalDate, read in place; `slow` gets a view of anything else (±infinity, a wrong length). */
+export function dateBinAt(slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s !== 4) return slow(b.subarray(s, e));
+    const days = b.readInt32BE(s);
+    return days === 0x7fffffff || days === -0x80000000 ? slow(b.subarray(s, e)) : bin.localDateOfDays(days);
+  };
+}
+
+/** timestamp binary as bin.timestampLocalDate, read in place; `slow` gets a view of anything else. */
+export function timestampBinAt(slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s !== 8) return slow(b.subarray(s, e));
+    const hi = b.readInt32BE(s);
+    return hi <= -0x1c0000 || hi >= 0x1c0000 ? slow(b.subarray(s, e)) : bin.localDateOfMicros(hi * 4_294_967_296 + b.readUInt32BE(s + 4));
+  };
 }

@@ -57,6 +57,21 @@ function civil(days: number): [number, number, number] {
   return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
 }
 
+/** civil's result without an array per call (the hot binary date/timestamp readers): written to CIVIL. */
+const CIVIL = { y: 0, m: 0, d: 0 };
+function civilInto(days: number): void {
+  const z = days + DAYS_0000_03_01_TO_2000;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  CIVIL.y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  CIVIL.m = m;
+  CIVIL.d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+}
+
 /** `YYYY-MM-DD`, or `YYYY-MM-DD BC` for years before 1, as EncodeDateOnly (ISO) prints it. */
 function dateText(days: number): [string, string] {
   const [y, m, d] = civil(days);
@@ -139,9 +154,19 @@ export function timestampLocalDate(b: Buffer, fallback: (b: Buffer) => unknown):
   need(b, 8, 'timestamp');
   const hi = b.readInt32BE(0);
   if (hi <= -0x1c0000 || hi >= 0x1c0000) return fallback(b);
-  const us = hi * 4_294_967_296 + b.readUInt32BE(4);
+  return localDateOfMicros(hi * 4_294_967_296 + b.readUInt32BE(4));
+}
+
+/**
+ * The local-time `Date` of timestamp_send's µs since 2000-01-01 (within ±250 years of 2000), as
+ * postgres-date makes it of the printed text. @internal
+ */
+export function localDateOfMicros(us: number): Date {
   const rest = ((us % 86_400_000_000) + 86_400_000_000) % 86_400_000_000;
-  const [y, m, d] = civil((us - rest) / 86_400_000_000);
+  civilInto((us - rest) / 86_400_000_000);
+  const y = CIVIL.y;
+  const m = CIVIL.m;
+  const d = CIVIL.d;
   const micros = rest % 1_000_000;
   const secs = (rest - micros) / 1_000_000;
   // postgres-date: 1000 * parseFloat('.ffffff'), the same double as 1000 * (micros / 1e6).
@@ -155,7 +180,15 @@ export function dateLocalDate(b: Buffer, fallback: (b: Buffer) => unknown): unkn
   need(b, 4, 'date');
   const days = b.readInt32BE(0);
   if (days === INT32_MAX || days === INT32_MIN) return fallback(b);
-  const [y, m, d] = civil(days);
+  return localDateOfDays(days);
+}
+
+/** The local-midnight `Date` of date_send's days since 2000-01-01 (not ±infinity). @internal */
+export function localDateOfDays(days: number): Date {
+  civilInto(days);
+  const y = CIVIL.y;
+  const m = CIVIL.m;
+  const d = CIVIL.d;
   const date = new Date(y, m - 1, d);
   if (y >= 0 && y < 100) date.setFullYear(y);
   return date;
@@ -388,7 +421,7 @@ function float4Pick(x: number, ax: number, n10: number, tailZero: boolean, e: nu
   let best = NaN;
   while (lo < hi) {
     const p = (lo + hi) >> 1;
-    const y = float4Candidate(n10, tailZero, e, p);
+    const y = float4Candidate(ax, n10, tailZero, e, p);
     if (y === undefined) return undefined;
     if (Math.fround(y) === ax && !onBoundary(ax, y)) {
       hi = p;
@@ -396,22 +429,30 @@ function float4Pick(x: number, ax: number, n10: number, tailZero: boolean, e: nu
     } else lo = p + 1;
   }
   // As in float4Search: 9 digits always read back (even on a boundary); below 9, best is lo's.
-  const y = lo === 9 ? float4Candidate(n10, tailZero, e, 9) : best;
+  const y = lo === 9 ? float4Candidate(ax, n10, tailZero, e, 9) : best;
   if (y === undefined) return undefined;
   return x < 0 ? -y : y;
 }
 
 /** The double of x's nearest `p`-digit decimal (p ≤ 9), from its first 10 digits `n10` and exponent `e`. */
-function float4Candidate(n10: number, tailZero: boolean, e: number, p: number): number | undefined {
+function float4Candidate(ax: number, n10: number, tailZero: boolean, e: number, p: number): number | undefined {
   const pow = POW10[10 - p];
   let q = Math.floor(n10 / pow);
   const r = n10 - q * pow;
   const half = pow / 2;
-  // Exactly half in the first 17 digits: maybe a tie (float4out rounds those to even), maybe a
-  // 17-digit rounding up of something below half. Left to the slow search.
-  if (r === half && tailZero) return undefined;
-  if (r >= half) q++;
   const k = e - p + 1;
+  // Exactly half in the first 17 digits: maybe a tie (float4out rounds those to even), maybe a
+  // 17-digit rounding up of something below half. Left to the slow search, unless neither p-digit
+  // neighbour reads back as x: then no p-digit decimal does (those that read back form an interval
+  // around x), whichever way the tie goes, and NaN fails the caller's check as they would. Not at
+  // 9 digits, which the caller takes as they come.
+  if (r === half && tailZero) {
+    if (p === 9 || k > 22 || k < -22) return undefined;
+    const down = k >= 0 ? q * POW10[k] : q / POW10[-k];
+    const up = k >= 0 ? (q + 1) * POW10[k] : (q + 1) / POW10[-k];
+    return Math.fround(down) !== ax && Math.fround(up) !== ax ? NaN : undefined;
+  }
+  if (r >= half) q++;
   if (k >= 0) return k <= 22 ? q * POW10[k] : undefined;
   return k >= -22 ? q / POW10[-k] : undefined;
 }

@@ -274,7 +274,6 @@ function signedInt(s: string, i: number): [number, number] | undefined {
 export function parseInterval(s: string): unknown {
   const n = s.length;
   let i = 0;
-  const out: Record<string, number> = {};
   let years = 0;
   let months = 0;
   let days = 0;
@@ -327,15 +326,118 @@ export function parseInterval(s: string): unknown {
   if (n === 0) return parseIntervalSlow(s);
   // postgres-interval leaves out zeros (parseInt's -0 included) and negates the time fields.
   const sign = negative ? -1 : 1;
+  return makeInterval(years, months, days, hours * sign, minutes * sign, seconds * sign, ms * sign);
+}
+
+/**
+ * An object of postgres-interval's class (its prototype: `toPostgres`, `toISO`, `instanceof`) with
+ * the non-zero fields as own properties in postgres-interval's order, built without an intermediate
+ * object (issue 18).
+ */
+function PgInterval(this: Record<string, number>): void {}
+PgInterval.prototype = INTERVAL_PROTO;
+const newInterval = PgInterval as unknown as new () => Record<string, number>;
+function makeInterval(years: number, months: number, days: number, hours: number, minutes: number, seconds: number, ms: number): object {
+  const out = new newInterval();
   if (years) out.years = years;
   if (months) out.months = months;
   if (days) out.days = days;
-  if (hours) out.hours = hours * sign;
-  if (minutes) out.minutes = minutes * sign;
-  if (seconds) out.seconds = seconds * sign;
-  if (ms) out.milliseconds = ms * sign;
-  return Object.assign(Object.create(INTERVAL_PROTO), out);
+  if (hours) out.hours = hours;
+  if (minutes) out.minutes = minutes;
+  if (seconds) out.seconds = seconds;
+  if (ms) out.milliseconds = ms;
+  return out;
 }
+
+/** `[+-]digits` (at most 15) at b[i, e): sets INT_AT.value and INT_AT.next, or returns false. */
+const INT_AT = { value: 0, next: 0 };
+function signedIntAt(b: Buffer, i: number, e: number): boolean {
+  let neg = false;
+  let c = i < e ? b[i] : -1;
+  if (c === PLUS || c === DASH) {
+    neg = c === DASH;
+    i++;
+  }
+  const d0 = i;
+  let v = 0;
+  while (i < e && isDigit(b[i])) v = v * 10 + (b[i++] - ZERO);
+  if (i === d0 || i - d0 > 15) return false;
+  INT_AT.value = neg ? -v : v;
+  INT_AT.next = i;
+  return true;
+}
+
+/** Whether b[i, e) starts with the ASCII characters of unit (`year`, `mon`, `day`). */
+function unitAt(b: Buffer, i: number, e: number, u: number): number {
+  // year: 121 101 97 114; mon: 109 111 110; day: 100 97 121
+  if (u === 0) return i + 4 <= e && b[i] === 121 && b[i + 1] === 101 && b[i + 2] === 97 && b[i + 3] === 114 ? 4 : 0;
+  if (u === 1) return i + 3 <= e && b[i] === 109 && b[i + 1] === 111 && b[i + 2] === 110 ? 3 : 0;
+  return i + 3 <= e && b[i] === 100 && b[i + 1] === 97 && b[i + 2] === 121 ? 3 : 0;
+}
+
+/**
+ * {@link parseInterval} of the UTF-8 text at `b[s, e)`, read from the bytes without making a string
+ * (the same grammar; any other form goes to parseInterval on the decoded text).
+ * @example
+ * parseIntervalAt(Buffer.from('1 day 02:00:00'), 0, 14); // { days: 1, hours: 2 }
+ */
+export function parseIntervalAt(b: Buffer, s: number, e: number): unknown {
+  let i = s;
+  let years = 0;
+  let months = 0;
+  let days = 0;
+  let unitIndex = 0;
+  while (unitIndex < 3 && i < e) {
+    if (!signedIntAt(b, i, e) || INT_AT.next >= e || b[INT_AT.next] !== SPACE) break;
+    const num = INT_AT.value;
+    const at = INT_AT.next + 1;
+    let u = unitIndex;
+    let len = 0;
+    while (u < 3 && (len = unitAt(b, at, e, u)) === 0) u++;
+    if (u === 3) break;
+    let j = at + len;
+    if (j < e && b[j] === 115) j++; // plural s
+    if (j !== e && b[j] !== SPACE) return parseInterval(b.toString('utf8', s, e));
+    if (u === 0) years = num;
+    else if (u === 1) months = num;
+    else days = num;
+    unitIndex = u + 1;
+    i = j === e ? j : j + 1;
+  }
+  let hours = 0;
+  let minutes = 0;
+  let seconds = 0;
+  let ms = 0;
+  let sign = 1;
+  if (i < e) {
+    let c = b[i];
+    if (c === PLUS || c === DASH) {
+      if (c === DASH) sign = -1;
+      i++;
+    }
+    const h0 = i;
+    let h = 0;
+    while (i < e && isDigit(b[i])) h = h * 10 + (b[i++] - ZERO);
+    if (i === h0 || i - h0 > 15 || i + 6 > e || b[i] !== COLON || b[i + 3] !== COLON) return parseInterval(b.toString('utf8', s, e));
+    hours = h;
+    minutes = twoAt(b, e, i + 1);
+    seconds = twoAt(b, e, i + 4);
+    if (minutes < 0 || seconds < 0) return parseInterval(b.toString('utf8', s, e));
+    i += 6;
+    if (i < e && b[i] === DOT) {
+      const f0 = ++i;
+      let f = 0;
+      while (i < e && isDigit(b[i])) f = f * 10 + (b[i++] - ZERO);
+      if (i === f0 || i - f0 > 6) return parseInterval(b.toString('utf8', s, e));
+      // parseInt of the digits padded to 6 (microseconds), then / 1000.
+      ms = (f * POW10_6[6 - (i - f0)]) / 1000;
+    }
+    if (i !== e) return parseInterval(b.toString('utf8', s, e));
+  }
+  if (e === s) return parseInterval('');
+  return makeInterval(years, months, days, hours * sign, minutes * sign, seconds * sign, ms * sign);
+}
+const POW10_6 = [1, 10, 100, 1000, 10000, 100000, 1000000];
 
 /**
  * Binary interval (interval_send: Int64 µs, Int32 days, Int32 months) as the object parseInterval
@@ -346,30 +448,23 @@ export function intervalFromBinary(b: Buffer, fallback: (b: Buffer) => unknown):
   if (b.length !== 16) return fallback(b);
   const hi = b.readInt32BE(0);
   if (hi <= -0x200000 || hi >= 0x200000) return fallback(b);
-  const time = hi * 4_294_967_296 + b.readUInt32BE(4);
-  const days = b.readInt32BE(8);
-  const months = b.readInt32BE(12);
-  const out: Record<string, number> = {};
+  return intervalFields(hi * 4_294_967_296 + b.readUInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+}
+
+/** The interval object of interval_send's fields (µs within ±2^53, days, months). @internal */
+export function intervalFields(time: number, days: number, months: number): object {
   // EncodeInterval prints trunc(months / 12) years and months % 12 mons; postgres-interval drops zeros.
   const years = Math.trunc(months / 12);
   const mons = months % 12;
-  if (years) out.years = years;
-  if (mons) out.months = mons;
-  if (days) out.days = days;
-  if (time !== 0) {
-    const sign = time < 0 ? -1 : 1;
-    const abs = Math.abs(time);
-    const micros = abs % 1_000_000;
-    const secs = (abs - micros) / 1_000_000;
-    const hours = Math.floor(secs / 3600);
-    const minutes = Math.floor(secs / 60) % 60;
-    const seconds = secs % 60;
-    if (hours) out.hours = hours * sign;
-    if (minutes) out.minutes = minutes * sign;
-    if (seconds) out.seconds = seconds * sign;
-    if (micros) out.milliseconds = (micros / 1000) * sign;
-  }
-  return Object.assign(Object.create(INTERVAL_PROTO), out);
+  if (time === 0) return makeInterval(years, mons, days, 0, 0, 0, 0);
+  const sign = time < 0 ? -1 : 1;
+  const abs = Math.abs(time);
+  const micros = abs % 1_000_000;
+  const secs = (abs - micros) / 1_000_000;
+  const hours = Math.floor(secs / 3600);
+  const minutes = Math.floor(secs / 60) % 60;
+  const seconds = secs % 60;
+  return makeInterval(years, mons, days, hours * sign, minutes * sign, seconds * sign, (micros / 1000) * sign);
 }
 
 /**
@@ -378,6 +473,11 @@ export function intervalFromBinary(b: Buffer, fallback: (b: Buffer) => unknown):
  */
 function civilDate(y: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, offset: number | undefined): Date {
   let date: Date;
+  if (offset !== undefined && y >= 100 && y <= 9999 && month >= 1 && month <= 12) {
+    // Date.UTC's arithmetic (MakeDay, MakeTime: each field truncated), without the call: far from
+    // the Date range's ends nothing is clipped, and years from 100 need no setUTCFullYear.
+    return new Date(daysFromCivil(y, month, 1) * 86_400_000 + (day - 1) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.trunc(ms) - offset);
+  }
   if (offset !== undefined) {
     date = new Date(Date.UTC(y, month - 1, day, hour, minute, second, ms));
     if (y >= 0 && y < 100) date.setUTCFullYear(y);
@@ -387,4 +487,13 @@ function civilDate(y: number, month: number, day: number, hour: number, minute: 
     if (y >= 0 && y < 100) date.setFullYear(y);
   }
   return date;
+}
+
+/** Days from 1970-01-01 to the proleptic Gregorian y-m-d (H. Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
 }

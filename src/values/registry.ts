@@ -80,6 +80,7 @@ const TEXT_AT = new Map<TextParser, ValueAt>([
   [pgTypesParser(16), at.boolAt],
   [pgTypesParser(701), at.floatAt], // parseFloat, also float4
   [parseTimestamp, at.timestampAt],
+  [parseInterval, at.intervalAt],
 ]);
 /** In-place binary decoders of the default readers, by the reader function they stand for. */
 const BINARY_AT = new Map<BinaryParser, ValueAt>([
@@ -95,6 +96,8 @@ const BINARY_AT = new Map<BinaryParser, ValueAt>([
   [bin.numericToText, at.numericBinAt],
   [bin.uuidText, at.uuidBinAt],
   [bin.timeToText, at.timeBinAt],
+  [bin.byteaValue, at.byteaBinAt],
+  [bin.inetText, at.inetBinAt],
 ]);
 
 function withAt(h: Handler): ResolvedHandler {
@@ -205,6 +208,9 @@ const DIRECT = new Map<number, BinaryParser>([
   [OID.jsonb, (b) => parseJsonDocument(bin.jsonbText(b))],
 ]);
 
+/** PostgreSQL's FirstNormalObjectId: built-in OIDs are below it. */
+const FIRST_NORMAL_OID = 16384;
+
 const TIMESTAMP_TYPES = new Set<number>([OID.date, OID.timestamp, OID.timestamptz]);
 
 /**
@@ -228,6 +234,9 @@ const REG_TYPES = new Set<number>([BUILTIN_OID.get('regproc')!, BUILTIN_OID.get(
  */
 export class TypeRegistry {
   private readonly handlers = new Map<number, ResolvedHandler>();
+  /** textAt/binaryAt by OID for the built-in range (OIDs below 16384), cleared with handlers: an array load per Row#get instead of a Map lookup. */
+  private textAts: (ValueAt | undefined)[] = [];
+  private binaryAts: (ValueAt | undefined)[] = [];
   private readonly announced = new Map<number, AnnouncedType>();
   private announcements = 0;
 
@@ -238,6 +247,8 @@ export class TypeRegistry {
     // The walsender writes pg_catalog as an empty namespace (logicalrep_write_namespace).
     this.announced.set(type.oid, type.schema === '' ? { ...type, schema: 'pg_catalog' } : type);
     this.handlers.clear();
+    this.textAts = [];
+    this.binaryAts = [];
     this.announcements++;
   }
 
@@ -275,6 +286,11 @@ export class TypeRegistry {
    * types.textAt(23)(Buffer.from('42'), 0, 2); // 42
    */
   textAt(oid: number): ValueAt {
+    if (oid < FIRST_NORMAL_OID) {
+      const f = this.textAts[oid];
+      if (f !== undefined) return f;
+      this.fillAt(oid);
+    }
     return this.handler(oid).textAt;
   }
 
@@ -285,7 +301,23 @@ export class TypeRegistry {
    * types.binaryAt(23)(Buffer.from([0, 0, 0, 42]), 0, 4); // 42
    */
   binaryAt(oid: number): ValueAt {
+    if (oid < FIRST_NORMAL_OID) {
+      const f = this.binaryAts[oid];
+      if (f !== undefined) return f;
+      this.fillAt(oid);
+    }
     return this.handler(oid).binaryAt;
+  }
+
+  /** Caches a low OID's decoders in the arrays (filled up to oid with holes: they stay packed-holey, not dictionaries). */
+  private fillAt(oid: number): void {
+    const h = this.handler(oid);
+    while (this.textAts.length < oid) {
+      this.textAts.push(undefined);
+      this.binaryAts.push(undefined);
+    }
+    this.textAts[oid] = h.textAt;
+    this.binaryAts[oid] = h.binaryAt;
   }
 
   /** Whether binary values of this type decode to the same value as text ones (not a {@link BinaryValue}). */
@@ -392,7 +424,9 @@ export class TypeRegistry {
       const binary: BinaryParser = el.binaryKnown || REG_TYPES.has(element) ? (b) => bin.readArray(b, el.binary, at) : (b) => new BinaryValue(oid, Buffer.from(b));
       // int2[], int4[], oid[] (parseInt elements): the simple form read from the bytes.
       const textAt: ValueAt | undefined = el.text === pgTypesParser(OID.int4) ? (b, s, e) => atFns.intArrayAt(b, s, e) ?? text(b.toString('utf8', s, e)) : undefined;
-      return { text, binary, binaryKnown: el.binaryKnown, textAt };
+      // One-dimensional arrays of those elements read in place, without a view of the array.
+      const binaryAt: ValueAt | undefined = at !== undefined && el.binaryKnown ? atFns.arrayBinAt(at, binary) : undefined;
+      return { text, binary, binaryKnown: el.binaryKnown, textAt, binaryAt };
     }
     let text: TextParser;
     if (oid === OID.int8) text = int8 === 'bigint' ? BigInt : identity;
@@ -407,6 +441,19 @@ export class TypeRegistry {
       text = checked;
       if (textAt !== undefined) return withAt({ ...this.builtinBinary(oid, text), textAt });
     }
+    if (oid === OID.json || oid === OID.jsonb) {
+      const h = this.builtinBinary(oid, text);
+      const binaryAt = oid === OID.jsonb ? atFns.jsonbBinAt(parseJsonDocument, JSON_NULL, h.binary) : atFns.jsonAt(parseJsonDocument, JSON_NULL);
+      return { ...h, textAt: atFns.jsonAt(parseJsonDocument, JSON_NULL), binaryAt };
+    }
+    if ((oid === OID.date || oid === OID.timestamp) && text === parseTimestamp) {
+      const h = this.builtinBinary(oid, text);
+      return { ...h, binaryAt: oid === OID.date ? atFns.dateBinAt(h.binary) : atFns.timestampBinAt(h.binary) };
+    }
+    if (oid === OID.interval && text === parseInterval) {
+      const h = this.builtinBinary(oid, text);
+      return { ...h, binaryAt: atFns.intervalBinAt(h.binary) };
+    }
     return this.builtinBinary(oid, text);
   }
 
@@ -418,7 +465,7 @@ export class TypeRegistry {
     if (oid === OID.date && timestamps === 'date') binary = (b) => bin.dateLocalDate(b, (x) => text(bin.dateToText(x)));
     if (oid === OID.interval) binary = (b) => intervalFromBinary(b, (x) => text(bin.intervalToText(x)));
     // pg-types leaves numeric, uuid and time their text (noParse): the printed text is the value.
-    if ((oid === OID.numeric || oid === OID.uuid || oid === OID.time) && text === pgTypesParser(oid)) binary = TO_TEXT.get(oid);
+    if ((oid === OID.numeric || oid === OID.uuid || oid === OID.time || oid === OID.inet || oid === OID.cidr) && text === pgTypesParser(oid)) binary = TO_TEXT.get(oid);
     if (REG_TYPES.has(oid)) return { text, binary: bin.uint4Value, binaryKnown: false };
     if (binary === undefined) {
       const toText = TO_TEXT.get(oid);
