@@ -22,14 +22,14 @@ for (const s of r.scenarios) {
 }
 if (r.scenarios.some((s) => s.serverDecoding)) {
   // The physical limit (issue 18): the server's own decoding of the same WAL, and the walsender's CPU per client.
-  console.log('\n| scenario | client | CPU s | stream CPU s | µs/event | walsender CPU s | cpu ×server | cpu ×walsender | walsender busy | peak RSS MB | cpu ×recv |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| scenario | client | CPU s | stream CPU s | µs/event | walsender CPU s | cpu ×server | cpu ×walsender | walsender busy | busy from 1st tx | peak RSS MB | cpu ×recv |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.scenarios) {
     const d = s.serverDecoding;
     if (!d) continue;
-    console.log(`| ${s.scenario} | server decoding | ${f(d.cpuS)} | | ${f((d.cpuS / s.events) * 1e6)} | | 1.00 | | | | |`);
+    console.log(`| ${s.scenario} | server decoding | ${f(d.cpuS)} | | ${f((d.cpuS / s.events) * 1e6)} | | 1.00 | | | | | |`);
     for (const [name, v] of Object.entries(s.clients)) {
-      console.log(`| ${s.scenario} | ${name} | ${f(v.cpuS)} | ${v.streamCpuS === undefined ? '' : f(v.streamCpuS)} | ${f((v.cpuS / s.events) * 1e6)} | ${f(v.walsenderCpuS)} | ${f(v.cpuVsServerDecoding)} | ${f(v.cpuVsWalsender)} | ${v.walsenderBusy === undefined ? '' : `${f(v.walsenderBusy * 100, 0)}%`} | ${f(v.maxRssMB, 0)} | ${f(v.cpuVsRecvlogical)} |`);
+      console.log(`| ${s.scenario} | ${name} | ${f(v.cpuS)} | ${v.streamCpuS === undefined ? '' : f(v.streamCpuS)} | ${f((v.cpuS / s.events) * 1e6)} | ${f(v.walsenderCpuS)} | ${f(v.cpuVsServerDecoding)} | ${f(v.cpuVsWalsender)} | ${v.walsenderBusy === undefined ? '' : `${f(v.walsenderBusy * 100, 0)}%`} | ${v.walsenderBusyStreaming === undefined ? '' : `${f(v.walsenderBusyStreaming * 100, 0)}%`} | ${f(v.maxRssMB, 0)} | ${f(v.cpuVsRecvlogical)} |`);
     }
   }
 }

@@ -21,7 +21,7 @@ import { runLatency } from './latency.mjs';
 import { runProfile } from './profile.mjs';
 import { runSlowConsumer } from './slow-consumer.mjs';
 import { cliCommand } from './clients/cli.mjs';
-import { postmasterPid, serverDecode, watchWalsender } from './lib/physical-limit.mjs';
+import { busyBetween, postmasterPid, serverDecode, watchWalsender } from './lib/physical-limit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PG_RECVLOGICAL = '/usr/lib/postgresql/15/bin/pg_recvlogical';
@@ -164,14 +164,20 @@ async function runScenario(server, db, name) {
       }
       const report = c.name === 'pg_recvlogical' || c.noReport ? { events: s.events } : JSON.parse(m.stdout.trim().split('\n').pop());
       if (report.events !== s.events) throw new Error(`${c.name} received ${report.events} DML events in ${name}, expected ${s.events}`);
-      const sample = { wallS: m.wallS, cpuS: m.cpuS, userS: m.userS, sysS: m.sysS, maxRssMB: m.maxRssMB, eventsPerS: s.events / m.wallS, walsenderCpuS: ws.cpuS, walsenderPolledCpuS: ws.polledCpuS, ...report };
+      const { samples: wsSamples, ...wsRest } = ws;
+      const sample = { wallS: m.wallS, cpuS: m.cpuS, userS: m.userS, sysS: m.sysS, maxRssMB: m.maxRssMB, eventsPerS: s.events / m.wallS, walsenderCpuS: wsRest.cpuS, walsenderPolledCpuS: wsRest.polledCpuS, ...report };
       // How busy the walsender was while this client streamed: its CPU over the client's wall time.
       sample.walsenderBusy = ws.cpuS / (report.streamMs !== undefined ? report.streamMs / 1000 : m.wallS);
+      // The same from the first transaction on: without connecting, SCRAM, START_REPLICATION and the
+      // walsender's start, when it waits on the client's handshake rather than on the client's reading.
+      if (report.firstAt !== undefined) sample.walsenderBusyStreaming = busyBetween(wsSamples, report.firstAt, report.endAt);
       samples.get(c.name).push(sample);
       console.log(
         `  run ${r + 1} ${c.name.padEnd(22)} wall ${m.wallS.toFixed(2)} s  cpu ${m.cpuS.toFixed(2)} s (user ${m.userS.toFixed(2)}, sys ${m.sysS.toFixed(2)})  rss ${m.maxRssMB.toFixed(0)} MB  ${Math.round(sample.eventsPerS)} ev/s` +
           (report.streamMs !== undefined ? `  (streaming ${(report.streamMs / 1000).toFixed(2)} s, cpu ${(report.streamCpuMs / 1000).toFixed(2)} s)` : '') +
-          `  walsender cpu ${ws.cpuS?.toFixed(2)} s (busy ${(sample.walsenderBusy * 100).toFixed(0)}%)` +
+          `  walsender cpu ${ws.cpuS?.toFixed(2)} s (busy ${(sample.walsenderBusy * 100).toFixed(0)}%` +
+          (sample.walsenderBusyStreaming !== undefined ? `, ${(sample.walsenderBusyStreaming * 100).toFixed(0)}% from the first transaction, ${(report.firstAt - (report.endAt - report.streamMs)).toFixed(0)} ms in` : '') +
+          ')' +
           (report.pipeline ? `  [${report.pipeline}]` : ''),
       );
     }
@@ -198,6 +204,7 @@ async function runScenario(server, db, name) {
       pipeline: xs[0]?.pipeline,
       walsenderCpuS: median(xs.map((x) => x.walsenderCpuS)),
       walsenderBusy: median(xs.map((x) => x.walsenderBusy)),
+      walsenderBusyStreaming: xs.every((x) => x.walsenderBusyStreaming !== undefined) ? median(xs.map((x) => x.walsenderBusyStreaming)) : undefined,
       // Per run, the client's CPU over the CPU of the walsender that served it, then the median.
       cpuVsWalsender: median(xs.map((x) => x.cpuS / x.walsenderCpuS)),
       samples: xs,
@@ -234,10 +241,10 @@ async function runScenario(server, db, name) {
 }
 
 function printTable(results) {
-  const rows = [['scenario', 'client', 'events/s', 'wall s', 'cpu s', 'µs/event', 'rss MB', 'thru ×recv', 'cpu ×recv', 'thru ×server', 'cpu ×server', 'cpu ×walsender', 'walsender busy', 'wall spread', 'cpu spread', 'stream thru ×recv', 'stream cpu ×recv']];
+  const rows = [['scenario', 'client', 'events/s', 'wall s', 'cpu s', 'µs/event', 'rss MB', 'thru ×recv', 'cpu ×recv', 'thru ×server', 'cpu ×server', 'cpu ×walsender', 'walsender busy', 'busy from 1st tx', 'wall spread', 'cpu spread', 'stream thru ×recv', 'stream cpu ×recv']];
   for (const r of results) {
     const d = r.serverDecoding;
-    rows.push([r.scenario, 'server decoding', String(Math.round(d.eventsPerS)), d.wallS.toFixed(2), d.cpuS.toFixed(2), ((d.cpuS / r.events) * 1e6).toFixed(2), '', '', '', '1.00', '1.00', '', '', `${d.wallSpreadPct.toFixed(0)}%`, `${d.cpuSpreadPct.toFixed(0)}%`, '', '']);
+    rows.push([r.scenario, 'server decoding', String(Math.round(d.eventsPerS)), d.wallS.toFixed(2), d.cpuS.toFixed(2), ((d.cpuS / r.events) * 1e6).toFixed(2), '', '', '', '1.00', '1.00', '', '', '', `${d.wallSpreadPct.toFixed(0)}%`, `${d.cpuSpreadPct.toFixed(0)}%`, '', '']);
     for (const [client, v] of Object.entries(r.clients)) {
       rows.push([
         r.scenario,
@@ -253,6 +260,7 @@ function printTable(results) {
         v.cpuVsServerDecoding.toFixed(2),
         v.cpuVsWalsender?.toFixed(2) ?? '',
         v.walsenderBusy === undefined ? '' : `${(v.walsenderBusy * 100).toFixed(0)}%`,
+        v.walsenderBusyStreaming === undefined ? '' : `${(v.walsenderBusyStreaming * 100).toFixed(0)}%`,
         `${v.wallSpreadPct.toFixed(0)}%`,
         `${v.cpuSpreadPct.toFixed(0)}%`,
         v.streamThroughputVsRecvlogical?.toFixed(2) ?? '',

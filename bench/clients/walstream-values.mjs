@@ -16,6 +16,7 @@ const cpuMs = (u) => (u.user + u.system) / 1000;
 const feedback = new ws.LsnFeedback();
 let events = 0;
 let transactions = 0;
+let firstAt; // epoch ms of the first transaction, as in walstream.mjs
 let values = 0;
 
 const readRow = (row) => {
@@ -34,6 +35,7 @@ ws.logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications:
     ops.parsePgoutput(),
     ops.bufferTransaction(),
     tap((e) => {
+      firstAt ??= performance.timeOrigin + performance.now();
       if (e.type !== 'transaction') return;
       transactions++;
       for (const c of e.changes) {
@@ -54,7 +56,7 @@ ws.logicalReplication({ connectionString: cfg.url, slot: cfg.slot, publications:
     complete() {
       const streamMs = performance.now() - t0;
       setTimeout(() => {
-        console.log(JSON.stringify({ client: 'pg-walstream (values read)', pipeline: 'full+values', events, transactions, values, streamMs, streamCpuMs: cpuMs(process.cpuUsage(cpu0)) }));
+        console.log(JSON.stringify({ client: 'pg-walstream (values read)', pipeline: 'full+values', events, transactions, values, streamMs, firstAt, endAt: performance.timeOrigin + t0 + streamMs, streamCpuMs: cpuMs(process.cpuUsage(cpu0)) }));
         process.exit(0);
       }, 0);
     },

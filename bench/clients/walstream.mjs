@@ -15,6 +15,9 @@ const cpuMs = (u) => (u.user + u.system) / 1000;
 const feedback = new ws.LsnFeedback();
 let events = 0;
 let transactions = 0;
+// When the first transaction arrived (after connecting, SCRAM, START_REPLICATION and the walsender's
+// start) and when the stream ended, as epoch ms: run.mjs measures the walsender's busy share between them.
+let firstAt;
 
 // The source's endLsn is pg_recvlogical --endpos's rule: it completes after the transaction that
 // reaches the end (a Commit's XLogData carries its end LSN), or at a keepalive reporting it. Nothing
@@ -31,6 +34,7 @@ const pipeline = FULL_PIPELINE
       ops.parsePgoutput(),
       ops.bufferTransaction(),
       tap((e) => {
+        firstAt ??= performance.timeOrigin + performance.now();
         if (e.type !== 'transaction') return;
         transactions++;
         for (const c of e.changes) if (isDml(c.type)) events++;
@@ -60,7 +64,7 @@ pipeline.subscribe({
     const streamMs = performance.now() - t0;
     // Unsubscribing sent CopyDone; give the teardown a moment, then report and leave.
     setTimeout(() => {
-      console.log(JSON.stringify({ client: 'pg-walstream', pipeline: FULL_PIPELINE ? 'full' : 'parsePgoutput+ack', events, transactions, streamMs, streamCpuMs: cpuMs(process.cpuUsage(cpu0)) }));
+      console.log(JSON.stringify({ client: 'pg-walstream', pipeline: FULL_PIPELINE ? 'full' : 'parsePgoutput+ack', events, transactions, streamMs, firstAt, endAt: performance.timeOrigin + t0 + streamMs, streamCpuMs: cpuMs(process.cpuUsage(cpu0)) }));
       process.exit(0);
     }, 0);
   },

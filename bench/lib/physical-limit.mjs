@@ -79,6 +79,7 @@ export function watchWalsender(db, slot, postmaster) {
   const reaped0 = procTimes(postmaster).childrenS;
   let pid;
   let polled;
+  const samples = []; // [epoch ms, walsender CPU s] per poll, for cpuBetween()
   let busy = false;
   const timer = setInterval(async () => {
     if (busy) return;
@@ -88,7 +89,10 @@ export function watchWalsender(db, slot, postmaster) {
         const r = await db.query('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [slot]);
         pid = r.rows[0]?.active_pid ?? undefined;
       }
-      if (pid !== undefined) polled = procTimes(pid)?.cpuS ?? polled;
+      if (pid !== undefined) {
+        polled = procTimes(pid)?.cpuS ?? polled;
+        if (polled !== undefined) samples.push([performance.timeOrigin + performance.now(), polled]);
+      }
     } catch {
       // the bench's connection closing after a failed client: stop() reports what was seen
     } finally {
@@ -99,14 +103,37 @@ export function watchWalsender(db, slot, postmaster) {
     async stop() {
       clearInterval(timer);
       while (busy) await new Promise((r) => setTimeout(r, 5));
-      if (pid === undefined) return { cpuS: undefined, polledCpuS: undefined, pid };
+      if (pid === undefined) return { cpuS: undefined, polledCpuS: undefined, pid, samples };
       // Wait for the postmaster to reap the walsender (its /proc entry stays until then).
       const t0 = Date.now();
       while (existsSync(`/proc/${pid}`) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
       const reaped = procTimes(postmaster).childrenS - reaped0;
       // Another child of the postmaster exiting in the window would inflate the delta: then fall back to the poll.
       const cpuS = existsSync(`/proc/${pid}`) || reaped < (polled ?? 0) || reaped > (polled ?? 0) + 0.5 ? polled : reaped;
-      return { cpuS, polledCpuS: polled, reapedCpuS: reaped, pid };
+      return { cpuS, polledCpuS: polled, reapedCpuS: reaped, pid, samples };
     },
   };
+}
+
+/**
+ * How busy the walsender was between two instants (epoch ms), from watchWalsender()'s polls: its CPU
+ * at each end, interpolated between the polls around it, over the time between. The walsender is
+ * found once its slot is active, so when the first poll comes after `fromMs` the window starts at
+ * that poll. Undefined when the polls do not reach the end. /proc's CPU has 10 ms ticks and the polls come every POLL_MS, so
+ * over a second the figure is good to about ±2 %.
+ */
+export function busyBetween(samples, fromMs, toMs) {
+  const at = (t) => {
+    for (let i = 1; i < samples.length; i++) {
+      const [t1, c1] = samples[i];
+      if (t1 < t) continue;
+      const [t0, c0] = samples[i - 1];
+      return t1 === t0 ? c1 : c0 + ((c1 - c0) * (t - t0)) / (t1 - t0);
+    }
+    return undefined;
+  };
+  if (samples.length > 0 && fromMs < samples[0][0]) fromMs = samples[0][0];
+  const a = at(fromMs);
+  const b = at(toMs) ?? (samples.length > 0 && samples[samples.length - 1][0] >= toMs - POLL_MS * 2 ? samples[samples.length - 1][1] : undefined);
+  return a === undefined || b === undefined || toMs <= fromMs ? undefined : (b - a) / ((toMs - fromMs) / 1000);
 }
