@@ -145,7 +145,10 @@ export function runStream(options: StreamCommandOptions): Promise<void> {
     const write = (msg: PgoutputMessage): boolean => {
       if (stopping) return false;
       // A transaction (or message) that starts past endpos is not written, as pg_recvlogical -E does.
-      if (endpos !== undefined && !inTransaction() && Lsn.after(msg.lsn.hi, msg.lsn.lo, endpos)) {
+      // A Stream Commit, Abort or Prepare starts nothing: it ends a streamed transaction whose blocks
+      // came before it, and carries the commit's end LSN, so it is written like the Commit of an open
+      // transaction (the transaction that reaches endpos is written whole).
+      if (endpos !== undefined && !inTransaction() && !endsStream(msg) && Lsn.after(msg.lsn.hi, msg.lsn.lo, endpos)) {
         finish();
         return false;
       }
@@ -257,4 +260,9 @@ function explainRefusal(err: unknown, tx: OpenTransaction, options: StreamComman
       ? `; stream in text mode (without --binary)${skip}`
       : skip === '' ? '' : `; to go on without it${skip.slice(1)}`;
   return new StreamRefusedError(`the server stopped sending transaction ${tx.xid}${where} part way: ${err.message} (SQLSTATE ${err.code})${fix}`, tx.xid, err);
+}
+
+/** A message that ends a streamed transaction (protocol version 2+), outside any stream block. */
+function endsStream(msg: PgoutputMessage): boolean {
+  return msg.type === 'streamCommit' || msg.type === 'streamAbort' || msg.type === 'streamPrepare';
 }
