@@ -53,6 +53,8 @@ const MAX_SHAPE_KEYS = 32;
 const MAX_COMPILED = 2048;
 let compiled = 0;
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
 // Results of the helpers besides their return value.
 let keyName = '';
 let keySlot = 0;
@@ -194,7 +196,13 @@ function makeObject(base: number, top: number, hash: number): Record<string, unk
   }
   if (o === undefined) {
     o = {};
-    for (let i = base; i < top; i++) o[NAMES[i]] = VALUES[i];
+    for (let i = base; i < top; i++) {
+      const k = NAMES[i];
+      // A key inherited from Object.prototype (a setter, a frozen prototype's property) is defined
+      // as JSON.parse defines it (CreateDataProperty), not assigned.
+      if (k in o && !hasOwn.call(o, k)) Object.defineProperty(o, k, { value: VALUES[i], writable: true, enumerable: true, configurable: true });
+      else o[k] = VALUES[i];
+    }
   }
   for (let i = base; i < top; i++) VALUES[i] = undefined;
   return o;
