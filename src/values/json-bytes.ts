@@ -55,56 +55,13 @@ let compiled = 0;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-// Results of the helpers besides their return value.
-let keyName = '';
-let keySlot = 0;
+/** The end of the number readNumber read (-1 when outside the subset). */
 let numberEnd = 0;
 
 /** The ASCII string at [s, e) (no escapes, no control characters: checked by the caller). */
 function str(b: Buffer, s: number, e: number): string {
   const n = e - s;
   return n <= 16 ? asciiAt(b, s, n) : (b as SliceBuffer).latin1Slice(s, e);
-}
-
-/**
- * Reads `"key"` and the `:` after it (white space around it skipped), from `p` (the opening quote);
- * returns the position after the `:` and its white space, or -1. The key in keyName, its slot in keySlot.
- */
-function readKey(b: Buffer, p: number, e: number): number {
-  if (p >= e || b[p] !== 34) return -1;
-  const s = p + 1;
-  let q = s;
-  let h = 0;
-  for (;;) {
-    if (q >= e) return -1;
-    const c = b[q];
-    if (c === 34) break;
-    // Escapes, control characters (invalid unescaped) and non-ASCII: not this reader's subset.
-    if (c === 92 || c < 0x20 || c >= 0x80) return -1;
-    h = (h * 31 + c) | 0;
-    q++;
-  }
-  const n = q - s;
-  const slot = (h + n) & 511;
-  const k = KEYS[slot];
-  let name: string;
-  if (k !== undefined && k.length === n) {
-    let i = 0;
-    while (i < n && k.charCodeAt(i) === b[s + i]) i++;
-    name = i === n ? k : str(b, s, q);
-  } else name = str(b, s, q);
-  if (name !== k) {
-    if (name === '__proto__') return -1;
-    KEYS[slot] = name;
-  }
-  keyName = name;
-  keySlot = slot;
-  p = q + 1;
-  while (p < e && (b[p] === 32 || b[p] === 10 || b[p] === 13 || b[p] === 9)) p++;
-  if (p >= e || b[p] !== 58) return -1;
-  p++;
-  while (p < e && (b[p] === 32 || b[p] === 10 || b[p] === 13 || b[p] === 9)) p++;
-  return p;
 }
 
 /** The number at p (`-?digits[.digits]`, Clinger's fast path); its end in numberEnd, -1 when outside the subset. */
@@ -226,9 +183,46 @@ export function readJsonAt(b: Buffer, s: number, e: number): unknown {
   let depth = 0;
   let top = 0;
   let v: unknown;
+  /** Whether a member's key comes before the next value (after `{` or an object's `,`). */
+  let key = false;
   for (;;) {
-    // A value at p.
     while (p < e && (b[p] === 32 || b[p] === 10 || b[p] === 13 || b[p] === 9)) p++;
+    if (key) {
+      // `"key"` and its `:`. Escapes, control characters and non-ASCII: not this reader's subset.
+      key = false;
+      if (p >= e || b[p] !== 34) return giveUp(top, depth);
+      const k0 = p + 1;
+      let q = k0;
+      let h = 0;
+      for (;;) {
+        if (q >= e) return giveUp(top, depth);
+        const x = b[q];
+        if (x === 34) break;
+        if (x === 92 || x < 0x20 || x >= 0x80) return giveUp(top, depth);
+        h = (h * 31 + x) | 0;
+        q++;
+      }
+      const n = q - k0;
+      const slot = (h + n) & 511;
+      // The interned key when its characters are these bytes, else a new string in its slot.
+      let name = KEYS[slot];
+      let same = name !== undefined && name.length === n;
+      for (let i = 0; same && i < n; i++) same = name!.charCodeAt(i) === b[k0 + i];
+      if (!same) {
+        name = str(b, k0, q);
+        if (name === '__proto__') return giveUp(top, depth);
+        KEYS[slot] = name;
+      }
+      HASH[depth] = (HASH[depth] * 31 + slot) | 0;
+      // The member's slot is taken now: containers inside its value stack above it.
+      NAMES[top++] = name!;
+      p = q + 1;
+      while (p < e && (b[p] === 32 || b[p] === 10 || b[p] === 13 || b[p] === 9)) p++;
+      if (p >= e || b[p] !== 58) return giveUp(top, depth);
+      p++;
+      while (p < e && (b[p] === 32 || b[p] === 10 || b[p] === 13 || b[p] === 9)) p++;
+    }
+    // A value at p.
     if (p >= e) return giveUp(top, depth);
     const c = b[p];
     if (c === 34) {
@@ -251,14 +245,11 @@ export function readJsonAt(b: Buffer, s: number, e: number): unknown {
         v = {};
       } else {
         if (depth === MAX_DEPTH) return giveUp(top, depth);
-        p = readKey(b, p, e);
-        if (p < 0) return giveUp(top, depth);
         depth++;
         KIND[depth] = 1;
         BASE[depth] = top;
-        HASH[depth] = keySlot;
-        // The member's slot is taken now: containers inside its value stack above it.
-        NAMES[top++] = keyName;
+        HASH[depth] = 0;
+        key = true;
         continue;
       }
     } else if (c === 91) {
@@ -309,11 +300,7 @@ export function readJsonAt(b: Buffer, s: number, e: number): unknown {
         VALUES[top - 1] = v;
         if (x === 44) {
           p++;
-          while (p < e && (b[p] === 32 || b[p] === 10 || b[p] === 13 || b[p] === 9)) p++;
-          p = readKey(b, p, e);
-          if (p < 0) return giveUp(top, depth);
-          HASH[depth] = (HASH[depth] * 31 + keySlot) | 0;
-          NAMES[top++] = keyName;
+          key = true;
           break;
         }
         if (x !== 125) return giveUp(top, depth);
