@@ -105,6 +105,71 @@ describe('in-place decoders of the wide scenario equal the pg-types path', () =>
     );
   });
 
+  it('json objects of recurring shapes (made by a compiled literal) equal JSON.parse, shape after shape', () => {
+    // A few shapes, each document repeated past the point where its shape gets its literal, with
+    // keys that test the literal's semantics: repeated keys, index-like keys, prototype names, and
+    // documents that leave the subset half-way (the reader must start clean after them).
+    const keyName = fc.oneof(fc.constantFrom('id', 'a', 'b', '0', '1', '10', '4294967295', '-1', '01', 'constructor', 'toString', 'hasOwnProperty', '__proto__', 'length', '', ' ', "it's", 'a b'), fc.stringMatching(/^[a-z0-9_$]{1,6}$/));
+    const scalar = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 4 }));
+    const shapes = fc.array(fc.array(keyName, { maxLength: 8 }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(shapes, fc.array(fc.tuple(fc.nat(), fc.array(fc.oneof(scalar, fc.jsonValue({ maxDepth: 2 })), { maxLength: 8 }), fc.boolean(), fc.constantFrom('', ' ', '\n  ')), { minLength: 1, maxLength: 12 }), (keyLists, docs) => {
+        for (const [which, values, nest, gap] of docs) {
+          const keys = keyLists[which % keyLists.length];
+          const members = keys.map((k, i) => `${JSON.stringify(k)}:${gap}${JSON.stringify(values[i] ?? i)}`);
+          const inner = `{${members.join(`,${gap}`)}}`;
+          const text = nest ? `[${inner}, {"x": ${inner}, "y": [${inner}]}]` : inner;
+          const value = Buffer.from(text);
+          for (let r = 0; r < 6; r++) {
+            const buf = Buffer.concat([Buffer.from([r]), value, Buffer.from('}')]);
+            const read = readJsonAt(buf, 1, 1 + value.length);
+            const expected: unknown = JSON.parse(text);
+            if (read !== NOT_READ) {
+              expect(shape(read)).toEqual(shape(expected));
+              expect(JSON.stringify(read)).toBe(JSON.stringify(expected));
+            }
+            expect(outcome(() => types.textAt(3802)(buf, 1, 1 + value.length))).toEqual(outcome(() => expected));
+            // A document given up half-way (a broken tail) between two readings.
+            expect(readJsonAt(buf, 1, value.length)).toBe(NOT_READ);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('json keys that Object.prototype has (a setter, a read-only property) are own properties, as JSON.parse makes them', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    Object.defineProperty(proto, 'pgWalstreamSetter', { set: () => { throw new Error('setter called'); }, get: () => 'inherited', configurable: true });
+    Object.defineProperty(proto, 'pgWalstreamReadOnly', { value: 'inherited', writable: false, configurable: true });
+    try {
+      for (const text of ['{"pgWalstreamSetter": 1, "a": 2}', '{"pgWalstreamReadOnly": [1], "pgWalstreamReadOnly": 3}', '{"x": {"pgWalstreamSetter": null}}']) {
+        const b = Buffer.from(text);
+        // Past the 4th reading the shape's literal makes the object: both paths.
+        for (let r = 0; r < 6; r++) expect(shape(readJsonAt(b, 0, b.length))).toEqual(shape(JSON.parse(text)));
+      }
+    } finally {
+      delete proto.pgWalstreamSetter;
+      delete proto.pgWalstreamReadOnly;
+    }
+  });
+
+  it('json objects of a recurring shape are fresh objects with plain prototypes and no shared state', () => {
+    const b = Buffer.from('{"id": 1, "tags": ["a", "b"], "nested": {"n": 1.5, "ok": true}}');
+    const seen = Array.from({ length: 10 }, () => types.textAt(3802)(b, 0, b.length) as { id: number; tags: string[]; nested: { n: number } });
+    for (const v of seen) {
+      expect(v).toEqual(JSON.parse(b.toString()));
+      expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+      expect(Object.getPrototypeOf(v.nested)).toBe(Object.prototype);
+    }
+    seen[9].id = 2;
+    seen[9].tags.push('c');
+    seen[9].nested.n = 3;
+    expect(seen[8]).toEqual(JSON.parse(b.toString()));
+    expect(new Set(seen).size).toBe(10);
+    expect(new Set(seen.map((v) => v.nested)).size).toBe(10);
+  });
+
   it('json read from the bytes makes own __proto__ keys as JSON.parse does, or leaves them to it', () => {
     const b = Buffer.from('{"__proto__": {"x": 1}}');
     const v = types.textAt(3802)(b, 0, b.length) as Record<string, unknown>;

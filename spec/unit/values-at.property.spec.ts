@@ -114,6 +114,89 @@ describe('TypeRegistry#textAt and #binaryAt', () => {
     );
   });
 
+  it('numeric in place equals get_str_from_var on any header: NaN, ±Infinity, negative weights, dscale padding and cuts, errors', () => {
+    // get_str_from_var, written from its definition: group i is worth 10000^(weight - i); digits
+    // past ndigits are zeros; the first group without its leading zeros, the next ones of 4 digits
+    // (so an unnormalized zero with weight 1 prints 00000, as the server's function would), the
+    // fraction cut at dscale.
+    const reference = (ndigits: number, weight: number, sign: number, dscale: number, digits: number[], length: number): string => {
+      if (sign === 0xc000) return 'NaN';
+      if (sign === 0xd000) return 'Infinity';
+      if (sign === 0xf000) return '-Infinity';
+      if (sign !== 0 && sign !== 0x4000) return `error: invalid sign`;
+      if (length !== 8 + 2 * ndigits) return 'error: length';
+      const group = (i: number) => String(i >= 0 && i < ndigits ? digits[i] : 0).padStart(4, '0');
+      let int = '0';
+      if (weight >= 0) {
+        int = String(ndigits > 0 ? digits[0] : 0);
+        for (let i = 1; i <= weight; i++) int += group(i);
+      }
+      let frac = '';
+      for (let i = weight + 1; frac.length < dscale; i++) frac += group(i);
+      return `${sign === 0x4000 ? '-' : ''}${int}${dscale > 0 ? `.${frac.slice(0, dscale)}` : ''}`;
+    };
+    const header = fc.record({
+      digits: fc.array(fc.integer({ min: 0, max: 9999 }), { maxLength: 7 }),
+      weight: fc.oneof(fc.integer({ min: -4, max: 6 }), fc.integer({ min: -200, max: 200 })),
+      sign: fc.constantFrom(0, 0x4000, 0x4000, 0xc000, 0xd000, 0xf000, 0x1234),
+      dscale: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 1000 })),
+      lengthDelta: fc.constantFrom(0, 0, 0, 0, -1, 2),
+    });
+    fc.assert(
+      fc.property(header, around, around, ({ digits, weight, sign, dscale, lengthDelta }, before, after) => {
+        const full = Buffer.alloc(8 + 2 * digits.length);
+        full.writeUInt16BE(digits.length, 0);
+        full.writeInt16BE(weight, 2);
+        full.writeUInt16BE(sign, 4);
+        full.writeUInt16BE(dscale, 6);
+        digits.forEach((x, i) => full.writeUInt16BE(x, 8 + 2 * i));
+        const value = lengthDelta <= 0 ? full.subarray(0, Math.max(0, full.length + lengthDelta)) : Buffer.concat([full, Buffer.alloc(lengthDelta)]);
+        const buf = Buffer.concat([Buffer.from(before), value, Buffer.from(after)]);
+        const s = before.length;
+        const got = outcome(() => types.binaryAt(1700)(buf, s, s + value.length));
+        expect(got).toEqual(outcome(() => types.binary(1700)(value)));
+        if (value.length < 8) return expect(got).toEqual({ error: expect.stringContaining('8 header bytes') });
+        const ref = reference(digits.length, weight, sign, dscale, digits, value.length);
+        if (ref.startsWith('error')) return expect(got).toEqual({ error: expect.stringContaining('binary numeric') });
+        expect(got).toEqual({ value: ref });
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('text-like arrays in place (text[], varchar[], bpchar[], name[]) equal the elements and the reader on a view', () => {
+    const int32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(n);
+      return b;
+    };
+    const element = fc.option(fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 12 }), fc.string({ minLength: 15, maxLength: 40 }), fc.constantFrom('', 'NULL', 'alpha', 'a,b', '"q"')), { nil: null });
+    const arrays = fc.tuple(fc.constantFrom([1009, 25], [1015, 1043], [1014, 1042], [1003, 19]), fc.array(element, { maxLength: 7 }), fc.constantFrom(1, 1, 1, 0, 2), fc.constantFrom('none', 'none', 'cut', 'extra', 'overrun', 'invalid utf-8'));
+    fc.assert(
+      fc.property(arrays, ([[oid, el], xs, ndim, corrupt]) => {
+        const parts = [int32(ndim), int32(xs.includes(null) ? 1 : 0), int32(el)];
+        if (ndim >= 1) parts.push(int32(ndim === 2 ? 1 : xs.length), int32(1));
+        if (ndim === 2) parts.push(int32(xs.length), int32(1));
+        for (const x of xs) {
+          if (x === null) parts.push(int32(-1));
+          else {
+            const bytes = corrupt === 'invalid utf-8' ? Buffer.concat([Buffer.from(x), Buffer.from([0xe2, 0x82])]) : Buffer.from(x);
+            parts.push(int32(corrupt === 'overrun' ? bytes.length + 3 : bytes.length), bytes);
+          }
+        }
+        let value = Buffer.concat(parts);
+        if (corrupt === 'cut' && value.length > 0) value = value.subarray(0, value.length - 1);
+        if (corrupt === 'extra') value = Buffer.concat([value, Buffer.from([0])]);
+        const before = Buffer.from([1, 2]);
+        const buf = Buffer.concat([before, value, Buffer.from([3, 4, 5, 6])]);
+        const got = outcome(() => types.binaryAt(oid)(buf, 2, 2 + value.length));
+        expect(got).toEqual(outcome(() => types.binary(oid)(buf.subarray(2, 2 + value.length))));
+        if (ndim === 1 && corrupt === 'none') expect(got).toEqual({ value: xs });
+      }),
+      { numRuns: 10000 },
+    );
+  });
+
   it('numeric in place prints what the server prints', () => {
     const cases: [string, string, boolean, string][] = [
       ['123456', '7890', false, '123456.7890'],

@@ -371,6 +371,35 @@ export function arrayBinAt(elementAt: (b: Buffer, start: number, length: number)
   };
 }
 
+/**
+ * A one-dimensional binary array of text-like elements (text, varchar, bpchar, name) read in place,
+ * as {@link arrayBinAt} with the element's string made by {@link textAt} (one `String.fromCharCode`
+ * call for short ASCII, no `Buffer#toString` per element): its own loop, so that the element read is
+ * not a call through a parameter shared by every array type. `slow` gets a view of anything else.
+ */
+export function textArrayBinAt(slow: (b: Buffer) => unknown): ValueAt {
+  return (b, s, e) => {
+    if (e - s < 20 || b.readInt32BE(s) !== 1) return slow(b.subarray(s, e));
+    const n = b.readInt32BE(s + 12);
+    if (n < 0 || n * 4 > e - s - 20) return slow(b.subarray(s, e));
+    const out: unknown[] = new Array(n);
+    let pos = s + 20;
+    for (let i = 0; i < n; i++) {
+      if (pos + 4 > e) return slow(b.subarray(s, e));
+      const len = b.readInt32BE(pos);
+      pos += 4;
+      if (len === -1) {
+        out[i] = null;
+        continue;
+      }
+      if (len < 0 || pos + len > e) return slow(b.subarray(s, e));
+      out[i] = textAt(b, pos, pos + len);
+      pos += len;
+    }
+    return pos === e ? out : slow(b.subarray(s, e));
+  };
+}
+
 /** interval text, read from the bytes (parseIntervalAt). */
 export const intervalAt: ValueAt = parseIntervalAt;
 

@@ -257,7 +257,17 @@ export function numericToText(b: Buffer): string {
   return numericTextAt(b, 0, b.length);
 }
 
-/** {@link numericToText} of `b[at, end)`, read in place. */
+/** The base-10000 digit i of a binary numeric whose digits start at d. */
+function numericDigit(b: Buffer, d: number, i: number): number {
+  return (b[d + 2 * i] << 8) | b[d + 2 * i + 1];
+}
+
+/**
+ * {@link numericToText} of `b[at, end)`, read in place. Up to 16 characters (the common values) are
+ * written as character codes from a table of the 0000–9999 groups and made a string by one
+ * `String.fromCharCode` call; no closure (a closure over `b` would put `b` in a context allocated
+ * per call, and every byte read would go through it).
+ */
 export function numericTextAt(b: Buffer, at: number, end: number): string {
   const length = end - at;
   if (length < 8) throw new BinaryFormatError(`binary numeric needs 8 header bytes, got ${length}`);
@@ -265,75 +275,69 @@ export function numericTextAt(b: Buffer, at: number, end: number): string {
   const weight = ((b[at + 2] << 24) >> 16) | b[at + 3];
   const sign = (b[at + 4] << 8) | b[at + 5];
   const dscale = (b[at + 6] << 8) | b[at + 7];
-  if (sign === NUMERIC_NAN) return 'NaN';
-  if (sign === NUMERIC_PINF) return 'Infinity';
-  if (sign === NUMERIC_NINF) return '-Infinity';
-  if (sign !== 0 && sign !== NUMERIC_NEG) throw new BinaryFormatError(`binary numeric has an invalid sign 0x${sign.toString(16)}`);
+  if (sign !== 0 && sign !== NUMERIC_NEG) {
+    if (sign === NUMERIC_NAN) return 'NaN';
+    if (sign === NUMERIC_PINF) return 'Infinity';
+    if (sign === NUMERIC_NINF) return '-Infinity';
+    throw new BinaryFormatError(`binary numeric has an invalid sign 0x${sign.toString(16)}`);
+  }
   if (length !== 8 + 2 * ndigits) throw new BinaryFormatError(`binary numeric must be ${8 + 2 * ndigits} bytes, got ${length}`);
   const d = at + 8;
-  const digit = (i: number) => (b[d + 2 * i] << 8) | b[d + 2 * i + 1];
-  // Up to 16 characters: written as character codes, made a string by one fromCharCode call.
   const first = weight < 0 || ndigits === 0 ? 0 : (b[d] << 8) | b[d + 1];
   const intLength = weight < 0 ? 1 : (first >= 1000 ? 4 : first >= 100 ? 3 : first >= 10 ? 2 : 1) + 4 * weight;
   const total = (sign === NUMERIC_NEG ? 1 : 0) + intLength + (dscale > 0 ? 1 + dscale : 0);
   if (total <= 16 && first < 10000) {
+    // Each group's four characters by one 32-bit store (little-endian codes from a table); the
+    // first group at [4, 8), so that the string starts after its leading zeros (and the sign
+    // before them); the fraction's last group written whole and the string cut at dscale.
     const o = NUMERIC_SCRATCH;
-    const codes = digitCodes();
-    let n = 0;
-    if (sign === NUMERIC_NEG) o[n++] = 45;
-    if (weight < 0) o[n++] = 48;
-    else {
-      // The first group without its leading zeros, then whole groups.
-      for (let k = 4 * first + 4 - (intLength - 4 * weight); k < 4 * first + 4; k++) o[n++] = codes[k];
-      for (let i = 1; i <= weight; i++) {
-        const g = i < ndigits ? 4 * ((b[d + 2 * i] << 8) | b[d + 2 * i + 1]) : 0;
-        o[n++] = codes[g];
-        o[n++] = codes[g + 1];
-        o[n++] = codes[g + 2];
-        o[n++] = codes[g + 3];
-      }
+    const v = NUMERIC_VIEW;
+    let from: number;
+    if (weight < 0) {
+      o[7] = 48;
+      from = 7;
+    } else {
+      v.setUint32(4, GROUP_CODES[first], true);
+      from = 8 - (intLength - 4 * weight);
     }
+    let n = 8;
+    for (let i = 1; i <= weight; i++, n += 4) v.setUint32(n, GROUP_CODES[i < ndigits ? (b[d + 2 * i] << 8) | b[d + 2 * i + 1] : 0], true);
+    let stop = n;
     if (dscale > 0) {
       o[n++] = 46;
-      const end = n + dscale;
-      for (let i = weight + 1; n < end; i++) {
-        const g = i >= 0 && i < ndigits ? 4 * ((b[d + 2 * i] << 8) | b[d + 2 * i + 1]) : 0;
-        for (let k = 0; k < 4 && n < end; k++) o[n++] = codes[g + k];
-      }
+      stop = n + dscale;
+      for (let i = weight + 1; n < stop; i++, n += 4) v.setUint32(n, GROUP_CODES[i >= 0 && i < ndigits ? (b[d + 2 * i] << 8) | b[d + 2 * i + 1] : 0], true);
     }
-    return asciiAt(o, 0, n);
+    if (sign === NUMERIC_NEG) o[--from] = 45;
+    return asciiAt(o, from, stop - from);
   }
   // Base-10000 digits from a table of their four-character forms: no padStart.
   let s = sign === NUMERIC_NEG ? '-' : '';
   let i = 0;
   if (weight < 0) s += '0';
   else {
-    s += ndigits > 0 ? String(digit(0)) : '0';
-    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(digit(i)) : '0000';
+    s += ndigits > 0 ? String(numericDigit(b, d, 0)) : '0';
+    for (i = 1; i <= weight; i++) s += i < ndigits ? digits4(numericDigit(b, d, i)) : '0000';
   }
   if (dscale > 0) {
     let frac = '';
-    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(digit(i)) : '0000';
+    for (i = weight + 1; frac.length < dscale; i++) frac += i >= 0 && i < ndigits ? digits4(numericDigit(b, d, i)) : '0000';
     s += `.${frac.length === dscale ? frac : frac.slice(0, dscale)}`;
   }
   return s;
 }
 
-/** Character codes of a short numeric's text (numericTextAt). */
-const NUMERIC_SCRATCH = Buffer.alloc(16); // a Buffer, as the frames asciiAt reads: one shape at its loads
-let DIGIT_CODES: Uint8Array | undefined;
-/** The four digit characters' codes of 0000 to 9999 (4 per group, at 4 × the group), built on first use. */
-function digitCodes(): Uint8Array {
-  if (DIGIT_CODES === undefined) {
-    DIGIT_CODES = new Uint8Array(40_000);
-    for (let k = 0; k < 10_000; k++) {
-      DIGIT_CODES[4 * k] = 48 + Math.floor(k / 1000);
-      DIGIT_CODES[4 * k + 1] = 48 + (Math.floor(k / 100) % 10);
-      DIGIT_CODES[4 * k + 2] = 48 + (Math.floor(k / 10) % 10);
-      DIGIT_CODES[4 * k + 3] = 48 + (k % 10);
-    }
-  }
-  return DIGIT_CODES;
+/** Character codes of a short numeric's text (numericTextAt): sign at 3, first group at 4, up to 37 bytes. */
+const NUMERIC_SCRATCH = Buffer.alloc(48); // a Buffer, as the frames asciiAt reads: one shape at its loads
+const NUMERIC_VIEW = new DataView(NUMERIC_SCRATCH.buffer, NUMERIC_SCRATCH.byteOffset, NUMERIC_SCRATCH.length);
+/**
+ * The four digit characters of 0000 to 9999 as one little-endian 32-bit word each (the first
+ * character in the low byte), for one store per group; 40 kB. A digit above 9999 (never sent by
+ * numeric_send) reads undefined, stored as four NULs, as the byte table this replaces stored them.
+ */
+const GROUP_CODES = new Uint32Array(10_000);
+for (let k = 0; k < 10_000; k++) {
+  GROUP_CODES[k] = (48 + Math.floor(k / 1000)) | ((48 + (Math.floor(k / 100) % 10)) << 8) | ((48 + (Math.floor(k / 10) % 10)) << 16) | ((48 + (k % 10)) << 24);
 }
 
 let DIGITS4: string[] | undefined;

@@ -425,7 +425,8 @@ export class TypeRegistry {
       // int2[], int4[], oid[] (parseInt elements): the simple form read from the bytes.
       const textAt: ValueAt | undefined = el.text === pgTypesParser(OID.int4) ? (b, s, e) => atFns.intArrayAt(b, s, e) ?? text(b.toString('utf8', s, e)) : undefined;
       // One-dimensional arrays of those elements read in place, without a view of the array.
-      const binaryAt: ValueAt | undefined = at !== undefined && el.binaryKnown ? atFns.arrayBinAt(at, binary) : undefined;
+      // Text-like elements (text, varchar, bpchar, name) by their own loop, the string made as textAt makes it.
+      const binaryAt: ValueAt | undefined = at === undefined || !el.binaryKnown ? undefined : el.binary === bin.utf8Text ? atFns.textArrayBinAt(binary) : atFns.arrayBinAt(at, binary);
       return { text, binary, binaryKnown: el.binaryKnown, textAt, binaryAt };
     }
     let text: TextParser;
