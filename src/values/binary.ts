@@ -44,19 +44,6 @@ const INT32_MIN = -0x80000000;
 /** Days from 0000-03-01 (proleptic Gregorian) to 2000-01-01, PostgreSQL's epoch. */
 const DAYS_0000_03_01_TO_2000 = 730_425;
 
-/** Proleptic Gregorian date of a day count since 2000-01-01, for any range (H. Hinnant's civil_from_days). */
-function civil(days: number): [number, number, number] {
-  const z = days + DAYS_0000_03_01_TO_2000;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
-}
-
 /** civil's result without an array per call (the hot binary date/timestamp readers): written to CIVIL. */
 const CIVIL = { y: 0, m: 0, d: 0 };
 function civilInto(days: number): void {
@@ -70,6 +57,12 @@ function civilInto(days: number): void {
   CIVIL.y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   CIVIL.m = m;
   CIVIL.d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+}
+
+/** Proleptic Gregorian date of a day count since 2000-01-01, for any range (H. Hinnant's civil_from_days). */
+function civil(days: number): [number, number, number] {
+  civilInto(days);
+  return [CIVIL.y, CIVIL.m, CIVIL.d];
 }
 
 /** `YYYY-MM-DD`, or `YYYY-MM-DD BC` for years before 1, as EncodeDateOnly (ISO) prints it. */
