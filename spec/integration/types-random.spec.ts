@@ -3,6 +3,7 @@ import type { Client } from 'pg';
 import { getTypeParser } from 'pg-types';
 import { JSON_NULL, TypeRegistry } from '../../src/values';
 import { allServers, sqlClient } from '../support/server';
+import { shape } from '../support/value-shape';
 
 /**
  * The in-place decoders Row#get calls (TypeRegistry#textAt / #binaryAt) on what the server really
@@ -14,19 +15,6 @@ import { allServers, sqlClient } from '../support/server';
  * as JSON_NULL, docs/types.md).
  */
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-/** A value as comparable data: Dates by time, NaN and -0 told apart, prototypes and key order kept. */
-function shape(v: unknown): unknown {
-  if (v instanceof Date) return { date: Number.isNaN(v.getTime()) ? 'invalid' : v.getTime() };
-  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v;
-  if (Buffer.isBuffer(v)) return { buffer: v.toString('hex') };
-  if (Array.isArray(v)) return v.map(shape);
-  if (v !== null && typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
-    return { proto: proto === Object.prototype ? 'Object' : (proto?.constructor?.name ?? String(proto)), entries: Object.entries(v).map(([k, x]) => [k, shape(x)]) };
-  }
-  return v;
-}
 
 const noNul = (v: unknown): boolean => !JSON.stringify(v).includes('\\u0000');
 const timestampText = fc

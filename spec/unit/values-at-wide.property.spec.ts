@@ -5,6 +5,7 @@ import { intervalToText } from '../../src/values/binary';
 import { parseInterval, parseIntervalAt } from '../../src/values/fast-text';
 import { NOT_READ, readJsonAt } from '../../src/values/json-bytes';
 import { JSON_NULL, TypeRegistry } from '../../src/values/registry';
+import { shape } from '../support/value-shape';
 
 /**
  * The in-place decoders added for the wide scenario's columns (issue 18: float text by Clinger's
@@ -17,18 +18,6 @@ const types = new TypeRegistry();
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 const around = fc.uint8Array({ maxLength: 3 });
 
-/** A value as deep-equal-comparable data: Dates by time, NaN and -0 told apart, prototypes and key order kept. */
-function shape(v: unknown): unknown {
-  if (v instanceof Date) return { date: Number.isNaN(v.getTime()) ? 'invalid' : v.getTime() };
-  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v;
-  if (Buffer.isBuffer(v)) return { buffer: v.toString('hex') };
-  if (Array.isArray(v)) return v.map(shape);
-  if (v !== null && typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
-    return { proto: proto === Object.prototype ? 'Object' : (proto?.constructor?.name ?? String(proto)), entries: Object.entries(v).map(([k, x]) => [k, shape(x)]) };
-  }
-  return v;
-}
 const outcome = (f: () => unknown): unknown => {
   try {
     return { value: shape(f()) };
